@@ -1,0 +1,24 @@
+//! Domain core of scrollsim: Schwartz values, personas, video records, decisions, the trace
+//! format and metrics as pure folds over trace events. No network, no Qdrant, no FFmpeg.
+
+pub mod config;
+pub mod decision;
+pub mod ids;
+pub mod metrics;
+pub mod persona;
+pub mod trace;
+pub mod value;
+pub mod video;
+
+pub use decision::{CallUsage, Decision, IsqItems, IsqResult, IsqScoring, ParseStatus, RawAnswer};
+pub use ids::{CorpusId, ImageHash, PersonaId, RunId, SessionId, VideoId};
+pub use persona::{MatchedTrait, Persona};
+pub use trace::{
+    AlignmentWindows, End, EndReason, Header, JudgeInfo, JudgeKind, PolicyInfo, SessionTrace,
+    SlateEntry, Step, TraceEvent, TraceReader, TraceWriter, SCHEMA_VERSION,
+};
+pub use value::{HigherOrder, PerValue, SparseWeights, Value};
+pub use video::{Keyframe, MediaKind, Platform, ValueLabeling, Video};
+
+/// The scrollsim version recorded in trace headers.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

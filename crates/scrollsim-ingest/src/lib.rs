@@ -1,0 +1,1 @@
+//! Ingest: walk videos and screenshots, read metadata sidecars, extract keyframes, embed, score values, upsert.

@@ -1,0 +1,1 @@
+//! Reports: tables (CSV, Markdown), charts (SVG, PNG) and the self-contained HTML report.

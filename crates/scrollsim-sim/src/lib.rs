@@ -1,0 +1,1 @@
+//! Simulation: feed policies, the session loop, experiments, sharding and resume.

@@ -1,0 +1,188 @@
+//! `VideoStore`: where the agent loop gets every video it sees. Two backends behave the same:
+//! embedded Qdrant (qdrant-edge, in-process, on disk; the default) and a Qdrant server or
+//! cluster (qdrant-client over gRPC). One conformance suite runs against both.
+
+use async_trait::async_trait;
+use chrono::NaiveDate;
+use scrollsim_core::{CorpusId, Platform, Value, Video, VideoId};
+use serde::{Deserialize, Serialize};
+
+/// The named vectors a point carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VectorName {
+    /// From caption, hashtags and description (text embedder).
+    Text,
+    /// Normalised mean of the keyframes' image vectors (image embedder), when configured.
+    Image,
+}
+
+impl VectorName {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VectorName::Text => "text",
+            VectorName::Image => "image",
+        }
+    }
+}
+
+/// What a collection holds: its name and vector dimensions (cosine distance throughout).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CollectionSpec {
+    pub name: String,
+    pub text_dim: usize,
+    /// None when no image embedder is configured.
+    pub image_dim: Option<usize>,
+}
+
+/// A video with its vectors, ready to upsert.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VideoPoint {
+    pub video: Video,
+    pub text: Vec<f32>,
+    pub image: Option<Vec<f32>>,
+}
+
+/// Conditions on payload fields; all given conditions must hold. Empty lists mean "any".
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Filter {
+    pub platforms: Vec<Platform>,
+    pub topics: Vec<String>,
+    /// The video carries at least one of these value labels.
+    pub labels_any: Vec<Value>,
+    /// `value_scores[v] >= x`.
+    pub min_value_score: Option<(Value, f32)>,
+    pub posted_from: Option<NaiveDate>,
+    pub posted_to: Option<NaiveDate>,
+    pub max_duration_s: Option<f32>,
+    /// Never return these (a session's seen videos).
+    pub exclude: Vec<VideoId>,
+}
+
+impl Filter {
+    pub fn excluding(ids: impl IntoIterator<Item = VideoId>) -> Self {
+        Filter { exclude: ids.into_iter().collect(), ..Default::default() }
+    }
+}
+
+/// A video and its similarity score under a query.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scored {
+    pub video: Video,
+    pub score: f32,
+}
+
+/// Nearest neighbours of a vector.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchRequest {
+    pub using: VectorName,
+    pub vector: Vec<f32>,
+    pub filter: Filter,
+    pub limit: usize,
+    /// Exact (brute-force) search instead of the HNSW index: for recall checks.
+    pub exact: bool,
+}
+
+/// An example for [`RecommendRequest`], weighted (e.g. by dwell seconds).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Example {
+    pub id: VideoId,
+    pub weight: f32,
+}
+
+/// Videos like the positive examples and unlike the negative ones. The query vector is
+/// `normalize(mean_w(positive) + negative_weight * (mean_w(positive) - mean_w(negative)))`
+/// (Qdrant's average-vector strategy, with weights), computed from the examples' stored
+/// vectors, so both backends rank identically.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecommendRequest {
+    pub using: VectorName,
+    pub positive: Vec<Example>,
+    pub negative: Vec<Example>,
+    pub filter: Filter,
+    pub limit: usize,
+}
+
+/// Payload fields scroll can order by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderBy {
+    ViewsDesc,
+    PostedDesc,
+}
+
+/// One page of a scroll.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Page {
+    pub videos: Vec<Video>,
+    /// Pass back as `offset` for the next page; None at the end.
+    pub next: Option<VideoId>,
+}
+
+/// Why a store operation failed. Every variant names where.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("Qdrant server at {url} is unreachable: {detail}")]
+    Unreachable { url: String, detail: String },
+    #[error("Qdrant server at {url} timed out after {seconds} s during {op}")]
+    Timeout { url: String, op: String, seconds: f64 },
+    #[error("Qdrant server at {url} reports version {server}; scrollsim needs {needed}")]
+    Version { url: String, server: String, needed: String },
+    #[error("collection {collection:?} exists with {vector} vectors of dimension {existing}, but the embedder gives {wanted}: use another collection name or delete it")]
+    DimensionMismatch { collection: String, vector: String, existing: usize, wanted: usize },
+    #[error("collection {0:?} does not exist: run `scrollsim ingest` first")]
+    NoCollection(String),
+    #[error("vector of dimension {got} for {vector} vectors of dimension {expected} (video {id})")]
+    BadVector { id: String, vector: String, expected: usize, got: usize },
+    #[error("{0}")]
+    Backend(String),
+    #[error("embedded store at {path}: {detail}")]
+    Embedded { path: String, detail: String },
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// The store contract. Implementations must behave identically (the conformance suite in
+/// `tests/` checks it against both backends).
+#[async_trait]
+pub trait VideoStore: Send + Sync {
+    /// `embedded` or `server`.
+    fn backend(&self) -> &'static str;
+
+    /// Creates the collection with payload indexes, or opens it; an existing collection with
+    /// other dimensions is [`StoreError::DimensionMismatch`].
+    async fn open_collection(&self, spec: &CollectionSpec) -> Result<()>;
+
+    /// Upserts in batches. Point ids derive from the video id, so re-ingesting a video replaces
+    /// it rather than duplicating it. Returns only once the points are durably written.
+    async fn upsert(&self, points: Vec<VideoPoint>) -> Result<usize>;
+
+    /// Videos by id, in the order asked; unknown ids are left out.
+    async fn get(&self, ids: &[VideoId]) -> Result<Vec<Video>>;
+
+    /// Stored vectors by id (unknown ids left out).
+    async fn vectors(&self, ids: &[VideoId], using: VectorName) -> Result<Vec<(VideoId, Vec<f32>)>>;
+
+    async fn search(&self, req: &SearchRequest) -> Result<Vec<Scored>>;
+
+    async fn recommend(&self, req: &RecommendRequest) -> Result<Vec<Scored>>;
+
+    /// `n` distinct videos matching the filter, chosen pseudo-randomly: the same seed on the
+    /// same corpus gives the same videos.
+    async fn sample(&self, n: usize, seed: u64, filter: &Filter) -> Result<Vec<Video>>;
+
+    async fn scroll(
+        &self,
+        filter: &Filter,
+        order: Option<OrderBy>,
+        offset: Option<VideoId>,
+        limit: usize,
+    ) -> Result<Page>;
+
+    async fn count(&self, filter: &Filter) -> Result<u64>;
+
+    async fn delete(&self, ids: &[VideoId]) -> Result<()>;
+
+    /// Identifies the corpus (collection, point count and a digest of the ids), recorded in
+    /// every trace header.
+    async fn corpus_id(&self) -> Result<CorpusId>;
+}

@@ -1,0 +1,47 @@
+//! Judges: given a persona (or none), a video's keyframes and text, and a prompting strategy,
+//! decide like or skip. Real VLMs through HTTP providers (OpenAI-compatible, Anthropic,
+//! Gemini), the offline persona model, and the call stack around providers as layers:
+//! record/replay cache, retries, rate and concurrency limits, timeouts, budget, accounting.
+
+use async_trait::async_trait;
+use scrollsim_core::{Decision, JudgeInfo, Persona, Video};
+
+/// One judgement to make.
+#[derive(Debug, Clone)]
+pub struct JudgeRequest<'a> {
+    /// None for the control arm (no persona).
+    pub persona: Option<&'a Persona>,
+    /// The video, with its keyframe hashes (bytes are read from the image store by judges
+    /// that send images).
+    pub video: &'a Video,
+    /// The video's stored text vector, when the caller has it: the offline model uses it
+    /// instead of embedding the text again.
+    pub text_vector: Option<&'a [f32]>,
+    /// Session seed; judges that draw randomness derive it from (seed, video id) so a decision
+    /// does not depend on what came before it.
+    pub seed: u64,
+}
+
+/// Why a judge could not produce a decision at all. A call that fails after its retries is not
+/// this: it comes back as a [`Decision`] with `ParseStatus::CallError`, recorded and counted.
+/// These errors stop the session.
+#[derive(Debug, thiserror::Error)]
+pub enum JudgeError {
+    #[error("budget exhausted: {0}")]
+    BudgetExhausted(String),
+    #[error("replay-strict: no recorded answer for cache key {key} ({what})")]
+    CacheMiss { key: String, what: String },
+    #[error("configuration: {0}")]
+    Config(String),
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Decides like or skip for one video.
+#[async_trait]
+pub trait Judge: Send + Sync {
+    /// What this judge is, as recorded in trace headers.
+    fn info(&self) -> JudgeInfo;
+
+    async fn decide(&self, req: &JudgeRequest<'_>) -> Result<Decision, JudgeError>;
+}

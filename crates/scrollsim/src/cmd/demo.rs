@@ -1,0 +1,12 @@
+//! `scrollsim demo`.
+
+use std::process::ExitCode;
+
+use crate::settings::Settings;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {}
+
+pub async fn run(_args: Args, _settings: &Settings) -> anyhow::Result<ExitCode> {
+    super::not_yet("demo", 6, "the demo (ingest, persona study, table)")
+}

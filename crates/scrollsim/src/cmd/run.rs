@@ -1,0 +1,12 @@
+//! `scrollsim run`.
+
+use std::process::ExitCode;
+
+use crate::settings::Settings;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {}
+
+pub async fn run(_args: Args, _settings: &Settings) -> anyhow::Result<ExitCode> {
+    super::not_yet("run", 6, "the session loop and experiments")
+}

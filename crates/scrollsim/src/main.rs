@@ -1,0 +1,103 @@
+//! `scrollsim`: the command line. Wiring only: each subcommand parses its flags, loads the
+//! config and calls into the library crates.
+
+mod cmd;
+mod settings;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Agent-driven short-video browsing simulator for studying what vision-language models value.
+///
+/// A persona scrolls a feed served from a Qdrant store; for each video a VLM (or the offline
+/// persona model) decides like or skip; every step is traced, and traces become
+/// value-preference tables and charts over Schwartz's ten values.
+#[derive(Debug, Parser)]
+#[command(name = "scrollsim", version, about, long_about)]
+struct Cli {
+    /// Config file (TOML). Later files and flags override earlier ones.
+    #[arg(long, short, global = true, default_value = "config/default.toml", env = "SCROLLSIM_CONFIG")]
+    config: PathBuf,
+
+    /// More log output on stderr (-v info, -vv debug, -vvv trace). RUST_LOG overrides.
+    #[arg(long, short, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Ingest videos and screenshots: keyframes, embeddings, value scores, upsert into the store.
+    Ingest(cmd::ingest::Args),
+    /// Run an experiment: personas x models x strategies x policies x seeds.
+    Run(cmd::run::Args),
+    /// Re-derive metrics from traces, re-run from recorded calls, or replay a feed against
+    /// another judge.
+    Replay(cmd::replay::Args),
+    /// Tables of like-rate, exposure, P and alignment change, grouped by persona, model...
+    Inspect(cmd::inspect::Args),
+    /// The paper's tables and charts for a run: CSV, Markdown, SVG, PNG and one HTML page.
+    Report(cmd::report::Args),
+    /// Browse runs, sessions, keyframes and decisions in a local web viewer.
+    Serve(cmd::serve::Args),
+    /// Benchmarks that print figures: store, ingest, judge, sim, inspect.
+    Bench(cmd::bench::Args),
+    /// The main job: ingest the fixture corpus if needed, run a persona study, print the table.
+    Demo(cmd::demo::Args),
+    /// Print the JSON Schema of one trace line (as published in schema/).
+    Schema,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(dispatch(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Command::Schema = cli.command {
+        println!("{}", serde_json::to_string_pretty(&scrollsim_core::trace::json_schema())?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let settings = settings::Settings::load(&cli.config)?;
+    match cli.command {
+        Command::Ingest(a) => cmd::ingest::run(a, &settings).await,
+        Command::Run(a) => cmd::run::run(a, &settings).await,
+        Command::Replay(a) => cmd::replay::run(a, &settings).await,
+        Command::Inspect(a) => cmd::inspect::run(a, &settings).await,
+        Command::Report(a) => cmd::report::run(a, &settings).await,
+        Command::Serve(a) => cmd::serve::run(a, &settings).await,
+        Command::Bench(a) => cmd::bench::run(a, &settings).await,
+        Command::Demo(a) => cmd::demo::run(a, &settings).await,
+        Command::Schema => unreachable!("handled above"),
+    }
+}
+
+fn init_logging(verbose: u8) {
+    use tracing_subscriber::EnvFilter;
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}

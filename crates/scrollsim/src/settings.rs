@@ -1,0 +1,63 @@
+//! The resolved configuration: `config/default.toml` (or `--config`), each section owned by the
+//! crate that uses it. A bad file is an error naming the file, the key and what was expected.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::Deserialize;
+
+/// Where data, runs and models live (relative paths are relative to the working directory).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Paths {
+    /// Embedded store, image store and the call cache.
+    pub data: PathBuf,
+    /// One directory per run.
+    pub runs: PathBuf,
+    /// Local model weights (all-MiniLM-L6-v2, CLIP).
+    pub models: PathBuf,
+    /// The fixture corpus.
+    pub fixtures: PathBuf,
+    /// `values.toml` and `personas/`.
+    pub config: PathBuf,
+}
+
+impl Default for Paths {
+    fn default() -> Self {
+        Paths {
+            data: "data".into(),
+            runs: "runs".into(),
+            models: "models".into(),
+            fixtures: "fixtures".into(),
+            config: "config".into(),
+        }
+    }
+}
+
+/// Every section of the config file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    #[serde(default)]
+    pub paths: Paths,
+    // Sections below are owned by their crates and become typed as those crates land.
+    #[serde(default)]
+    pub store: toml::Table,
+    #[serde(default)]
+    pub embedder: toml::Table,
+    #[serde(default)]
+    pub ingest: toml::Table,
+    #[serde(default)]
+    pub judge: toml::Table,
+    #[serde(default)]
+    pub policy: toml::Table,
+    #[serde(default)]
+    pub demo: toml::Table,
+}
+
+impl Settings {
+    pub fn load(path: &Path) -> anyhow::Result<Settings> {
+        scrollsim_core::config::load_toml(path)
+            .with_context(|| format!("loading config {}", path.display()))
+    }
+}
