@@ -1,8 +1,24 @@
 //! Embedders behind one trait: all-MiniLM-L6-v2 (text) and CLIP (image and text) with candle,
-//! and any OpenAI-compatible `/v1/embeddings` endpoint.
+//! and any OpenAI-compatible `/v1/embeddings` endpoint; plus [`ValueScorer`], which turns a
+//! video's vectors into relevance scores over Schwartz's ten values.
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
+
+mod clip;
+mod config;
+mod minilm;
+mod openai;
+mod scorer;
+
+pub use clip::{ClipEmbedder, ClipPreprocess, CLIP_MEAN, CLIP_STD};
+pub use config::{
+    build_embedders, build_image_embedder, build_text_embedder, ClipOptions, EmbedderConfig,
+    Embedders, ImageEmbedderConfig, MiniLmOptions, OpenAiOptions, TextEmbedderConfig,
+};
+pub use minilm::{MiniLmEmbedder, MINILM_DEFAULT_PATH};
+pub use openai::OpenAiEmbedder;
+pub use scorer::{KeywordVector, ValueScorer, ValueScoring};
 
 /// What an embedder produces.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,6 +48,16 @@ pub enum EmbedError {
     Http { url: String, detail: String },
     #[error("inference failed: {0}")]
     Inference(String),
+    /// A vector does not have the dimension the other side expects.
+    #[error("{what}: expected a vector of dimension {expected}, got {got}")]
+    Dimension {
+        what: String,
+        expected: usize,
+        got: usize,
+    },
+    /// The embedder configuration cannot be used (names the key).
+    #[error("embedder config `{key}`: {detail}")]
+    Config { key: String, detail: String },
 }
 
 pub type Result<T> = std::result::Result<T, EmbedError>;
@@ -47,7 +73,9 @@ pub trait Embedder: Send + Sync {
     /// One vector per encoded image (JPEG/PNG/WebP bytes), same order, L2-normalised.
     async fn embed_images(&self, images: &[Vec<u8>]) -> Result<Vec<Vec<f32>>> {
         let _ = images;
-        Err(EmbedError::NoImages { kind: self.info().kind })
+        Err(EmbedError::NoImages {
+            kind: self.info().kind,
+        })
     }
 }
 
@@ -68,5 +96,64 @@ pub fn normalize(v: &mut [f32]) {
     let n: f32 = v.iter().map(|x| x * x).sum::<f32>().sqrt();
     if n > 0.0 {
         v.iter_mut().for_each(|x| *x /= n);
+    }
+}
+
+/// The image vector of a video: the L2-normalised mean of its keyframes' vectors. `None` for
+/// no keyframes; an error when the keyframe vectors disagree in dimension.
+pub fn mean_vector(vectors: &[Vec<f32>]) -> Result<Option<Vec<f32>>> {
+    let Some(first) = vectors.first() else {
+        return Ok(None);
+    };
+    let mut sum = vec![0.0f32; first.len()];
+    for (i, v) in vectors.iter().enumerate() {
+        if v.len() != sum.len() {
+            return Err(EmbedError::Dimension {
+                what: format!("keyframe vector {i}"),
+                expected: sum.len(),
+                got: v.len(),
+            });
+        }
+        sum.iter_mut().zip(v).for_each(|(s, x)| *s += x);
+    }
+    normalize(&mut sum);
+    Ok(Some(sum))
+}
+
+/// Runs blocking model work off the async runtime, turning a panic or cancellation into an
+/// [`EmbedError::Inference`].
+pub(crate) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| EmbedError::Inference(format!("embedding task failed: {e}")))?
+}
+
+/// Wraps a candle error with what was being done.
+pub(crate) fn candle_err(what: &str) -> impl Fn(candle_core::Error) -> EmbedError + '_ {
+    move |e| EmbedError::Inference(format!("{what}: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mean_vector_is_normalised_mean() {
+        let m = mean_vector(&[vec![1.0, 0.0], vec![0.0, 1.0]])
+            .unwrap()
+            .unwrap();
+        let r = std::f32::consts::FRAC_1_SQRT_2;
+        assert!((m[0] - r).abs() < 1e-6 && (m[1] - r).abs() < 1e-6, "{m:?}");
+        assert_eq!(mean_vector(&[]).unwrap(), None);
+        let err = mean_vector(&[vec![1.0, 0.0], vec![1.0]]).unwrap_err();
+        assert!(err.to_string().contains("keyframe vector 1"), "{err}");
+    }
+
+    #[test]
+    fn cosine_handles_zero_vectors() {
+        assert_eq!(cosine(&[0.0, 0.0], &[1.0, 0.0]), 0.0);
+        assert!((cosine(&[2.0, 0.0], &[3.0, 0.0]) - 1.0).abs() < 1e-6);
     }
 }
