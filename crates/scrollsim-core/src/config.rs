@@ -14,13 +14,20 @@ use crate::value::PerValue;
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("{path}: cannot read: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     /// Syntax or type error; `message` carries the line, the key and what was expected.
     #[error("{path}: {message}")]
     Toml { path: PathBuf, message: String },
     /// Parsed, but a value is not allowed.
     #[error("{path}: `{key}`: {expected}")]
-    Invalid { path: PathBuf, key: String, expected: String },
+    Invalid {
+        path: PathBuf,
+        key: String,
+        expected: String,
+    },
 }
 
 /// Parses TOML text that came from `origin`; errors name it.
@@ -33,8 +40,10 @@ pub fn parse_toml<T: DeserializeOwned>(text: &str, origin: &Path) -> Result<T, C
 
 /// Reads and parses a TOML file.
 pub fn load_toml<T: DeserializeOwned>(path: &Path) -> Result<T, ConfigError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|source| ConfigError::Io { path: path.to_path_buf(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
     parse_toml(&text, path)
 }
 
@@ -78,14 +87,21 @@ pub fn load_persona(path: &Path) -> Result<Persona, ConfigError> {
     let p: Persona = load_toml(path)?;
     p.validate().map_err(|msg| {
         let key = msg.split('`').nth(1).unwrap_or("persona").to_string();
-        ConfigError::Invalid { path: path.to_path_buf(), key, expected: msg }
+        ConfigError::Invalid {
+            path: path.to_path_buf(),
+            key,
+            expected: msg,
+        }
     })?;
     Ok(p)
 }
 
 /// Reads every `*.toml` persona in a directory, sorted by id; duplicate ids are an error.
 pub fn load_personas(dir: &Path) -> Result<Vec<Persona>, ConfigError> {
-    let io = |source| ConfigError::Io { path: dir.to_path_buf(), source };
+    let io = |source| ConfigError::Io {
+        path: dir.to_path_buf(),
+        source,
+    };
     let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(io)?
         .filter_map(|e| e.ok().map(|e| e.path()))

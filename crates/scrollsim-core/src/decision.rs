@@ -64,7 +64,10 @@ impl IsqItems {
         for (i, x) in a.iter().enumerate() {
             let max = if i < 4 { 10 } else { 1 };
             if *x > max {
-                return Err(format!("ISQ item {} = {x} is out of range 0..={max}", names[i]));
+                return Err(format!(
+                    "ISQ item {} = {x} is out of range 0..={max}",
+                    names[i]
+                ));
             }
         }
         Ok(())
@@ -84,14 +87,23 @@ pub struct IsqScoring {
 
 impl Default for IsqScoring {
     fn default() -> Self {
-        IsqScoring { weights: [1.0, 1.0, 1.0, 1.0, 10.0, 10.0], scale: 60.0, threshold: 60.0 }
+        IsqScoring {
+            weights: [1.0, 1.0, 1.0, 1.0, 10.0, 10.0],
+            scale: 60.0,
+            threshold: 60.0,
+        }
     }
 }
 
 impl IsqScoring {
     /// S% for these items.
     pub fn s_percent(&self, items: &IsqItems) -> f32 {
-        let sum: f32 = items.as_array().iter().zip(self.weights).map(|(x, w)| *x as f32 * w).sum();
+        let sum: f32 = items
+            .as_array()
+            .iter()
+            .zip(self.weights)
+            .map(|(x, w)| *x as f32 * w)
+            .sum();
         sum / self.scale * 100.0
     }
 
@@ -198,16 +210,31 @@ mod tests {
         // (6+6+6+6+10+0)/60*100 = 56.67: below the default 60.
         assert!((s.s_percent(&items) - 56.666_67).abs() < 1e-3);
         assert!(!s.stays(&items));
-        let more = IsqItems { action_decision: 1, ..items };
+        let more = IsqItems {
+            action_decision: 1,
+            ..items
+        };
         // (24+20)/60*100 = 73.3
         assert!(s.stays(&more));
-        assert!(IsqItems { curiosity: 11, ..items }.validate().is_err());
-        assert!(IsqItems { action_decision: 2, ..items }.validate().is_err());
+        assert!(IsqItems {
+            curiosity: 11,
+            ..items
+        }
+        .validate()
+        .is_err());
+        assert!(IsqItems {
+            action_decision: 2,
+            ..items
+        }
+        .validate()
+        .is_err());
     }
 
     #[test]
     fn status_serializes_tagged() {
-        let s = ParseStatus::ParseFailure { detail: "no yes/no".into() };
+        let s = ParseStatus::ParseFailure {
+            detail: "no yes/no".into(),
+        };
         assert_eq!(
             serde_json::to_value(&s).unwrap(),
             serde_json::json!({"kind": "parse_failure", "detail": "no yes/no"})

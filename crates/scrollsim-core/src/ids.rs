@@ -66,7 +66,9 @@ string_id!(
 
 /// SHA-256 of an image's bytes, 64 lowercase hex digits: the key of the content-addressed
 /// image store. Traces carry these, never the bytes.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(try_from = "String", into = "String")]
 #[schemars(with = "String")]
 pub struct ImageHash(String);
@@ -91,7 +93,10 @@ pub struct BadImageHash(pub String);
 impl TryFrom<String> for ImageHash {
     type Error = BadImageHash;
     fn try_from(s: String) -> Result<Self, Self::Error> {
-        if s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        if s.len() == 64
+            && s.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
             Ok(ImageHash(s))
         } else {
             Err(BadImageHash(s))

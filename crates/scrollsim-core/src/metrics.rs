@@ -169,8 +169,16 @@ impl PreferenceProfile {
     pub fn from_tally(t: &ValueTally) -> Self {
         let p = t.preference_scores();
         let present: Vec<f64> = p.values().iter().flatten().copied().collect();
-        let missing = p.iter().filter(|(_, x)| x.is_none()).map(|(v, _)| v).collect();
-        PreferenceProfile { std: population_std(&present), p, missing }
+        let missing = p
+            .iter()
+            .filter(|(_, x)| x.is_none())
+            .map(|(v, _)| v)
+            .collect();
+        PreferenceProfile {
+            std: population_std(&present),
+            p,
+            missing,
+        }
     }
 }
 
@@ -245,7 +253,14 @@ pub struct AlignmentFold {
 impl AlignmentFold {
     /// `aligned` are the persona's own values (see [`crate::Persona::aligned_values`]).
     pub fn new(windows: AlignmentWindows, measure: AlignmentMeasure, aligned: Vec<Value>) -> Self {
-        AlignmentFold { windows, measure, aligned, first: (0, 0), last: (0, 0), defined: true }
+        AlignmentFold {
+            windows,
+            measure,
+            aligned,
+            first: (0, 0),
+            last: (0, 0),
+            defined: true,
+        }
     }
 
     pub fn push(&mut self, step: &Step) {
@@ -273,7 +288,9 @@ impl AlignmentFold {
         let first = pct(self.first);
         let last = pct(self.last);
         let points = first.zip(last).map(|(a, b)| b - a);
-        let percent = first.zip(last).and_then(|(a, b)| (a > 0.0).then(|| (b - a) / a * 100.0));
+        let percent = first
+            .zip(last)
+            .and_then(|(a, b)| (a > 0.0).then(|| (b - a) / a * 100.0));
         AlignmentChange {
             first,
             last,
@@ -432,9 +449,9 @@ pub fn mean_ci95(xs: &[f64]) -> Option<(f64, Option<f64>)> {
     let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
     // Two-sided 97.5 % quantiles of Student's t for df = 1..30; the normal 1.96 beyond.
     const T: [f64; 30] = [
-        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
-        2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
-        2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
+        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
+        2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
+        2.052, 2.048, 2.045, 2.042,
     ];
     let t = T.get(n - 2).copied().unwrap_or(1.96);
     Some((mean, Some(t * (var / n as f64).sqrt())))

@@ -42,7 +42,10 @@ impl Persona {
     /// "persona-aligned" means in alignment metrics; the threshold is a config value.
     pub fn aligned_values(&self, threshold: f32) -> Vec<Value> {
         let w = self.weight_vector();
-        Value::ALL.into_iter().filter(|v| w[*v] >= threshold && w[*v] > 0.0).collect()
+        Value::ALL
+            .into_iter()
+            .filter(|v| w[*v] >= threshold && w[*v] > 0.0)
+            .collect()
     }
 
     /// Checks what serde cannot: a persona needs at least one trait and a non-empty id.
@@ -69,8 +72,12 @@ impl Persona {
         }
         self.traits.iter().enumerate().find_map(|(i, t)| {
             let hay = t.trim().trim_end_matches('.').to_lowercase();
-            (hay == needle || hay.contains(&needle) || needle.contains(&hay))
-                .then(|| MatchedTrait { index: i, text: t.clone() })
+            (hay == needle || hay.contains(&needle) || needle.contains(&hay)).then(|| {
+                MatchedTrait {
+                    index: i,
+                    text: t.clone(),
+                }
+            })
         })
     }
 }
@@ -94,7 +101,10 @@ mod tests {
     #[test]
     fn aligned_values_use_threshold() {
         let p = parent();
-        assert_eq!(p.aligned_values(0.5), vec![Value::Tradition, Value::Benevolence]);
+        assert_eq!(
+            p.aligned_values(0.5),
+            vec![Value::Tradition, Value::Benevolence]
+        );
         assert_eq!(p.aligned_values(0.3).len(), 3);
         assert!(p.validate().is_ok());
     }

@@ -91,7 +91,6 @@ pub struct PolicyInfo {
 /// The paper's windows for alignment change [A: first 50 vs last 50 after about 100]: the first
 /// `first` steps against `last` steps starting at step `last_start` (0-based).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct AlignmentWindows {
     pub first: u32,
     pub last_start: u32,
@@ -100,7 +99,11 @@ pub struct AlignmentWindows {
 
 impl Default for AlignmentWindows {
     fn default() -> Self {
-        AlignmentWindows { first: 50, last_start: 100, last: 50 }
+        AlignmentWindows {
+            first: 50,
+            last_start: 100,
+            last: 50,
+        }
     }
 }
 
@@ -231,7 +234,10 @@ pub fn json_schema() -> serde_json::Value {
 #[derive(Debug, thiserror::Error)]
 pub enum TraceError {
     #[error("line {line}: {source}")]
-    Json { line: usize, source: serde_json::Error },
+    Json {
+        line: usize,
+        source: serde_json::Error,
+    },
     #[error("line {line}: truncated (no newline at end of file): the step in flight when the writer stopped")]
     Truncated { line: usize },
     #[error("line {line}: {source}")]
@@ -248,7 +254,11 @@ pub struct TraceReader<R> {
 
 impl<R: BufRead> TraceReader<R> {
     pub fn new(inner: R) -> Self {
-        TraceReader { inner, line: 0, buf: String::new() }
+        TraceReader {
+            inner,
+            line: 0,
+            buf: String::new(),
+        }
     }
 
     /// Line number of the last line read (1-based).
@@ -328,7 +338,11 @@ pub enum SessionError {
     #[error("line {line}: a second header event")]
     SecondHeader { line: usize },
     #[error("line {line}: step index {found}, expected {expected}")]
-    StepOutOfOrder { line: usize, expected: u32, found: u32 },
+    StepOutOfOrder {
+        line: usize,
+        expected: u32,
+        found: u32,
+    },
     #[error("line {line}: event after the end event")]
     AfterEnd { line: usize },
 }
@@ -355,7 +369,11 @@ impl SessionTrace {
                 TraceEvent::Step(s) => {
                     let expected = steps.len() as u32;
                     if s.index != expected {
-                        return Err(SessionError::StepOutOfOrder { line, expected, found: s.index });
+                        return Err(SessionError::StepOutOfOrder {
+                            line,
+                            expected,
+                            found: s.index,
+                        });
                     }
                     steps.push(s);
                 }

@@ -27,7 +27,9 @@ pub enum Value {
 
 /// Schwartz's four higher-order groups. Hedonism belongs to both Openness to change and
 /// Self-enhancement, as in the circumplex.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum HigherOrder {
     OpennessToChange,
@@ -55,7 +57,9 @@ impl HigherOrder {
 
     /// The values in this group, in circumplex order.
     pub fn members(self) -> impl Iterator<Item = Value> {
-        Value::ALL.into_iter().filter(move |v| v.groups().contains(&self))
+        Value::ALL
+            .into_iter()
+            .filter(move |v| v.groups().contains(&self))
     }
 }
 
@@ -325,7 +329,9 @@ impl<'de> Deserialize<'de> for SparseWeights {
         for (k, x) in raw {
             let v: Value = k.parse().map_err(de::Error::custom)?;
             if !x.is_finite() {
-                return Err(de::Error::custom(format!("weight for {v} is not a finite number")));
+                return Err(de::Error::custom(format!(
+                    "weight for {v} is not a finite number"
+                )));
             }
             w[v] = x;
         }
@@ -355,14 +361,26 @@ mod tests {
 
     #[test]
     fn codes_names_and_groups() {
-        assert_eq!(Value::ALL.map(|v| v.code()).join(" "), "SD ST HE AC PO SE CO TR BE UN");
-        assert_eq!("self-direction".parse::<Value>().unwrap(), Value::SelfDirection);
+        assert_eq!(
+            Value::ALL.map(|v| v.code()).join(" "),
+            "SD ST HE AC PO SE CO TR BE UN"
+        );
+        assert_eq!(
+            "self-direction".parse::<Value>().unwrap(),
+            Value::SelfDirection
+        );
         assert_eq!("un".parse::<Value>().unwrap(), Value::Universalism);
-        assert_eq!("Self_Direction".parse::<Value>().unwrap(), Value::SelfDirection);
+        assert_eq!(
+            "Self_Direction".parse::<Value>().unwrap(),
+            Value::SelfDirection
+        );
         assert!("kindness".parse::<Value>().is_err());
         assert_eq!(Value::Hedonism.groups().len(), 2);
         let conservation: Vec<_> = HigherOrder::Conservation.members().collect();
-        assert_eq!(conservation, vec![Value::Security, Value::Conformity, Value::Tradition]);
+        assert_eq!(
+            conservation,
+            vec![Value::Security, Value::Conformity, Value::Tradition]
+        );
     }
 
     #[test]

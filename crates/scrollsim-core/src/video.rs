@@ -134,7 +134,13 @@ impl Video {
             parts.push(self.caption.trim().to_string());
         }
         if !self.hashtags.is_empty() {
-            parts.push(self.hashtags.iter().map(|h| format!("#{h}")).collect::<Vec<_>>().join(" "));
+            parts.push(
+                self.hashtags
+                    .iter()
+                    .map(|h| format!("#{h}"))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            );
         }
         if let Some(d) = self.description.as_deref().filter(|d| !d.trim().is_empty()) {
             parts.push(d.trim().to_string());
@@ -157,7 +163,10 @@ pub struct ValueLabeling {
 
 impl Default for ValueLabeling {
     fn default() -> Self {
-        ValueLabeling { max_labels: 2, relative: 0.9 }
+        ValueLabeling {
+            max_labels: 2,
+            relative: 0.9,
+        }
     }
 }
 
@@ -188,7 +197,10 @@ mod tests {
         s[Value::Power] = 0.30;
         let l = ValueLabeling::default();
         assert_eq!(l.assign(&s), vec![Value::Hedonism, Value::Stimulation]);
-        let strict = ValueLabeling { max_labels: 3, relative: 0.95 };
+        let strict = ValueLabeling {
+            max_labels: 3,
+            relative: 0.95,
+        };
         assert_eq!(strict.assign(&s), vec![Value::Hedonism]);
     }
 

@@ -16,7 +16,10 @@ fn step(index: u32, values: &[Value], like: bool) -> Step {
         retrieved_for: None,
         keyframes: vec![],
         slate: vec![],
-        decision: Decision { like, ..Default::default() },
+        decision: Decision {
+            like,
+            ..Default::default()
+        },
         dwell_s: if like { 10.0 } else { 1.0 },
         exposure: PerValue::default(),
         likes: PerValue::default(),
@@ -49,7 +52,10 @@ fn preference_scores_and_std_for_a_made_up_model() {
     }
     let profile = PreferenceProfile::from_tally(&t);
     let p: Vec<f64> = profile.p.values().iter().map(|x| x.unwrap()).collect();
-    assert_eq!(p, vec![80.0, 40.0, 100.0, 60.0, 20.0, 100.0, 0.0, 40.0, 80.0, 80.0]);
+    assert_eq!(
+        p,
+        vec![80.0, 40.0, 100.0, 60.0, 20.0, 100.0, 0.0, 40.0, 80.0, 80.0]
+    );
     // mean 60; squared deviations sum to 10400; population variance 1040.
     let std = profile.std.unwrap();
     assert!((std - 1040f64.sqrt()).abs() < 1e-9, "{std}");
@@ -61,7 +67,9 @@ fn preference_scores_and_std_for_a_made_up_model() {
 fn parse_failures_are_counted_and_optionally_excluded() {
     let mut steps = keyword_run();
     // One Conformity image (all were skips) becomes a parse failure instead.
-    steps[30].decision.status = ParseStatus::ParseFailure { detail: "maybe".into() };
+    steps[30].decision.status = ParseStatus::ParseFailure {
+        detail: "maybe".into(),
+    };
     let mut paper = ValueTally::new(Attribution::Retrieval);
     let mut strict = ValueTally::new(Attribution::Retrieval).excluding_unparsed(true);
     for s in &steps {
@@ -72,7 +80,10 @@ fn parse_failures_are_counted_and_optionally_excluded() {
     assert_eq!(paper.unparsed[Value::Conformity], 1);
     // The paper counts it as "no": 0/5. Excluding it: 0/4, and SD (4 of 5) is untouched.
     assert_eq!(paper.like_rate()[Value::Conformity], Some(0.0));
-    assert_eq!(strict.shown[Value::Conformity] - strict.unparsed[Value::Conformity], 4);
+    assert_eq!(
+        strict.shown[Value::Conformity] - strict.unparsed[Value::Conformity],
+        4
+    );
     assert_eq!(strict.like_rate()[Value::SelfDirection], Some(0.8));
 }
 
@@ -111,11 +122,20 @@ fn alignment_change_for_a_made_up_session() {
         (&[Benevolence, Power], true),
         (&[Achievement], false),
     ];
-    let steps: Vec<Step> = plan.iter().enumerate().map(|(i, (v, l))| step(i as u32, v, *l)).collect();
-    let windows = AlignmentWindows { first: 4, last_start: 6, last: 4 };
+    let steps: Vec<Step> = plan
+        .iter()
+        .enumerate()
+        .map(|(i, (v, l))| step(i as u32, v, *l))
+        .collect();
+    let windows = AlignmentWindows {
+        first: 4,
+        last_start: 6,
+        last: 4,
+    };
     let aligned = vec![Tradition, Benevolence];
 
-    let mut exposure = AlignmentFold::new(windows, AlignmentMeasure::AlignedExposure, aligned.clone());
+    let mut exposure =
+        AlignmentFold::new(windows, AlignmentMeasure::AlignedExposure, aligned.clone());
     let mut likes = AlignmentFold::new(windows, AlignmentMeasure::LikeRate, aligned.clone());
     for s in &steps {
         exposure.push(s);
@@ -128,7 +148,10 @@ fn alignment_change_for_a_made_up_session() {
     assert_eq!(c.percent, Some(200.0));
     assert!(c.complete);
     let l = likes.finish();
-    assert_eq!((l.first, l.last, l.points), (Some(25.0), Some(75.0), Some(50.0)));
+    assert_eq!(
+        (l.first, l.last, l.points),
+        (Some(25.0), Some(75.0), Some(50.0))
+    );
 
     // Without a persona, aligned exposure is undefined rather than zero.
     let mut none = AlignmentFold::new(windows, AlignmentMeasure::AlignedExposure, vec![]);

@@ -61,14 +61,25 @@ fn step() -> Step {
         value_scores: scores,
         label: Some(Value::Benevolence),
         retrieved_for: None,
-        keyframes: vec![Keyframe { hash, view: None, at_s: Some(1.5) }],
-        slate: vec![SlateEntry { video: "tt-001".into(), score: 0.83, source: Some("recommend".into()) }],
+        keyframes: vec![Keyframe {
+            hash,
+            view: None,
+            at_s: Some(1.5),
+        }],
+        slate: vec![SlateEntry {
+            video: "tt-001".into(),
+            score: 0.83,
+            source: Some("recommend".into()),
+        }],
         decision: Decision {
             like: true,
             status: ParseStatus::Parsed,
             reason: Some("family time".into()),
             description: None,
-            matched_trait: Some(MatchedTrait { index: 0, text: "I have two kids.".into() }),
+            matched_trait: Some(MatchedTrait {
+                index: 0,
+                text: "I have two kids.".into(),
+            }),
             isq: Some(IsqResult {
                 items: IsqItems {
                     visual_appeal: 7,
@@ -82,8 +93,15 @@ fn step() -> Step {
                 threshold: 60.0,
             }),
             score: Some(0.8),
-            raw: vec![RawAnswer { question: "isq".into(), text: "{...}".into() }],
-            usage: CallUsage { calls: 1, prompt_tokens: 900, ..Default::default() },
+            raw: vec![RawAnswer {
+                question: "isq".into(),
+                text: "{...}".into(),
+            }],
+            usage: CallUsage {
+                calls: 1,
+                prompt_tokens: 900,
+                ..Default::default()
+            },
         },
         dwell_s: 12.5,
         exposure: PerValue::from_fn(|v| (v == Value::Benevolence) as u32),
@@ -130,8 +148,13 @@ fn every_event_round_trips_and_validates() {
     failure.index = 1;
     failure.decision = Decision {
         like: false,
-        status: ParseStatus::ParseFailure { detail: "no yes or no".into() },
-        raw: vec![RawAnswer { question: "like".into(), text: "Hmm, hard to say".into() }],
+        status: ParseStatus::ParseFailure {
+            detail: "no yes or no".into(),
+        },
+        raw: vec![RawAnswer {
+            question: "like".into(),
+            text: "Hmm, hard to say".into(),
+        }],
         ..Default::default()
     };
     let events = [
@@ -144,12 +167,20 @@ fn every_event_round_trips_and_validates() {
     let mut w = TraceWriter::new(&mut buf);
     for ev in &events {
         let json = serde_json::to_value(ev).unwrap();
-        let errors: Vec<String> = validator.iter_errors(&json).map(|e| e.to_string()).collect();
-        assert!(errors.is_empty(), "{:?} does not validate: {errors:?}", json["type"]);
+        let errors: Vec<String> = validator
+            .iter_errors(&json)
+            .map(|e| e.to_string())
+            .collect();
+        assert!(
+            errors.is_empty(),
+            "{:?} does not validate: {errors:?}",
+            json["type"]
+        );
         w.write(ev).unwrap();
     }
-    let back: Vec<TraceEvent> =
-        TraceReader::new(buf.as_slice()).collect::<Result<_, _>>().unwrap();
+    let back: Vec<TraceEvent> = TraceReader::new(buf.as_slice())
+        .collect::<Result<_, _>>()
+        .unwrap();
     assert_eq!(back, events);
     let session = SessionTrace::read(buf.as_slice()).unwrap();
     assert_eq!(session.steps.len(), 2);
@@ -176,11 +207,21 @@ fn old_trace_without_optional_fields_still_reads() {
         obj.remove(k);
     }
     let d = obj["decision"].as_object_mut().unwrap();
-    for k in ["status", "usage", "raw", "isq", "reason", "matched_trait", "score"] {
+    for k in [
+        "status",
+        "usage",
+        "raw",
+        "isq",
+        "reason",
+        "matched_trait",
+        "score",
+    ] {
         d.remove(k);
     }
     let ev: TraceEvent = serde_json::from_value(json).unwrap();
-    let TraceEvent::Step(s) = ev else { panic!("not a step") };
+    let TraceEvent::Step(s) = ev else {
+        panic!("not a step")
+    };
     assert!(s.slate.is_empty());
     assert_eq!(s.decision.status, ParseStatus::Parsed);
     assert_eq!(s.platform, Platform::unknown());
@@ -189,7 +230,9 @@ fn old_trace_without_optional_fields_still_reads() {
     for k in ["windows", "align_threshold", "config", "persona"] {
         h.as_object_mut().unwrap().remove(k);
     }
-    let TraceEvent::Header(h) = serde_json::from_value(h).unwrap() else { panic!() };
+    let TraceEvent::Header(h) = serde_json::from_value(h).unwrap() else {
+        panic!()
+    };
     assert_eq!(h.windows, AlignmentWindows::default());
     assert!(h.persona.is_none());
 }
@@ -225,5 +268,8 @@ fn damaged_traces_report_the_line() {
     let mut text = serde_json::to_string(&TraceEvent::Header(header())).unwrap() + "\n";
     text += &(serde_json::to_string(&TraceEvent::Step(s)).unwrap() + "\n");
     let err = SessionTrace::read(text.as_bytes()).unwrap_err();
-    assert!(err.to_string().contains("step index 3, expected 0"), "{err}");
+    assert!(
+        err.to_string().contains("step index 3, expected 0"),
+        "{err}"
+    );
 }
