@@ -1,1 +1,37 @@
-//! Keyframe extraction with ffmpeg-next, scaling, JPEG encoding and the content-addressed image store.
+//! Media for scrollsim: keyframe extraction with ffmpeg-next (uniform, scene-change and
+//! I-frame strategies), cropping and scaling to the paper's 9:16 model size plus a larger view
+//! copy, JPEG encoding, probing, and the content-addressed image store. Knows nothing of
+//! models or stores. See docs/media.md.
+
+mod error;
+mod extract;
+mod options;
+mod orient;
+mod render;
+mod source;
+mod store;
+
+pub mod bench;
+
+pub use error::MediaError;
+pub use extract::{extract_keyframes, probe, store_frames, uniform_targets, ExtractedFrame, Probe};
+pub use options::{BadFrameSize, BadStrategy, ExtractOptions, FrameSize, KeyframeStrategy};
+pub use orient::Orientation;
+pub use render::{filter_chain, mjpeg_qscale};
+pub use scrollsim_core::ImageHash;
+pub use store::ImageStore;
+
+/// Initialises FFmpeg once per process. FFmpeg's own log is silenced (every failure comes back
+/// as a [`MediaError`] naming the file); with `RUST_LOG` at debug it prints warnings again.
+pub(crate) fn init() {
+    static INIT: std::sync::Once = std::sync::Once::new();
+    INIT.call_once(|| {
+        let _ = ffmpeg_next::init();
+        let level = if tracing::enabled!(tracing::Level::DEBUG) {
+            ffmpeg_next::log::Level::Warning
+        } else {
+            ffmpeg_next::log::Level::Quiet
+        };
+        ffmpeg_next::log::set_level(level);
+    });
+}
