@@ -2,9 +2,40 @@
 //! decide like or skip. Real VLMs through HTTP providers (OpenAI-compatible, Anthropic,
 //! Gemini), the offline persona model, and the call stack around providers as layers:
 //! record/replay cache, retries, rate and concurrency limits, timeouts, budget, accounting.
+//!
+//! Construction goes through [`build_judge`] with a [`JudgeConfig`] (the `[judge]` config
+//! section), a [`JudgeSpec`] (model, strategy, parser) and a [`JudgeEnv`] (image store, text
+//! embedder, cache path, prompt directory, shared ledger). See docs/judges.md.
+
+pub mod bench;
+mod build;
+pub mod call;
+pub mod chat;
+pub mod config;
+pub mod images;
+pub mod layers;
+pub mod ledger;
+pub mod offline;
+pub mod parse;
+pub mod prompts;
+pub mod provider;
+pub mod recordings;
+pub mod stack;
+mod vlm;
 
 use async_trait::async_trait;
 use scrollsim_core::{Decision, JudgeInfo, Persona, Video};
+
+pub use build::{build_judge, JudgeEnv};
+pub use config::{
+    BudgetConfig, CacheMode, GenerationSettings, ImageDetail, JudgeConfig, JudgeSpec, Limits,
+    ModelConfig, OfflineParams, ParserKind, Prices, ProviderKind, RetryConfig, StrategyKind,
+    OFFLINE_MODEL,
+};
+pub use images::ImageSource;
+pub use ledger::{Ledger, LedgerSnapshot, ModelTally};
+pub use offline::OfflineJudge;
+pub use vlm::VlmJudge;
 
 /// One judgement to make.
 #[derive(Debug, Clone)]
@@ -18,7 +49,8 @@ pub struct JudgeRequest<'a> {
     /// instead of embedding the text again.
     pub text_vector: Option<&'a [f32]>,
     /// Session seed; judges that draw randomness derive it from (seed, video id) so a decision
-    /// does not depend on what came before it.
+    /// does not depend on what came before it. VLM judges put it in the cache key, so
+    /// replicate seeds are independent samples.
     pub seed: u64,
 }
 
@@ -29,10 +61,16 @@ pub struct JudgeRequest<'a> {
 pub enum JudgeError {
     #[error("budget exhausted: {0}")]
     BudgetExhausted(String),
-    #[error("replay-strict: no recorded answer for cache key {key} ({what})")]
+    #[error("replay-strict: no recorded answer for cache key {key} ({what}); run with cache mode replay-or-live or record to call the model")]
     CacheMiss { key: String, what: String },
     #[error("configuration: {0}")]
     Config(String),
+    /// The keyframes would exceed the model's image limits (count, size or request bytes).
+    #[error("image budget: {0}")]
+    ImageBudget(String),
+    /// A keyframe is missing from the image store or unreadable.
+    #[error("keyframes: {0}")]
+    Image(String),
     #[error("{0}")]
     Other(String),
 }

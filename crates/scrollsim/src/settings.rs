@@ -47,8 +47,9 @@ pub struct Settings {
     pub embedder: toml::Table,
     #[serde(default)]
     pub ingest: toml::Table,
+    /// `[judge]`: models, strategies, cache mode, budget, offline model (scrollsim-vlm).
     #[serde(default)]
-    pub judge: toml::Table,
+    pub judge: scrollsim_vlm::JudgeConfig,
     #[serde(default)]
     pub policy: toml::Table,
     #[serde(default)]

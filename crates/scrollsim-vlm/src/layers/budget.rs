@@ -1,0 +1,92 @@
+//! Stops NEW live calls once the budget (tokens or USD, over all models) would be passed. It
+//! sits below the cache, so recorded answers are always served. Each call reserves its worst
+//! case (estimated prompt tokens + `max_tokens`) before it starts, so calls in flight cannot
+//! together overshoot the cap; the reservation becomes the actual spend when the call ends.
+
+use std::task::{Context, Poll};
+
+use tower::{Layer, Service, ServiceExt};
+
+use super::BoxFut;
+use crate::call::Call;
+use crate::chat::{Answer, CallError};
+use crate::config::{BudgetConfig, Prices};
+use crate::ledger::Ledger;
+
+#[derive(Clone)]
+pub struct BudgetLayer {
+    ledger: Ledger,
+    budget: BudgetConfig,
+    prices: Option<Prices>,
+}
+
+impl BudgetLayer {
+    pub fn new(ledger: Ledger, budget: BudgetConfig, prices: Option<Prices>) -> Self {
+        BudgetLayer {
+            ledger,
+            budget,
+            prices,
+        }
+    }
+}
+
+impl<S> Layer<S> for BudgetLayer {
+    type Service = Budget<S>;
+    fn layer(&self, inner: S) -> Budget<S> {
+        Budget {
+            inner,
+            cfg: self.clone(),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Budget<S> {
+    inner: S,
+    cfg: BudgetLayer,
+}
+
+impl<S> Service<Call> for Budget<S>
+where
+    S: Service<Call, Response = Answer, Error = CallError> + Clone + Send + 'static,
+    S::Future: Send,
+{
+    type Response = Answer;
+    type Error = CallError;
+    type Future = BoxFut<Result<Answer, CallError>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), CallError>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, call: Call) -> Self::Future {
+        let inner = self.inner.clone();
+        let cfg = self.cfg.clone();
+        Box::pin(async move {
+            if cfg.budget.max_tokens.is_none() && cfg.budget.max_usd.is_none() {
+                return inner.oneshot(call).await;
+            }
+            let max_out = call.request.settings.max_tokens as u64;
+            let est_usd = cfg
+                .prices
+                .map_or(0.0, |p| p.cost(call.est_prompt_tokens, max_out));
+            let reservation = cfg
+                .ledger
+                .reserve(&cfg.budget, call.est_total_tokens(), est_usd)
+                .map_err(CallError::Budget)?;
+            let result = inner.oneshot(call).await;
+            let (tokens, usd) = match &result {
+                Ok(a) => {
+                    let u = a.response.usage;
+                    let usd = cfg
+                        .prices
+                        .map_or(0.0, |p| p.cost(u.prompt_tokens, u.completion_tokens));
+                    (u.prompt_tokens + u.completion_tokens, usd)
+                }
+                Err(_) => (0, 0.0),
+            };
+            reservation.settle(tokens, usd);
+            result
+        })
+    }
+}

@@ -1,0 +1,93 @@
+//! Requests-per-minute and tokens-per-minute limits (governor), shared by every session using
+//! the model. Each attempt waits for one request cell and for its estimated tokens. Requests
+//! burst at most one second's worth, so an RPM limit is a steady rate; tokens may burst up to
+//! the whole minute's allowance, so every call is charged its full estimate.
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use governor::{DefaultDirectRateLimiter, Jitter, Quota, RateLimiter};
+use tower::{Layer, Service, ServiceExt};
+
+use super::BoxFut;
+use crate::call::Call;
+use crate::chat::{Answer, CallError};
+
+#[derive(Clone)]
+pub struct RateLimitLayer {
+    requests: Option<Arc<DefaultDirectRateLimiter>>,
+    tokens: Option<(Arc<DefaultDirectRateLimiter>, NonZeroU32)>,
+}
+
+impl RateLimitLayer {
+    pub fn new(rpm: Option<u32>, tpm: Option<u32>) -> Self {
+        let nz = |x: u32| NonZeroU32::new(x).unwrap_or(NonZeroU32::MIN);
+        RateLimitLayer {
+            requests: rpm.map(|r| {
+                Arc::new(RateLimiter::direct(
+                    Quota::per_minute(nz(r)).allow_burst(nz(r.div_ceil(60))),
+                ))
+            }),
+            tokens: tpm.map(|t| {
+                (
+                    Arc::new(RateLimiter::direct(Quota::per_minute(nz(t)))),
+                    nz(t),
+                )
+            }),
+        }
+    }
+}
+
+impl<S> Layer<S> for RateLimitLayer {
+    type Service = RateLimit<S>;
+    fn layer(&self, inner: S) -> RateLimit<S> {
+        RateLimit {
+            inner,
+            cfg: self.clone(),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct RateLimit<S> {
+    inner: S,
+    cfg: RateLimitLayer,
+}
+
+impl<S> Service<Call> for RateLimit<S>
+where
+    S: Service<Call, Response = Answer, Error = CallError> + Clone + Send + 'static,
+    S::Future: Send,
+{
+    type Response = Answer;
+    type Error = CallError;
+    type Future = BoxFut<Result<Answer, CallError>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), CallError>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, call: Call) -> Self::Future {
+        let inner = self.inner.clone();
+        let cfg = self.cfg.clone();
+        Box::pin(async move {
+            let jitter = Jitter::up_to(Duration::from_millis(20));
+            if let Some(r) = &cfg.requests {
+                r.until_ready_with_jitter(jitter).await;
+            }
+            if let Some((t, burst)) = &cfg.tokens {
+                // A call estimated above the whole minute's allowance is charged the allowance.
+                let n = u32::try_from(call.est_total_tokens())
+                    .unwrap_or(u32::MAX)
+                    .clamp(1, burst.get());
+                let n = NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN);
+                t.until_n_ready_with_jitter(n, jitter)
+                    .await
+                    .map_err(|e| CallError::Request(e.to_string()))?;
+            }
+            inner.oneshot(call).await
+        })
+    }
+}

@@ -1,0 +1,232 @@
+//! The shared ledger of model calls: per-model tallies (calls, cache hits, errors, tokens,
+//! cost) for progress bars and reports, and the budget's account of what live calls have spent
+//! and reserved. One ledger is shared by every judge built from one [`crate::JudgeEnv`].
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::BudgetConfig;
+
+/// Calls made for one model.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct ModelTally {
+    /// Live calls that completed (answered or failed after their retries).
+    pub calls: u64,
+    /// Answers (or recorded failures) read back from the record/replay cache.
+    pub cached: u64,
+    /// Calls that ended without an answer (live or recorded).
+    pub errors: u64,
+    /// Tokens of live calls as the provider reported them.
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+    /// Cost of live calls from the configured prices.
+    pub cost_usd: f64,
+}
+
+impl ModelTally {
+    fn add(&mut self, o: &ModelTally) {
+        self.calls += o.calls;
+        self.cached += o.cached;
+        self.errors += o.errors;
+        self.prompt_tokens += o.prompt_tokens;
+        self.completion_tokens += o.completion_tokens;
+        self.cost_usd += o.cost_usd;
+    }
+
+    pub fn tokens(&self) -> u64 {
+        self.prompt_tokens + self.completion_tokens
+    }
+}
+
+/// A copy of the ledger at one moment.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct LedgerSnapshot {
+    pub models: BTreeMap<String, ModelTally>,
+    pub total: ModelTally,
+    /// Set once the budget refused a call.
+    pub budget_exhausted: bool,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    models: BTreeMap<String, ModelTally>,
+    spent_tokens: u64,
+    spent_usd: f64,
+    reserved_tokens: u64,
+    reserved_usd: f64,
+    exhausted: bool,
+}
+
+/// Shared, cheap to clone.
+#[derive(Debug, Clone, Default)]
+pub struct Ledger {
+    state: Arc<Mutex<State>>,
+}
+
+impl Ledger {
+    pub fn new() -> Self {
+        Ledger::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic elsewhere must not take accounting down with it.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn snapshot(&self) -> LedgerSnapshot {
+        let s = self.lock();
+        let mut total = ModelTally::default();
+        for t in s.models.values() {
+            total.add(t);
+        }
+        LedgerSnapshot {
+            models: s.models.clone(),
+            total,
+            budget_exhausted: s.exhausted,
+        }
+    }
+
+    /// Adds to a model's tally.
+    pub(crate) fn record(&self, model: &str, delta: ModelTally) {
+        let mut s = self.lock();
+        match s.models.get_mut(model) {
+            Some(t) => t.add(&delta),
+            None => {
+                s.models.insert(model.to_string(), delta);
+            }
+        }
+    }
+
+    /// Reserves the most a new call may cost, or says why the budget refuses it. The
+    /// reservation is released (and the actual spend booked) by [`Reservation::settle`], or
+    /// released when dropped.
+    pub(crate) fn reserve(
+        &self,
+        budget: &BudgetConfig,
+        tokens: u64,
+        usd: f64,
+    ) -> Result<Reservation, String> {
+        let mut s = self.lock();
+        if let Some(max) = budget.max_tokens {
+            let committed = s.spent_tokens + s.reserved_tokens;
+            if committed + tokens > max {
+                s.exhausted = true;
+                return Err(format!(
+                    "token budget {max} reached: {} spent, {} reserved by calls in flight, this call may need {tokens} (judge.budget.max_tokens)",
+                    s.spent_tokens, s.reserved_tokens
+                ));
+            }
+        }
+        if let Some(max) = budget.max_usd {
+            let committed = s.spent_usd + s.reserved_usd;
+            if committed + usd > max {
+                s.exhausted = true;
+                return Err(format!(
+                    "cost budget ${max:.2} reached: ${:.4} spent, ${:.4} reserved by calls in flight, this call may cost ${usd:.4} (judge.budget.max_usd)",
+                    s.spent_usd, s.reserved_usd
+                ));
+            }
+        }
+        s.reserved_tokens += tokens;
+        s.reserved_usd += usd;
+        Ok(Reservation {
+            ledger: self.clone(),
+            tokens,
+            usd,
+            open: true,
+        })
+    }
+}
+
+/// Budget held for a call in flight.
+#[derive(Debug)]
+pub(crate) struct Reservation {
+    ledger: Ledger,
+    tokens: u64,
+    usd: f64,
+    open: bool,
+}
+
+impl Reservation {
+    /// Releases the reservation and books what the call actually spent.
+    pub fn settle(mut self, tokens: u64, usd: f64) {
+        let mut s = self.ledger.lock();
+        s.reserved_tokens -= self.tokens;
+        s.reserved_usd = (s.reserved_usd - self.usd).max(0.0);
+        s.spent_tokens += tokens;
+        s.spent_usd += usd;
+        self.open = false;
+    }
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        if self.open {
+            let mut s = self.ledger.lock();
+            s.reserved_tokens -= self.tokens;
+            s.reserved_usd = (s.reserved_usd - self.usd).max(0.0);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reservations_count_against_the_cap_until_settled() {
+        let l = Ledger::new();
+        let b = BudgetConfig {
+            max_usd: None,
+            max_tokens: Some(1000),
+        };
+        let r1 = l.reserve(&b, 600, 0.0).unwrap();
+        assert!(l
+            .reserve(&b, 600, 0.0)
+            .unwrap_err()
+            .contains("600 reserved"));
+        r1.settle(300, 0.0);
+        let r2 = l.reserve(&b, 600, 0.0).unwrap();
+        drop(r2);
+        let err = l.reserve(&b, 701, 0.0).unwrap_err();
+        assert!(err.contains("300 spent"), "{err}");
+        assert!(l.snapshot().budget_exhausted);
+    }
+
+    #[test]
+    fn tallies_sum_per_model() {
+        let l = Ledger::new();
+        l.record(
+            "a",
+            ModelTally {
+                calls: 1,
+                prompt_tokens: 10,
+                cost_usd: 0.5,
+                ..Default::default()
+            },
+        );
+        l.record(
+            "a",
+            ModelTally {
+                cached: 1,
+                ..Default::default()
+            },
+        );
+        l.record(
+            "b",
+            ModelTally {
+                calls: 1,
+                errors: 1,
+                ..Default::default()
+            },
+        );
+        let s = l.snapshot();
+        assert_eq!(s.models["a"].calls, 1);
+        assert_eq!(s.models["a"].cached, 1);
+        assert_eq!(s.total.calls, 2);
+        assert_eq!(s.total.errors, 1);
+        assert!((s.total.cost_usd - 0.5).abs() < 1e-12);
+    }
+}

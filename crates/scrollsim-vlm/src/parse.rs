@@ -1,0 +1,608 @@
+//! From a model's answer to a decision. Two parsers (PAPER.md section 4):
+//!
+//! - `lenient`, the authors' rule: a like when the LIKE answer contains "yes" anywhere,
+//!   case-insensitive. The LIKE answer is the `LIKE:` line when the model used the labels,
+//!   the JSON `like` field when it answered in JSON, else the whole answer. ISQ answers are
+//!   read from the labelled lines or JSON.
+//! - `strict`: the JSON object the prompt (and, where supported, the provider's structured
+//!   output) asked for; without JSON, the first token of the LIKE answer must be yes or no.
+//!   ISQ under strict needs the JSON object.
+//!
+//! A provider-signalled refusal is `Refused`; an empty answer, or one the parser cannot read,
+//! is a `ParseFailure` with the raw answer kept. Neither is ever a parsed skip.
+//!
+//! The contract with the prompt files: labels `LIKE`, `WHY`, `DESCRIPTION`, `TRAIT`,
+//! `VISUAL_APPEAL`, `CURIOSITY`, `EMOTIONAL_ENGAGEMENT`, `VALUE_EXPECTATION`,
+//! `PREFERENCE_ALIGNMENT`, `ACTION_DECISION` (one per line, `LABEL: answer`), and the same
+//! names in lower case as JSON keys. `TRAIT` is the 1-based trait number, the trait's text, or
+//! NA.
+
+use std::collections::HashMap;
+
+use scrollsim_core::{IsqItems, IsqResult, IsqScoring, MatchedTrait, ParseStatus, Persona};
+use serde_json::{json, Value as Json};
+
+use crate::chat::{AnswerSchema, ChatResponse, Finish};
+use crate::config::{ParserKind, StrategyKind};
+
+/// What a parser read from an answer.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Parsed {
+    /// True only for a parsed like.
+    pub like: bool,
+    pub status: ParseStatus,
+    pub reason: Option<String>,
+    pub description: Option<String>,
+    pub matched_trait: Option<MatchedTrait>,
+    pub isq: Option<IsqResult>,
+}
+
+const LABELS: [&str; 10] = [
+    "LIKE",
+    "WHY",
+    "DESCRIPTION",
+    "TRAIT",
+    "VISUAL_APPEAL",
+    "CURIOSITY",
+    "EMOTIONAL_ENGAGEMENT",
+    "VALUE_EXPECTATION",
+    "PREFERENCE_ALIGNMENT",
+    "ACTION_DECISION",
+];
+
+const ISQ_KEYS: [&str; 6] = [
+    "visual_appeal",
+    "curiosity",
+    "emotional_engagement",
+    "value_expectation",
+    "preference_alignment",
+    "action_decision",
+];
+
+/// Reads a decision from a response.
+pub fn parse(
+    strategy: StrategyKind,
+    parser: ParserKind,
+    response: &ChatResponse,
+    persona: Option<&Persona>,
+    isq: &IsqScoring,
+) -> Parsed {
+    if let Finish::Refused { detail } = &response.finish {
+        return Parsed {
+            status: ParseStatus::Refused {
+                detail: detail.clone(),
+            },
+            ..Default::default()
+        };
+    }
+    let text = response.text.trim();
+    if text.is_empty() {
+        let detail = match response.finish {
+            Finish::Length => "empty answer: the completion hit max_tokens".to_string(),
+            _ => "empty answer".to_string(),
+        };
+        return failure(detail);
+    }
+    let answer = Answer::read(text);
+    let mut out = Parsed {
+        reason: answer.field("why"),
+        description: answer.field("description"),
+        matched_trait: persona.and_then(|p| answer.matched_trait(p)),
+        ..Default::default()
+    };
+    let decided = match strategy {
+        StrategyKind::Isq => answer.isq(parser, isq).map(|r| {
+            out.isq = Some(r);
+            isq.stays(&r.items)
+        }),
+        _ => match parser {
+            ParserKind::Lenient => Ok(answer.lenient_like()),
+            ParserKind::Strict => answer.strict_like(),
+        },
+    };
+    match decided {
+        Ok(like) => out.like = like,
+        Err(detail) => out.status = ParseStatus::ParseFailure { detail },
+    }
+    out
+}
+
+fn failure(detail: String) -> Parsed {
+    Parsed {
+        status: ParseStatus::ParseFailure { detail },
+        ..Default::default()
+    }
+}
+
+/// The JSON schema the strict parser asks providers for (OpenAI strict mode: every property
+/// required, no extras). `with_trait` adds the trait field for persona sessions.
+pub fn answer_schema(strategy: StrategyKind, with_trait: bool) -> AnswerSchema {
+    let mut props = serde_json::Map::new();
+    let yes_no = json!({"type": "string", "enum": ["yes", "no"]});
+    match strategy {
+        StrategyKind::Isq => {
+            for (i, k) in ISQ_KEYS.iter().enumerate() {
+                let max = if i < 4 { 10 } else { 1 };
+                props.insert(
+                    k.to_string(),
+                    json!({"type": "integer", "minimum": 0, "maximum": max}),
+                );
+            }
+        }
+        _ => {
+            props.insert("like".into(), yes_no);
+        }
+    }
+    if with_trait && strategy != StrategyKind::Plain && strategy != StrategyKind::TextOnly {
+        props.insert("trait".into(), json!({"type": "string"}));
+    }
+    props.insert("why".into(), json!({"type": "string"}));
+    if strategy == StrategyKind::Plain {
+        props.insert("description".into(), json!({"type": "string"}));
+    }
+    let required: Vec<&String> = props.keys().collect();
+    let schema = json!({
+        "type": "object",
+        "properties": props,
+        "required": required,
+        "additionalProperties": false,
+    });
+    AnswerSchema {
+        name: format!("{}_answer", strategy.as_str().replace('-', "_")),
+        schema,
+    }
+}
+
+/// An answer split into labelled sections and/or a JSON object.
+struct Answer<'a> {
+    text: &'a str,
+    sections: HashMap<&'static str, String>,
+    json: Option<serde_json::Map<String, Json>>,
+}
+
+impl<'a> Answer<'a> {
+    fn read(text: &'a str) -> Answer<'a> {
+        Answer {
+            text,
+            sections: sections(text),
+            json: json_object(text),
+        }
+    }
+
+    fn json_field(&self, key: &str) -> Option<&Json> {
+        let j = self.json.as_ref()?;
+        j.get(key).or_else(|| {
+            j.iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(key))
+                .map(|(_, v)| v)
+        })
+    }
+
+    /// A text field from the labelled section or the JSON object.
+    fn field(&self, key: &str) -> Option<String> {
+        let label = key.to_ascii_uppercase();
+        let from_section = self
+            .sections
+            .iter()
+            .find(|(l, _)| **l == label)
+            .map(|(_, v)| v.clone());
+        from_section
+            .or_else(|| match self.json_field(key)? {
+                Json::String(s) => Some(s.clone()),
+                Json::Null => None,
+                other => Some(other.to_string()),
+            })
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+    }
+
+    /// The authors' rule on the LIKE answer.
+    fn lenient_like(&self) -> bool {
+        if let Some(s) = self.sections.get("LIKE") {
+            return contains_yes(s);
+        }
+        match self.json_field("like") {
+            Some(Json::Bool(b)) => *b,
+            Some(Json::String(s)) => contains_yes(s),
+            _ => contains_yes(self.text),
+        }
+    }
+
+    /// JSON `like`, else the first token of the LIKE answer.
+    fn strict_like(&self) -> Result<bool, String> {
+        if self.json.is_some() {
+            return match self.json_field("like") {
+                Some(Json::Bool(b)) => Ok(*b),
+                Some(Json::String(s)) => {
+                    yes_no(s).ok_or_else(|| format!("JSON `like` is {s:?}, not yes or no"))
+                }
+                Some(other) => Err(format!("JSON `like` is {other}, not yes or no")),
+                None => Err("the JSON answer has no `like` field".into()),
+            };
+        }
+        let like = self
+            .sections
+            .get("LIKE")
+            .map(String::as_str)
+            .unwrap_or(self.text);
+        let tok = first_token(like);
+        match tok.as_str() {
+            "yes" => Ok(true),
+            "no" => Ok(false),
+            "" => Err("no JSON object and no first word to read yes or no from".into()),
+            t => Err(format!(
+                "no JSON object, and the first word {t:?} is neither yes nor no"
+            )),
+        }
+    }
+
+    fn isq(&self, parser: ParserKind, scoring: &IsqScoring) -> Result<IsqResult, String> {
+        let mut vals = [0u8; 6];
+        let mut missing = Vec::new();
+        if parser == ParserKind::Strict && self.json.is_none() {
+            return Err("the strict parser needs the ISQ answer as a JSON object".into());
+        }
+        for (i, key) in ISQ_KEYS.iter().enumerate() {
+            let v = if self.json.is_some() {
+                self.json_field(key).and_then(json_int)
+            } else {
+                self.sections
+                    .get(key.to_ascii_uppercase().as_str())
+                    .and_then(|s| first_int(s))
+            };
+            match v.and_then(|x| u8::try_from(x).ok()) {
+                Some(x) => vals[i] = x,
+                None => missing.push(*key),
+            }
+        }
+        if !missing.is_empty() {
+            return Err(format!(
+                "ISQ item(s) missing or not a non-negative integer: {}",
+                missing.join(", ")
+            ));
+        }
+        let items = IsqItems {
+            visual_appeal: vals[0],
+            curiosity: vals[1],
+            emotional_engagement: vals[2],
+            value_expectation: vals[3],
+            preference_alignment: vals[4],
+            action_decision: vals[5],
+        };
+        items.validate()?;
+        Ok(IsqResult {
+            items,
+            s_percent: scoring.s_percent(&items),
+            threshold: scoring.threshold,
+        })
+    }
+
+    fn matched_trait(&self, persona: &Persona) -> Option<MatchedTrait> {
+        let raw = match self.sections.get("TRAIT") {
+            Some(s) => s.clone(),
+            None => match self.json_field("trait")? {
+                Json::Number(n) => n.to_string(),
+                Json::String(s) => s.clone(),
+                _ => return None,
+            },
+        };
+        let t = raw
+            .trim()
+            .trim_matches(|c: char| c == '"' || c == '.' || c == '*' || c == '#')
+            .trim();
+        if t.is_empty()
+            || ["na", "n/a", "none", "null", "no"].contains(&t.to_ascii_lowercase().as_str())
+        {
+            return None;
+        }
+        let digits = t.trim_start_matches(|c: char| !c.is_ascii_digit());
+        let lead: String = digits.chars().take_while(char::is_ascii_digit).collect();
+        if !lead.is_empty() && (t.len() <= 12 || t.starts_with(|c: char| c.is_ascii_digit())) {
+            let n: usize = lead.parse().ok()?;
+            return (1..=persona.traits.len())
+                .contains(&n)
+                .then(|| MatchedTrait {
+                    index: n - 1,
+                    text: persona.traits[n - 1].clone(),
+                });
+        }
+        persona.find_trait(t)
+    }
+}
+
+/// `LABEL: text` sections; a section runs until the next label. Tolerates markdown (`**LIKE:**`),
+/// bullets and numbering, any case, and spaces for underscores.
+fn sections(text: &str) -> HashMap<&'static str, String> {
+    let mut out: HashMap<&'static str, String> = HashMap::new();
+    let mut current: Option<&'static str> = None;
+    for line in text.lines() {
+        let head = line.trim_start().trim_start_matches(|c: char| {
+            matches!(c, '*' | '#' | '-' | '>' | '_' | '`') || c.is_whitespace()
+        });
+        let head = head.trim_start_matches(|c: char| c.is_ascii_digit());
+        let head = head.strip_prefix(['.', ')']).unwrap_or(head).trim_start();
+        let label = head.split_once(':').and_then(|(l, rest)| {
+            let norm = l
+                .trim()
+                .trim_matches('*')
+                .trim()
+                .replace([' ', '-'], "_")
+                .to_ascii_uppercase();
+            LABELS.iter().find(|x| **x == norm).map(|x| (*x, rest))
+        });
+        match label {
+            Some((l, rest)) => {
+                let v = rest.trim().trim_start_matches('*').trim();
+                out.insert(l, v.to_string());
+                current = Some(l);
+            }
+            None => {
+                if let Some(l) = current {
+                    let s = out.get_mut(l).expect("current section exists");
+                    if !s.is_empty() {
+                        s.push('\n');
+                    }
+                    s.push_str(line.trim());
+                }
+            }
+        }
+    }
+    for v in out.values_mut() {
+        *v = v.trim().to_string();
+    }
+    out
+}
+
+/// The JSON object in an answer: the whole text, or the span from the first `{` to the last
+/// `}` (models wrap JSON in code fences or prose).
+fn json_object(text: &str) -> Option<serde_json::Map<String, Json>> {
+    let start = text.find('{')?;
+    let end = text.rfind('}')?;
+    if end <= start {
+        return None;
+    }
+    match serde_json::from_str::<Json>(&text[start..=end]).ok()? {
+        Json::Object(m) => Some(m),
+        _ => None,
+    }
+}
+
+fn contains_yes(s: &str) -> bool {
+    s.to_lowercase().contains("yes")
+}
+
+fn yes_no(s: &str) -> Option<bool> {
+    match first_token(s).as_str() {
+        "yes" | "true" => Some(true),
+        "no" | "false" => Some(false),
+        _ => None,
+    }
+}
+
+/// The first word, lower-cased, skipping leading punctuation and markdown.
+fn first_token(s: &str) -> String {
+    s.trim_start_matches(|c: char| !c.is_alphanumeric())
+        .chars()
+        .take_while(|c| c.is_alphanumeric())
+        .collect::<String>()
+        .to_lowercase()
+}
+
+fn first_int(s: &str) -> Option<i64> {
+    let start = s.find(|c: char| c.is_ascii_digit())?;
+    let neg = s[..start].ends_with('-');
+    let digits: String = s[start..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    let n: i64 = digits.parse().ok()?;
+    Some(if neg { -n } else { n })
+}
+
+fn json_int(v: &Json) -> Option<i64> {
+    match v {
+        Json::Number(n) => n
+            .as_i64()
+            .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64)),
+        Json::String(s) => s.trim().parse().ok(),
+        Json::Bool(b) => Some(*b as i64),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chat::TokenUsage;
+
+    fn resp(text: &str) -> ChatResponse {
+        ChatResponse {
+            text: text.into(),
+            usage: TokenUsage::default(),
+            finish: Finish::Stop,
+            model: None,
+        }
+    }
+
+    fn persona() -> Persona {
+        toml::from_str(
+            "id = \"p\"\nname = \"P\"\ntraits = [\"I have three cats.\", \"I love the beach.\"]",
+        )
+        .unwrap()
+    }
+
+    fn p(strategy: StrategyKind, parser: ParserKind, text: &str) -> Parsed {
+        parse(
+            strategy,
+            parser,
+            &resp(text),
+            Some(&persona()),
+            &IsqScoring::default(),
+        )
+    }
+
+    #[test]
+    fn lenient_is_the_authors_rule() {
+        let r = p(
+            StrategyKind::Plain,
+            ParserKind::Lenient,
+            "LIKE: Yes\nWHY: cute cats\nDESCRIPTION: a cat",
+        );
+        assert!(r.like && r.status.is_parsed());
+        assert_eq!(r.reason.as_deref(), Some("cute cats"));
+        assert_eq!(r.description.as_deref(), Some("a cat"));
+        // The label scopes the rule: "eyes" in the description does not count.
+        let r = p(
+            StrategyKind::Plain,
+            ParserKind::Lenient,
+            "LIKE: No\nDESCRIPTION: a cat with big eyes",
+        );
+        assert!(!r.like && r.status.is_parsed());
+        // No labels: "yes" anywhere in the answer, as the authors did.
+        assert!(
+            p(
+                StrategyKind::Simple,
+                ParserKind::Lenient,
+                "Well... YES, I would."
+            )
+            .like
+        );
+        let r = p(StrategyKind::Simple, ParserKind::Lenient, "Nope.");
+        assert!(!r.like && r.status.is_parsed());
+        assert!(
+            p(
+                StrategyKind::Simple,
+                ParserKind::Lenient,
+                "```json\n{\"like\": true}\n```"
+            )
+            .like
+        );
+    }
+
+    #[test]
+    fn strict_reads_json_then_first_token() {
+        let r = p(
+            StrategyKind::Simple,
+            ParserKind::Strict,
+            r#"{"like": "yes", "trait": "2", "why": "beach"}"#,
+        );
+        assert!(r.like && r.status.is_parsed());
+        assert_eq!(r.matched_trait.unwrap().index, 1);
+        assert!(!p(StrategyKind::Simple, ParserKind::Strict, "No, not for me.").like);
+        assert!(p(StrategyKind::Simple, ParserKind::Strict, "**Yes**").like);
+        let r = p(StrategyKind::Simple, ParserKind::Strict, "Maybe, yes.");
+        assert!(!r.like);
+        assert!(
+            matches!(r.status, ParseStatus::ParseFailure { ref detail } if detail.contains("maybe")),
+            "{:?}",
+            r.status
+        );
+        let r = p(
+            StrategyKind::Simple,
+            ParserKind::Strict,
+            r#"{"like": "perhaps"}"#,
+        );
+        assert!(matches!(r.status, ParseStatus::ParseFailure { .. }));
+        let r = p(
+            StrategyKind::Plain,
+            ParserKind::Strict,
+            "LIKE: no\nWHY: dull",
+        );
+        assert!(!r.like && r.status.is_parsed());
+    }
+
+    #[test]
+    fn traits_by_number_text_or_na() {
+        let r = p(
+            StrategyKind::Simple,
+            ParserKind::Lenient,
+            "**LIKE:** Yes\n**TRAIT:** 1\nWHY: cats!",
+        );
+        assert_eq!(r.matched_trait.unwrap().text, "I have three cats.");
+        let r = p(
+            StrategyKind::Simple,
+            ParserKind::Lenient,
+            "LIKE: Yes\nTRAIT: I love the beach\nWHY: sun",
+        );
+        assert_eq!(r.matched_trait.unwrap().index, 1);
+        assert!(p(
+            StrategyKind::Simple,
+            ParserKind::Lenient,
+            "LIKE: No\nTRAIT: NA"
+        )
+        .matched_trait
+        .is_none());
+        assert!(p(
+            StrategyKind::Simple,
+            ParserKind::Lenient,
+            "LIKE: No\nTRAIT: 7"
+        )
+        .matched_trait
+        .is_none());
+    }
+
+    #[test]
+    fn isq_items_and_threshold() {
+        let text = "VISUAL_APPEAL: 8\nCURIOSITY: 7/10\nEMOTIONAL ENGAGEMENT: 6\nVALUE_EXPECTATION: 5\nPREFERENCE_ALIGNMENT: 1\nACTION_DECISION: 1\nTRAIT: 2";
+        let r = p(StrategyKind::Isq, ParserKind::Lenient, text);
+        let isq = r.isq.unwrap();
+        assert_eq!(isq.items.curiosity, 7);
+        // (8+7+6+5+10+10)/60*100 = 76.7 >= 60
+        assert!((isq.s_percent - 76.666_67).abs() < 1e-3);
+        assert!(r.like && r.status.is_parsed());
+        let json = r#"{"visual_appeal": 3, "curiosity": 2, "emotional_engagement": 2, "value_expectation": 1, "preference_alignment": 0, "action_decision": 1}"#;
+        let r = p(StrategyKind::Isq, ParserKind::Strict, json);
+        assert!(!r.like && r.status.is_parsed());
+        // (3+2+2+1 + 10*0 + 10*1)/60*100 = 30
+        assert!((r.isq.unwrap().s_percent - 30.0).abs() < 1e-3);
+        let r = p(
+            StrategyKind::Isq,
+            ParserKind::Lenient,
+            "VISUAL_APPEAL: 8\nCURIOSITY: 12",
+        );
+        assert!(
+            matches!(r.status, ParseStatus::ParseFailure { ref detail } if detail.contains("emotional_engagement"))
+        );
+        let r = p(
+            StrategyKind::Isq,
+            ParserKind::Lenient,
+            &text.replace("7/10", "11"),
+        );
+        assert!(
+            matches!(r.status, ParseStatus::ParseFailure { ref detail } if detail.contains("curiosity = 11"))
+        );
+        let r = p(StrategyKind::Isq, ParserKind::Strict, text);
+        assert!(matches!(r.status, ParseStatus::ParseFailure { .. }));
+    }
+
+    #[test]
+    fn refusals_and_empty_answers_are_not_skips() {
+        let refused = ChatResponse {
+            finish: Finish::Refused {
+                detail: "content_filter".into(),
+            },
+            ..resp("")
+        };
+        let r = parse(
+            StrategyKind::Plain,
+            ParserKind::Lenient,
+            &refused,
+            None,
+            &IsqScoring::default(),
+        );
+        assert!(matches!(r.status, ParseStatus::Refused { .. }) && !r.like);
+        let r = p(StrategyKind::Plain, ParserKind::Lenient, "   ");
+        assert!(matches!(r.status, ParseStatus::ParseFailure { .. }));
+    }
+
+    #[test]
+    fn schemas_require_every_field() {
+        let s = answer_schema(StrategyKind::Isq, true).schema;
+        assert_eq!(s["required"].as_array().unwrap().len(), 8);
+        assert_eq!(s["additionalProperties"], false);
+        let s = answer_schema(StrategyKind::Plain, false).schema;
+        assert!(
+            s["properties"].get("description").is_some() && s["properties"].get("trait").is_none()
+        );
+    }
+}

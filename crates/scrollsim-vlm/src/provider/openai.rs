@@ -1,0 +1,165 @@
+//! OpenAI-compatible chat completions (`POST {base}/chat/completions`): OpenAI, vLLM, Ollama,
+//! llama.cpp server, OpenRouter. Images are `image_url` parts carrying data URLs with a
+//! `detail`; structured output is `response_format: {type: json_schema}`.
+
+use reqwest::header::{HeaderMap, AUTHORIZATION};
+use serde_json::{json, Value as Json};
+
+use super::{b64, f32_json, ApiKey, WireFormat};
+use crate::chat::{CallError, ChatRequest, ChatResponse, Finish, TokenUsage};
+use crate::config::ProviderKind;
+
+pub struct OpenAi {
+    /// Including the version segment: `https://api.openai.com/v1`.
+    pub base_url: String,
+    pub model: String,
+}
+
+impl WireFormat for OpenAi {
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::Openai
+    }
+
+    fn url(&self, _req: &ChatRequest) -> String {
+        format!("{}/chat/completions", self.base_url)
+    }
+
+    fn body(&self, req: &ChatRequest) -> Json {
+        let mut messages = Vec::new();
+        if let Some(system) = &req.system {
+            messages.push(json!({"role": "system", "content": system}));
+        }
+        let mut parts: Vec<Json> = req
+            .images
+            .iter()
+            .map(|img| {
+                json!({
+                    "type": "image_url",
+                    "image_url": {
+                        "url": format!("data:{};base64,{}", img.mime, b64(&img.bytes)),
+                        "detail": req.settings.detail.as_str(),
+                    }
+                })
+            })
+            .collect();
+        parts.push(json!({"type": "text", "text": req.user}));
+        messages.push(json!({"role": "user", "content": parts}));
+        let s = &req.settings;
+        let mut body = json!({
+            "model": self.model,
+            "messages": messages,
+            "max_tokens": s.max_tokens,
+        });
+        if let Some(t) = s.temperature {
+            body["temperature"] = f32_json(t);
+        }
+        if let Some(p) = s.top_p {
+            body["top_p"] = f32_json(p);
+        }
+        if let Some(seed) = s.seed {
+            body["seed"] = json!(seed);
+        }
+        if let Some(schema) = &req.schema {
+            body["response_format"] = json!({
+                "type": "json_schema",
+                "json_schema": {"name": schema.name, "strict": true, "schema": schema.schema},
+            });
+        }
+        body
+    }
+
+    fn headers(&self, key: Option<&ApiKey>, headers: &mut HeaderMap) -> Result<(), CallError> {
+        if let Some(k) = key {
+            headers.insert(AUTHORIZATION, k.header("Bearer ")?);
+        }
+        Ok(())
+    }
+
+    fn parse(&self, body: &[u8]) -> Result<ChatResponse, String> {
+        let v: Json = serde_json::from_slice(body).map_err(|e| format!("not JSON: {e}"))?;
+        let choice = v
+            .get("choices")
+            .and_then(|c| c.get(0))
+            .ok_or("no `choices[0]` in the response")?;
+        let message = choice.get("message").ok_or("no `choices[0].message`")?;
+        let text = match message.get("content") {
+            Some(Json::String(s)) => s.clone(),
+            Some(Json::Null) | None => String::new(),
+            // Some servers return content as a list of text parts.
+            Some(Json::Array(parts)) => parts
+                .iter()
+                .filter_map(|p| p.get("text").and_then(Json::as_str))
+                .collect::<Vec<_>>()
+                .join(""),
+            Some(other) => {
+                return Err(format!(
+                    "`message.content` is neither text nor null: {other}"
+                ))
+            }
+        };
+        let finish_reason = choice
+            .get("finish_reason")
+            .and_then(Json::as_str)
+            .unwrap_or("stop");
+        let finish = match (message.get("refusal").and_then(Json::as_str), finish_reason) {
+            (Some(r), _) if !r.is_empty() => Finish::Refused {
+                detail: r.to_string(),
+            },
+            (_, "content_filter") => Finish::Refused {
+                detail: "finish_reason content_filter".into(),
+            },
+            (_, "length") => Finish::Length,
+            _ => Finish::Stop,
+        };
+        let usage = v.get("usage");
+        let n = |k: &str| {
+            usage
+                .and_then(|u| u.get(k))
+                .and_then(Json::as_u64)
+                .unwrap_or(0)
+        };
+        Ok(ChatResponse {
+            text,
+            usage: TokenUsage {
+                prompt_tokens: n("prompt_tokens"),
+                completion_tokens: n("completion_tokens"),
+            },
+            finish,
+            model: v.get("model").and_then(Json::as_str).map(str::to_string),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_content_refusal_and_usage() {
+        let w = OpenAi {
+            base_url: "http://x/v1".into(),
+            model: "m".into(),
+        };
+        let ok = br#"{"model":"gpt-4o-2024","choices":[{"message":{"role":"assistant","content":"LIKE: Yes"},"finish_reason":"stop"}],"usage":{"prompt_tokens":120,"completion_tokens":9}}"#;
+        let r = w.parse(ok).unwrap();
+        assert_eq!(r.text, "LIKE: Yes");
+        assert_eq!(
+            r.usage,
+            TokenUsage {
+                prompt_tokens: 120,
+                completion_tokens: 9
+            }
+        );
+        assert_eq!(r.model.as_deref(), Some("gpt-4o-2024"));
+        let refused = br#"{"choices":[{"message":{"content":null,"refusal":"I can't help with that."},"finish_reason":"stop"}]}"#;
+        assert!(matches!(
+            w.parse(refused).unwrap().finish,
+            Finish::Refused { .. }
+        ));
+        assert!(w
+            .parse(br#"{"choices":[]}"#)
+            .unwrap_err()
+            .contains("choices[0]"));
+        assert!(w.parse(b"{not json").unwrap_err().contains("not JSON"));
+    }
+}

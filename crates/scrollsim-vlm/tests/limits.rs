@@ -1,0 +1,114 @@
+//! Concurrency and rate limits hold across every judge built from one environment.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::*;
+use scrollsim_vlm::{build_judge, JudgeRequest, JudgeSpec, ParserKind, StrategyKind};
+
+async fn run_parallel(
+    judges: Vec<Arc<dyn scrollsim_vlm::Judge>>,
+    videos: Vec<scrollsim_core::Video>,
+) {
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, v) in videos.into_iter().enumerate() {
+        let judge = judges[i % judges.len()].clone();
+        tasks.spawn(async move {
+            let d = judge
+                .decide(&JudgeRequest {
+                    persona: None,
+                    video: &v,
+                    text_vector: None,
+                    seed: i as u64,
+                })
+                .await
+                .unwrap();
+            assert!(d.status.is_parsed(), "{:?}", d.status);
+        });
+    }
+    while let Some(r) = tasks.join_next().await {
+        r.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrency_limit_is_shared_by_judges_of_one_model() {
+    let server = MockServer::start(|_, _| {
+        Reply::ok(openai_ok("LIKE: Yes")).delayed(Duration::from_millis(150))
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let (store, frames) = keyframes(dir.path(), 1);
+    let cfg = config(
+        "openai",
+        &format!("{}/v1", server.url),
+        "live",
+        "model = \"x\"\nlimits = { concurrency = 3 }",
+    );
+    let env = env(dir.path(), store);
+    // Two judges (two strategies) of the same model share one limit.
+    let a = build_judge(
+        &cfg,
+        &JudgeSpec {
+            model: "m".into(),
+            strategy: StrategyKind::Plain,
+            parser: ParserKind::Lenient,
+        },
+        &env,
+    )
+    .unwrap();
+    let b = build_judge(
+        &cfg,
+        &JudgeSpec {
+            model: "m".into(),
+            strategy: StrategyKind::Simple,
+            parser: ParserKind::Lenient,
+        },
+        &env,
+    )
+    .unwrap();
+    let videos: Vec<_> = (0..12).map(|i| video(&format!("v{i}"), &frames)).collect();
+    run_parallel(vec![a, b], videos).await;
+    assert_eq!(server.count(), 12);
+    assert_eq!(
+        server.max_in_flight(),
+        3,
+        "at most (and, with 12 waiting, exactly) 3 in flight"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_per_minute_paces_calls() {
+    let server = MockServer::start(|_, _| Reply::ok(openai_ok("LIKE: Yes"))).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (store, frames) = keyframes(dir.path(), 1);
+    // 600 per minute: a burst of 10, then one every 100 ms.
+    let cfg = config(
+        "openai",
+        &format!("{}/v1", server.url),
+        "live",
+        "model = \"x\"\nlimits = { rpm = 600, concurrency = 64 }",
+    );
+    let judge = build_judge(
+        &cfg,
+        &JudgeSpec {
+            model: "m".into(),
+            strategy: StrategyKind::Plain,
+            parser: ParserKind::Lenient,
+        },
+        &env(dir.path(), store),
+    )
+    .unwrap();
+    let videos: Vec<_> = (0..20).map(|i| video(&format!("v{i}"), &frames)).collect();
+    let started = Instant::now();
+    run_parallel(vec![judge], videos).await;
+    let took = started.elapsed();
+    assert_eq!(server.count(), 20);
+    // 10 beyond the burst at 100 ms each: at least ~1 s (a lower bound, not a speed target).
+    assert!(
+        took >= Duration::from_millis(900),
+        "20 calls at 600 rpm took only {took:?}"
+    );
+}
