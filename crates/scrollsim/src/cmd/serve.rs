@@ -1,12 +1,373 @@
-//! `scrollsim serve`.
+//! `scrollsim serve`: a local web viewer for runs. Lists runs and sessions, filters them by
+//! persona, model, value and decision, shows a session's timeline (keyframes, decision, reason,
+//! matched trait, the policy's slate), its radar and trajectories, and two sessions side by
+//! side. Binds 127.0.0.1 by default and needs no internet: styles and the one small script are
+//! embedded in the binary.
+//!
+//! What it serves: pages built from traces under the runs directory, files under that
+//! directory (through tower-http's `ServeDir`, which refuses `..` in any encoding), and
+//! keyframes by image hash (parsed as an `ImageHash` before the store is asked, so a URL never
+//! becomes a filesystem path). Run and session names in URLs must be one plain path component
+//! and resolve inside the runs directory.
 
+mod data;
+mod pages;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::extract::{Path as UrlPath, Query, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use maud::Markup;
+use scrollsim_core::ImageHash;
+use scrollsim_media::ImageStore;
+use scrollsim_report::{build, ReportOptions};
+use serde::Deserialize;
+use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::settings::Settings;
+use data::{component, load_session, Runs, StepFilter};
 
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// The runs directory (default: `paths.runs` from the config).
+    pub runs: Option<PathBuf>,
+    /// Address to listen on. The default serves this machine only; use 0.0.0.0 deliberately.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+    /// The keyframe image store (default: `<paths.data>/images`).
+    #[arg(long)]
+    pub images: Option<PathBuf>,
+    /// Rolling window of the trajectories, in steps.
+    #[arg(long, default_value_t = 25)]
+    pub window: usize,
+}
 
-pub async fn run(_args: Args, _settings: &Settings) -> anyhow::Result<ExitCode> {
-    super::not_yet("serve", 7, "the web viewer")
+/// A request the viewer refuses or cannot answer; shown as an escaped error page.
+#[derive(Debug)]
+pub enum ServeError {
+    BadRequest(String),
+    NotFound,
+    Internal(String),
+}
+
+impl ServeError {
+    pub fn internal(e: impl std::fmt::Display) -> ServeError {
+        ServeError::Internal(e.to_string())
+    }
+}
+
+impl IntoResponse for ServeError {
+    fn into_response(self) -> Response {
+        let (status, msg) = match self {
+            ServeError::BadRequest(m) => (StatusCode::BAD_REQUEST, m),
+            ServeError::NotFound => (StatusCode::NOT_FOUND, "not found".to_string()),
+            ServeError::Internal(m) => {
+                tracing::warn!("viewer: {m}");
+                (StatusCode::INTERNAL_SERVER_ERROR, m)
+            }
+        };
+        (status, pages::error(status.as_u16(), &msg)).into_response()
+    }
+}
+
+struct AppState {
+    runs: Runs,
+    images: Option<ImageStore>,
+    window: usize,
+    css: String,
+}
+
+type Shared = State<Arc<AppState>>;
+
+/// Runs blocking trace reading off the async workers.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ServeError> + Send + 'static,
+) -> Result<T, ServeError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(ServeError::internal)?
+}
+
+async fn home(State(s): Shared) -> Result<Markup, ServeError> {
+    let st = s.clone();
+    blocking(move || {
+        let runs = st.runs.list()?;
+        Ok(pages::home(&runs, &st.runs.root().display().to_string()))
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize, Default)]
+struct RunQuery {
+    persona: Option<String>,
+    model: Option<String>,
+    value: Option<String>,
+    decision: Option<String>,
+}
+
+async fn run_page(
+    State(s): Shared,
+    UrlPath(run): UrlPath<String>,
+    Query(q): Query<RunQuery>,
+) -> Result<Markup, ServeError> {
+    let dir = s.runs.run_dir(&run)?;
+    let steps = StepFilter::parse(q.value.as_deref(), q.decision.as_deref())?;
+    blocking(move || {
+        let opts = ReportOptions {
+            threads: 2,
+            ..Default::default()
+        };
+        let report = build(&run, &[dir], None, &opts).map_err(ServeError::internal)?;
+        let nonempty =
+            |x: &Option<String>| x.as_deref().filter(|s| !s.is_empty()).map(str::to_string);
+        let (persona, model) = (nonempty(&q.persona), nonempty(&q.model));
+        let mut personas: Vec<String> = report
+            .sessions
+            .iter()
+            .map(|r| {
+                r.persona
+                    .clone()
+                    .unwrap_or_else(|| scrollsim_report::group::CONTROL.into())
+            })
+            .collect();
+        personas.sort();
+        personas.dedup();
+        let mut models: Vec<String> = report.sessions.iter().map(|r| r.model.clone()).collect();
+        models.sort();
+        models.dedup();
+        let mut rows = Vec::new();
+        for r in &report.sessions {
+            let p = r
+                .persona
+                .as_deref()
+                .unwrap_or(scrollsim_report::group::CONTROL);
+            if persona.as_deref().is_some_and(|x| x != p)
+                || model.as_deref().is_some_and(|x| x != r.model)
+            {
+                continue;
+            }
+            let matching = if steps.is_empty() {
+                None
+            } else {
+                Some(data::count_matching(&r.path, &steps)?)
+            };
+            if matching == Some(0) {
+                continue;
+            }
+            let stem = r
+                .path
+                .file_stem()
+                .map(|x| x.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            rows.push(pages::SessionRow {
+                record: r,
+                stem,
+                matching,
+            });
+        }
+        let filters = pages::RunFilters {
+            persona: persona.as_deref(),
+            model: model.as_deref(),
+            steps,
+            personas,
+            models,
+        };
+        Ok(pages::run_page(&run, &report, &rows, &filters))
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize, Default)]
+struct SessionQuery {
+    value: Option<String>,
+    decision: Option<String>,
+    from: Option<u32>,
+    limit: Option<u32>,
+}
+
+async fn session_page(
+    State(s): Shared,
+    UrlPath((run, session)): UrlPath<(String, String)>,
+    Query(q): Query<SessionQuery>,
+) -> Result<Markup, ServeError> {
+    let trace = s.runs.trace(&run, &session)?;
+    let filter = StepFilter::parse(q.value.as_deref(), q.decision.as_deref())?;
+    let window = s.window;
+    blocking(move || {
+        let v = load_session(
+            &trace,
+            &run,
+            &session,
+            &filter,
+            q.from.unwrap_or(0),
+            q.limit.unwrap_or(200).clamp(1, 2000),
+            window,
+        )?;
+        Ok(pages::session_page(&v, &filter))
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+struct CompareQuery {
+    a: String,
+    b: String,
+}
+
+/// `run/session` from a compare query.
+fn run_session(s: &str) -> Result<(String, String), ServeError> {
+    let (run, session) = s
+        .split_once('/')
+        .ok_or_else(|| ServeError::BadRequest(format!("expected run/session, got {s:?}")))?;
+    Ok((component(run)?.to_string(), component(session)?.to_string()))
+}
+
+async fn compare(State(s): Shared, Query(q): Query<CompareQuery>) -> Result<Markup, ServeError> {
+    let (ra, sa) = run_session(&q.a)?;
+    let (rb, sb) = run_session(&q.b)?;
+    let (ta, tb) = (s.runs.trace(&ra, &sa)?, s.runs.trace(&rb, &sb)?);
+    let window = s.window;
+    blocking(move || {
+        let all = StepFilter::default();
+        let a = load_session(&ta, &ra, &sa, &all, 0, 500, window)?;
+        let b = load_session(&tb, &rb, &sb, &all, 0, 500, window)?;
+        Ok(pages::compare_page(&a, &b))
+    })
+    .await
+}
+
+async fn image(State(s): Shared, UrlPath(hash): UrlPath<String>) -> Result<Response, ServeError> {
+    // The hash is validated before anything touches the disk: 64 lowercase hex digits only.
+    let hash: ImageHash = hash
+        .parse()
+        .map_err(|e: scrollsim_core::ids::BadImageHash| ServeError::BadRequest(e.to_string()))?;
+    let store = s.images.clone().ok_or(ServeError::NotFound)?;
+    let bytes = blocking(move || {
+        if !store.contains(&hash) {
+            return Err(ServeError::NotFound);
+        }
+        store.get(&hash).map_err(ServeError::internal)
+    })
+    .await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("image/jpeg")),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=31536000, immutable"),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+async fn css(State(s): Shared) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+        s.css.clone(),
+    )
+        .into_response()
+}
+
+async fn js() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        pages::SCRIPT,
+    )
+        .into_response()
+}
+
+async fn not_found() -> ServeError {
+    ServeError::NotFound
+}
+
+/// The viewer's routes.
+fn router(state: Arc<AppState>) -> Router {
+    // Files under the runs directory only; ServeDir answers 404 to `..` (encoded or not).
+    let files = ServeDir::new(state.runs.root()).append_index_html_on_directories(false);
+    Router::new()
+        .route("/", get(home))
+        .route("/runs/{run}", get(run_page))
+        .route("/runs/{run}/sessions/{session}", get(session_page))
+        .route("/compare", get(compare))
+        .route("/images/{hash}", get(image))
+        .route("/assets/viewer.css", get(css))
+        .route("/assets/viewer.js", get(js))
+        .nest_service("/files", files)
+        .fallback(not_found)
+        .with_state(state)
+        // Defence in depth: even if markup slipped through, no inline or foreign script runs.
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'none'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
+                 base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+            ),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+}
+
+fn images_store(args: &Args, settings: &Settings) -> anyhow::Result<Option<ImageStore>> {
+    let root = args
+        .images
+        .clone()
+        .unwrap_or_else(|| settings.paths.data.join("images"));
+    if !root.is_dir() {
+        eprintln!(
+            "scrollsim serve: no image store at {}: keyframes will not show",
+            root.display()
+        );
+        return Ok(None);
+    }
+    Ok(Some(ImageStore::open(&root).with_context(|| {
+        format!("opening the image store {}", root.display())
+    })?))
+}
+
+pub async fn run(args: Args, settings: &Settings) -> anyhow::Result<ExitCode> {
+    let root = args
+        .runs
+        .clone()
+        .unwrap_or_else(|| settings.paths.runs.clone());
+    let runs = Runs::open(&root)?;
+    let images = images_store(&args, settings)?;
+    let state = Arc::new(AppState {
+        runs,
+        images,
+        window: args.window.max(1),
+        css: pages::stylesheet(),
+    });
+    let listener = tokio::net::TcpListener::bind(args.bind)
+        .await
+        .with_context(|| format!("binding {}", args.bind))?;
+    let addr = listener.local_addr()?;
+    println!(
+        "scrollsim serve: http://{addr}/ (runs: {})",
+        display(state.runs.root())
+    );
+    use std::io::Write as _;
+    std::io::stdout().flush()?;
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .context("serving")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn display(p: &Path) -> String {
+    p.display().to_string()
 }

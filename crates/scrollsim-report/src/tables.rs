@@ -1,0 +1,467 @@
+//! The inspect tables and their formats: terminal (aligned columns), CSV (one wide row per
+//! group, for pandas or R), JSON (every number, with counts) and Markdown.
+
+use std::fmt::Write as _;
+use std::str::FromStr;
+
+use comfy_table::{presets, CellAlignment, ContentArrangement, Table as Comfy};
+use scrollsim_core::metrics::AlignmentMeasure;
+use scrollsim_core::Value;
+use serde::{Deserialize, Serialize};
+
+use crate::aggregate::{Aggregation, GroupSummary, MeanCi, ReadStats};
+use crate::group::Grouping;
+
+/// Output format of `inspect`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Format {
+    Table,
+    Csv,
+    Json,
+    Md,
+}
+
+impl FromStr for Format {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "table" => Ok(Format::Table),
+            "csv" => Ok(Format::Csv),
+            "json" => Ok(Format::Json),
+            "md" | "markdown" => Ok(Format::Md),
+            _ => Err(format!(
+                "unknown format {s:?}: expected table, csv, json or md"
+            )),
+        }
+    }
+}
+
+/// The numbers of one grouping, ready to print.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Inspection {
+    pub grouping: Grouping,
+    /// Whether parse failures and call errors were left out of like-rate denominators.
+    pub exclude_unparsed: bool,
+    pub groups: Vec<GroupSummary>,
+    pub read: ReadStats,
+}
+
+impl Inspection {
+    /// The first grouping of an aggregation.
+    pub fn from_aggregation(agg: &Aggregation, which: usize, exclude_unparsed: bool) -> Self {
+        let g = &agg.groups[which];
+        Inspection {
+            grouping: g.grouping.clone(),
+            exclude_unparsed,
+            groups: g.summaries(exclude_unparsed),
+            read: agg.read.clone(),
+        }
+    }
+
+    pub fn render(&self, format: Format) -> String {
+        match format {
+            Format::Table => self
+                .tables()
+                .iter()
+                .map(Table::to_terminal)
+                .collect::<Vec<_>>()
+                .join("\n"),
+            Format::Md => self
+                .tables()
+                .iter()
+                .map(Table::to_markdown)
+                .collect::<Vec<_>>()
+                .join("\n"),
+            Format::Csv => self.to_csv(),
+            Format::Json => serde_json::to_string_pretty(self).expect("summaries serialize") + "\n",
+        }
+    }
+
+    /// The tables shown in the terminal, in Markdown and in reports.
+    pub fn tables(&self) -> Vec<Table> {
+        let dims: Vec<String> = self
+            .grouping
+            .dims()
+            .iter()
+            .map(|d| d.name().to_string())
+            .collect();
+        let codes: Vec<String> = Value::ALL.iter().map(|v| v.code().to_string()).collect();
+        let keyed = |extra: &[&str], values: bool| {
+            let mut h = dims.clone();
+            h.extend(extra.iter().map(|s| s.to_string()));
+            if values {
+                h.extend(codes.iter().cloned());
+            }
+            h
+        };
+        let key = |g: &GroupSummary| g.key.0.clone();
+        let denominators = if self.exclude_unparsed {
+            "Parse failures and call errors are left out of the denominators."
+        } else {
+            "Parse failures and call errors count as skips, as in the paper."
+        };
+
+        let overview = Table {
+            id: "overview",
+            title: format!("Overview by {}", self.grouping),
+            note: Some(format!(
+                "{} traces, {} steps read{}. Steering: like-rate on the persona's own values \
+                 minus like-rate on the others, points, mean ± 95 % CI across sessions.",
+                self.read.traces,
+                self.read.steps,
+                read_problems(&self.read)
+            )),
+            header: keyed(
+                &[
+                    "sessions",
+                    "seeds",
+                    "steps",
+                    "likes",
+                    "like %",
+                    "steering",
+                    "parse fail",
+                    "call err",
+                ],
+                false,
+            ),
+            rows: self
+                .groups
+                .iter()
+                .map(|g| {
+                    let mut r = key(g);
+                    r.extend([
+                        g.sessions.to_string(),
+                        g.seeds.to_string(),
+                        g.steps.to_string(),
+                        g.likes.to_string(),
+                        pct(g.like_rate_overall),
+                        mean_ci(g.steering.as_ref()),
+                        g.parse_failures.to_string(),
+                        g.call_errors.to_string(),
+                    ]);
+                    r
+                })
+                .collect(),
+        };
+
+        let like = Table {
+            id: "like_rate",
+            title: "Like-rate per value (%)".into(),
+            note: Some(format!(
+                "Likes / videos labelled with the value. {denominators} '-': never shown."
+            )),
+            header: keyed(&[], true),
+            rows: self
+                .groups
+                .iter()
+                .map(|g| {
+                    let mut r = key(g);
+                    r.extend(g.like_rate.values().iter().map(|x| pct(*x)));
+                    r
+                })
+                .collect(),
+        };
+
+        let exposure = Table {
+            id: "exposure",
+            title: "Exposure share per value (%)".into(),
+            note: Some(
+                "Share of the steps that showed a video labelled with the value; a video with two \
+                 labels counts for both, so rows may sum above 100."
+                    .into(),
+            ),
+            header: keyed(&[], true),
+            rows: self
+                .groups
+                .iter()
+                .map(|g| {
+                    let mut r = key(g);
+                    r.extend(g.exposure_share.values().iter().map(|x| pct(Some(*x))));
+                    r
+                })
+                .collect(),
+        };
+
+        let p = Table {
+            id: "preference",
+            title: "Preference score P(value) and spread".into(),
+            note: Some(
+                "P = 100 x likes / images for the value; keyword runs group by the value each \
+                 image was retrieved for (the paper's table), other policies by the videos' \
+                 labels ('over'). std: population std of the ten P (low = balanced)."
+                    .into(),
+            ),
+            header: {
+                let mut h = keyed(&["over"], true);
+                h.push("std".into());
+                h
+            },
+            rows: self
+                .groups
+                .iter()
+                .map(|g| {
+                    let mut r = key(g);
+                    r.push(g.p_attribution.name().into());
+                    r.extend(g.preference.p.values().iter().map(|x| pct(*x)));
+                    r.push(pct(g.preference.std));
+                    r
+                })
+                .collect(),
+        };
+
+        let mut align_rows = Vec::new();
+        for g in &self.groups {
+            for a in &g.alignment {
+                let mut r = key(g);
+                r.extend([
+                    a.measure.name().to_string(),
+                    format!("{}/{}", a.complete, a.sessions),
+                    pct(a.first.map(|m| m.mean)),
+                    pct(a.last.map(|m| m.mean)),
+                    mean_ci(a.points.as_ref()),
+                    mean_ci(a.percent.as_ref()),
+                ]);
+                align_rows.push(r);
+            }
+        }
+        let windows = "first window vs last window of each session (the paper: first 50 vs last \
+                       50 after about 100)";
+        let align = Table {
+            id: "alignment",
+            title: "Alignment change".into(),
+            note: Some(format!(
+                "{windows}; mean ± 95 % CI (Student's t) across sessions (seeds); only sessions \
+                 whose two windows are full count (n = complete/sessions). aligned_exposure: \
+                 share of videos with one of the persona's values; like_rate: likes; \
+                 trait_match_rate: videos matching a persona trait."
+            )),
+            header: keyed(
+                &[
+                    "measure",
+                    "n",
+                    "first %",
+                    "last %",
+                    "change (pts)",
+                    "change (%)",
+                ],
+                false,
+            ),
+            rows: align_rows,
+        };
+        vec![overview, like, exposure, p, align]
+    }
+
+    /// One wide CSV row per group.
+    pub fn to_csv(&self) -> String {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        let mut header: Vec<String> = self
+            .grouping
+            .dims()
+            .iter()
+            .map(|d| d.name().to_string())
+            .collect();
+        header.extend(
+            [
+                "sessions",
+                "seeds",
+                "steps",
+                "likes",
+                "like_rate",
+                "parse_failures",
+                "call_errors",
+            ]
+            .map(String::from),
+        );
+        for prefix in ["like_rate", "exposure", "p"] {
+            header.extend(Value::ALL.iter().map(|v| format!("{prefix}_{}", v.code())));
+        }
+        header.extend(["p_std", "p_over"].map(String::from));
+        for m in AlignmentMeasure::ALL {
+            for col in [
+                "complete",
+                "first",
+                "last",
+                "points",
+                "points_ci95",
+                "percent",
+                "percent_ci95",
+            ] {
+                header.push(format!("{}_{col}", m.name()));
+            }
+        }
+        header.extend(["steering_points", "steering_ci95", "steering_n"].map(String::from));
+        w.write_record(&header).expect("in-memory write");
+        let num = |x: Option<f64>| x.map(|x| format!("{x:.4}")).unwrap_or_default();
+        for g in &self.groups {
+            let mut r = g.key.0.clone();
+            r.extend([
+                g.sessions.to_string(),
+                g.seeds.to_string(),
+                g.steps.to_string(),
+                g.likes.to_string(),
+                num(g.like_rate_overall),
+                g.parse_failures.to_string(),
+                g.call_errors.to_string(),
+            ]);
+            r.extend(g.like_rate.values().iter().map(|x| num(*x)));
+            r.extend(g.exposure_share.values().iter().map(|x| num(Some(*x))));
+            r.extend(g.preference.p.values().iter().map(|x| num(*x)));
+            r.push(num(g.preference.std));
+            r.push(g.p_attribution.name().into());
+            for a in &g.alignment {
+                r.push(a.complete.to_string());
+                r.push(num(a.first.map(|m| m.mean)));
+                r.push(num(a.last.map(|m| m.mean)));
+                r.push(num(a.points.map(|m| m.mean)));
+                r.push(num(a.points.and_then(|m| m.ci95)));
+                r.push(num(a.percent.map(|m| m.mean)));
+                r.push(num(a.percent.and_then(|m| m.ci95)));
+            }
+            r.push(num(g.steering.map(|m| m.mean)));
+            r.push(num(g.steering.and_then(|m| m.ci95)));
+            r.push(g.steering.map(|m| m.n.to_string()).unwrap_or_default());
+            w.write_record(&r).expect("in-memory write");
+        }
+        String::from_utf8(w.into_inner().expect("in-memory flush")).expect("CSV of UTF-8 strings")
+    }
+}
+
+fn read_problems(r: &ReadStats) -> String {
+    let mut s = String::new();
+    if r.unfinished > 0 {
+        let _ = write!(s, "; {} unfinished session(s) included", r.unfinished);
+    }
+    if r.truncated_lines > 0 {
+        let _ = write!(s, "; {} truncated last line(s) left out", r.truncated_lines);
+    }
+    if !r.skipped.is_empty() {
+        let _ = write!(s, "; {} malformed trace(s) LEFT OUT", r.skipped.len());
+    }
+    s
+}
+
+/// A percentage with one decimal, '-' when undefined.
+pub fn pct(x: Option<f64>) -> String {
+    x.map_or_else(|| "-".into(), |x| format!("{x:.1}"))
+}
+
+/// `+12.3 ± 4.5` (or `+12.3 (n=1)` without an interval), '-' when undefined.
+pub fn mean_ci(m: Option<&MeanCi>) -> String {
+    match m {
+        None => "-".into(),
+        Some(MeanCi {
+            mean,
+            ci95: Some(ci),
+            ..
+        }) => format!("{mean:+.1} ± {ci:.1}"),
+        Some(MeanCi {
+            mean,
+            ci95: None,
+            n,
+        }) => format!("{mean:+.1} (n={n})"),
+    }
+}
+
+/// A titled table of strings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Table {
+    /// Stable identifier (file names, HTML anchors).
+    pub id: &'static str,
+    pub title: String,
+    pub note: Option<String>,
+    pub header: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    pub fn to_terminal(&self) -> String {
+        let mut t = Comfy::new();
+        t.load_style(presets::UTF8_HORIZONTAL_ONLY)
+            .set_content_arrangement(ContentArrangement::Disabled)
+            .set_header(self.header.clone());
+        for r in &self.rows {
+            t.add_row(r.clone());
+        }
+        // Numbers right-aligned: every column after the first non-numeric ones.
+        for (i, col) in t.column_iter_mut().enumerate() {
+            let numeric = self
+                .rows
+                .iter()
+                .all(|r| r.get(i).is_some_and(|c| looks_numeric(c)));
+            if numeric && !self.rows.is_empty() {
+                col.set_cell_alignment(CellAlignment::Right);
+            }
+        }
+        let mut s = format!("{}\n{t}\n", self.title);
+        if let Some(n) = &self.note {
+            s.push_str(n);
+            s.push('\n');
+        }
+        s
+    }
+
+    pub fn to_markdown(&self) -> String {
+        let esc = |c: &str| c.replace('|', "\\|").replace('\n', " ");
+        let mut s = format!("### {}\n\n", self.title);
+        let _ = writeln!(
+            s,
+            "| {} |",
+            self.header
+                .iter()
+                .map(|h| esc(h))
+                .collect::<Vec<_>>()
+                .join(" | ")
+        );
+        let _ = writeln!(
+            s,
+            "|{}|",
+            self.header
+                .iter()
+                .enumerate()
+                .map(|(i, _)| {
+                    let numeric = !self.rows.is_empty()
+                        && self
+                            .rows
+                            .iter()
+                            .all(|r| r.get(i).is_some_and(|c| looks_numeric(c)));
+                    if numeric {
+                        "---:"
+                    } else {
+                        "---"
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("|")
+        );
+        for r in &self.rows {
+            let _ = writeln!(
+                s,
+                "| {} |",
+                r.iter().map(|c| esc(c)).collect::<Vec<_>>().join(" | ")
+            );
+        }
+        if let Some(n) = &self.note {
+            let _ = writeln!(s, "\n_{}_", esc(n));
+        }
+        s
+    }
+
+    pub fn to_csv(&self) -> String {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record(&self.header).expect("in-memory write");
+        for r in &self.rows {
+            w.write_record(r).expect("in-memory write");
+        }
+        String::from_utf8(w.into_inner().expect("in-memory flush")).expect("UTF-8")
+    }
+}
+
+fn looks_numeric(c: &str) -> bool {
+    c == "-"
+        || c.chars()
+            .next()
+            .is_some_and(|ch| ch.is_ascii_digit() || ch == '+' || ch == '-')
+            && c.chars()
+                .all(|ch| ch.is_ascii_digit() || " .+-±/(n=)".contains(ch))
+}

@@ -1,0 +1,135 @@
+//! `write_report`: tables, charts (SVG and PNG), the authors' CSV per session and the
+//! self-contained HTML page, on the hand-made run.
+
+mod common;
+
+use common::{hand_run, KEYFRAME, XSS_CAPTION};
+use scrollsim_core::ImageHash;
+use scrollsim_report::{write_report, ReportOptions};
+
+#[test]
+fn writes_every_output_and_escapes_trace_text() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = hand_run(tmp.path());
+    let jpeg: &[u8] = b"\xff\xd8\xff\xe0 not really a jpeg \xff\xd9";
+    let images = |h: &ImageHash| (h.as_str() == KEYFRAME).then(|| jpeg.to_vec());
+    let opts = ReportOptions {
+        html: true,
+        threads: 2,
+        ..Default::default()
+    };
+    let paths = write_report(&run, Some(&images), &opts).unwrap();
+    assert_eq!(paths.dir, run.join("report"));
+
+    for name in [
+        "by-model.csv",
+        "by-model.md",
+        "by-persona.csv",
+        "persona-strategy.md",
+        "by-platform.csv",
+        "sessions.csv",
+        "report.md",
+        "report.json",
+    ] {
+        assert!(paths.dir.join(name).is_file(), "{name} missing");
+    }
+    for chart in [
+        "radar-model",
+        "radar-persona",
+        "alignment-persona",
+        "strategy-steering",
+        "trajectory-like-family",
+        "trajectory-exposure-family",
+    ] {
+        let svg = std::fs::read_to_string(paths.dir.join(format!("{chart}.svg"))).unwrap();
+        assert!(svg.starts_with("<svg"), "{chart}");
+        let png = std::fs::read(paths.dir.join(format!("{chart}.png"))).unwrap();
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{chart}");
+        assert!(
+            png.len() > 5_000,
+            "{chart}.png is {} bytes: nothing drawn?",
+            png.len()
+        );
+    }
+    // The radar names all ten values and both models.
+    let radar = std::fs::read_to_string(paths.dir.join("radar-model.svg")).unwrap();
+    for name in ["Self-direction", "Universalism", "Benevolence", "m1", "m2"] {
+        assert!(radar.contains(name), "{name} not in the radar");
+    }
+
+    // Authors' columns, one file per session.
+    assert_eq!(paths.authors.len(), 4);
+    let s2 = paths.dir.join("authors/family__m1__simple__foryou__s2.csv");
+    let mut r = csv::Reader::from_path(&s2).unwrap();
+    let headers: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
+    assert_eq!(
+        headers,
+        [
+            "image name",
+            "prompt",
+            "answer",
+            "reason",
+            "image description",
+            "stay duration",
+            "platform",
+            "model",
+            "persona",
+            "number of traits",
+            "matched trait",
+            "decision"
+        ]
+    );
+    let rows: Vec<csv::StringRecord> = r.records().map(|x| x.unwrap()).collect();
+    assert_eq!(rows.len(), 10);
+    assert_eq!(&rows[3][0], "v3");
+    assert_eq!(&rows[3][2], "maybe?");
+    assert_eq!(&rows[3][11], "parse_failure");
+    assert_eq!(&rows[3][10], "NA");
+    assert_eq!(&rows[2][10], "I have two kids.");
+    assert_eq!(&rows[2][11], "like");
+    assert_eq!(&rows[0][11], "skip");
+    assert_eq!(&rows[0][9], "2");
+    assert_eq!(&rows[1][5], "10");
+
+    // The HTML page: self-contained, every trace text escaped.
+    let html = std::fs::read_to_string(paths.html.as_ref().unwrap()).unwrap();
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "external URL in the page"
+    );
+    assert!(!html.contains("<script"), "a script element in the page");
+    assert!(!html.contains("<img src=x"), "unescaped reason");
+    assert!(
+        html.contains("Grandma&#39;s &lt;script&gt;alert(1)&lt;/script&gt; recipe")
+            || html.contains("Grandma's &lt;script&gt;alert(1)&lt;/script&gt; recipe"),
+        "caption not shown as text"
+    );
+    assert!(html.contains("&lt;img src=x onerror=alert(2)&gt; family &amp; food"));
+    assert!(
+        html.contains("data:image/jpeg;base64,/9j/4CBub3QgcmVhbGx5"),
+        "keyframe not inlined"
+    );
+    assert!(html.contains("<svg"), "charts not inline");
+    assert!(!XSS_CAPTION.is_empty());
+}
+
+#[test]
+fn report_of_a_trace_file_needs_an_output_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = hand_run(tmp.path());
+    let trace = run.join("sessions/kw.jsonl");
+    let err = write_report(&trace, None, &ReportOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("--out"), "{err}");
+    let out = tmp.path().join("out");
+    let opts = ReportOptions {
+        out: Some(out.clone()),
+        threads: 1,
+        ..Default::default()
+    };
+    let paths = write_report(&trace, None, &opts).unwrap();
+    assert_eq!(paths.dir, out);
+    assert!(paths.html.is_none());
+    assert!(out.join("radar-model.png").is_file());
+}

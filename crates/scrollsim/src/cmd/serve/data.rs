@@ -1,0 +1,328 @@
+//! What the viewer reads: run and session names from URLs checked against the runs directory,
+//! and sessions streamed into bounded page models.
+
+use std::path::{Path, PathBuf};
+
+use scrollsim_core::metrics::{SessionFold, SessionMetrics};
+use scrollsim_core::{End, Header, ParseStatus, Step, Value};
+use scrollsim_report::aggregate::aligned_values;
+use scrollsim_report::trajectory::TrajectoryAcc;
+use scrollsim_report::{chart, SessionStream};
+
+use super::ServeError;
+
+/// The runs directory, canonicalised once: every path served resolves inside it.
+#[derive(Debug, Clone)]
+pub struct Runs {
+    root: PathBuf,
+}
+
+/// A run directory as listed on the home page.
+#[derive(Debug, Clone)]
+pub struct RunEntry {
+    pub name: String,
+    pub sessions: usize,
+    pub has_report: bool,
+    pub files: Vec<String>,
+}
+
+/// A run or session name taken from a URL: one plain path component (no separator, no `..`,
+/// not hidden). Anything else is a bad request before the filesystem is touched.
+pub fn component(s: &str) -> Result<&str, ServeError> {
+    let bad = s.is_empty()
+        || s.len() > 255
+        || s.starts_with('.')
+        || s.chars()
+            .any(|c| matches!(c, '/' | '\\' | '\0') || c.is_control());
+    if bad {
+        return Err(ServeError::BadRequest(format!(
+            "not a run or session name: {s:?}"
+        )));
+    }
+    Ok(s)
+}
+
+impl Runs {
+    pub fn open(root: &Path) -> anyhow::Result<Runs> {
+        let root = root
+            .canonicalize()
+            .map_err(|e| anyhow::anyhow!("runs directory {}: {e}", root.display()))?;
+        anyhow::ensure!(
+            root.is_dir(),
+            "runs directory {} is not a directory",
+            root.display()
+        );
+        Ok(Runs { root })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Resolves `p` and refuses anything outside the runs directory (a symlink out of it
+    /// included).
+    fn inside(&self, p: PathBuf) -> Result<PathBuf, ServeError> {
+        let real = p.canonicalize().map_err(|_| ServeError::NotFound)?;
+        if real.starts_with(&self.root) {
+            Ok(real)
+        } else {
+            Err(ServeError::NotFound)
+        }
+    }
+
+    pub fn run_dir(&self, run: &str) -> Result<PathBuf, ServeError> {
+        let dir = self.inside(self.root.join(component(run)?))?;
+        if dir.join("sessions").is_dir() {
+            Ok(dir)
+        } else {
+            Err(ServeError::NotFound)
+        }
+    }
+
+    pub fn trace(&self, run: &str, session: &str) -> Result<PathBuf, ServeError> {
+        let dir = self.run_dir(run)?;
+        let p = self.inside(
+            dir.join("sessions")
+                .join(format!("{}.jsonl", component(session)?)),
+        )?;
+        if p.is_file() {
+            Ok(p)
+        } else {
+            Err(ServeError::NotFound)
+        }
+    }
+
+    pub fn list(&self) -> Result<Vec<RunEntry>, ServeError> {
+        let mut out = Vec::new();
+        for dir in scrollsim_report::source::run_dirs(&self.root).map_err(ServeError::internal)? {
+            let Ok(dir) = self.inside(dir) else { continue };
+            let name = dir
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            if component(&name).is_err() {
+                continue;
+            }
+            let sessions =
+                scrollsim_report::source::jsonl_in(&dir.join("sessions")).map_or(0, |v| v.len());
+            let files = ["experiment.toml", "resolved.json", "summary.json"]
+                .iter()
+                .filter(|f| dir.join(f).is_file())
+                .map(|f| f.to_string())
+                .collect();
+            out.push(RunEntry {
+                name,
+                sessions,
+                has_report: dir.join("report/index.html").is_file(),
+                files,
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// Which decisions a timeline shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DecisionFilter {
+    Like,
+    Skip,
+    /// Parse failures, refusals and call errors.
+    Failed,
+}
+
+impl DecisionFilter {
+    pub fn parse(s: &str) -> Result<Option<Self>, ServeError> {
+        Ok(match s {
+            "" | "all" => None,
+            "like" => Some(DecisionFilter::Like),
+            "skip" => Some(DecisionFilter::Skip),
+            "failed" => Some(DecisionFilter::Failed),
+            _ => {
+                return Err(ServeError::BadRequest(format!(
+                    "decision filter {s:?}: expected like, skip or failed"
+                )))
+            }
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            DecisionFilter::Like => "like",
+            DecisionFilter::Skip => "skip",
+            DecisionFilter::Failed => "failed",
+        }
+    }
+}
+
+/// Filters on steps: a value among the video's labels and a decision.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StepFilter {
+    pub value: Option<Value>,
+    pub decision: Option<DecisionFilter>,
+}
+
+impl StepFilter {
+    pub fn parse(value: Option<&str>, decision: Option<&str>) -> Result<Self, ServeError> {
+        let value = match value.unwrap_or("") {
+            "" | "all" => None,
+            v => Some(
+                v.parse::<Value>()
+                    .map_err(|e| ServeError::BadRequest(e.to_string()))?,
+            ),
+        };
+        Ok(StepFilter {
+            value,
+            decision: DecisionFilter::parse(decision.unwrap_or(""))?,
+        })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.value.is_none() && self.decision.is_none()
+    }
+
+    pub fn matches(&self, s: &Step) -> bool {
+        let value_ok = self.value.is_none_or(|v| s.values.contains(&v));
+        let decision_ok = match self.decision {
+            None => true,
+            Some(DecisionFilter::Like) => s.decision.like,
+            Some(DecisionFilter::Skip) => {
+                !s.decision.like && s.decision.status == ParseStatus::Parsed
+            }
+            Some(DecisionFilter::Failed) => !s.decision.status.is_parsed(),
+        };
+        value_ok && decision_ok
+    }
+}
+
+/// One session's page: its header, metrics over all steps, and one page of matching steps.
+#[derive(Debug, Clone)]
+pub struct SessionView {
+    pub run: String,
+    /// File stem: what URLs name the session by.
+    pub name: String,
+    pub header: Header,
+    pub end: Option<End>,
+    pub metrics: SessionMetrics,
+    pub steps: Vec<Step>,
+    pub total: u32,
+    pub matching: u32,
+    pub from: u32,
+    pub limit: u32,
+    pub truncated_line: Option<usize>,
+    pub radar_svg: String,
+    pub like_svg: String,
+    pub exposure_svg: String,
+}
+
+/// Streams a session: every step goes through the metric folds; only the page's matching
+/// steps are kept.
+pub fn load_session(
+    trace: &Path,
+    run: &str,
+    name: &str,
+    filter: &StepFilter,
+    from: u32,
+    limit: u32,
+    window: usize,
+) -> Result<SessionView, ServeError> {
+    let mut stream = SessionStream::open(trace).map_err(ServeError::internal)?;
+    let header = stream.header().clone();
+    let mut fold = SessionFold::new(&header);
+    let mut rolling = scrollsim_core::metrics::Rolling::new(window, aligned_values(&header));
+    let mut traj = TrajectoryAcc::default();
+    let (mut steps, mut total, mut matching) = (Vec::new(), 0u32, 0u32);
+    while let Some(step) = stream.next_step() {
+        let step = step.map_err(ServeError::internal)?;
+        fold.push(&step);
+        traj.push(&rolling.push(&step));
+        total += 1;
+        if filter.matches(&step) {
+            if matching >= from && steps.len() < limit as usize {
+                steps.push(step);
+            }
+            matching += 1;
+        }
+    }
+    let metrics = fold.finish();
+    let t = &metrics.by_label;
+    let radar = chart::radar(
+        "This session: like-rate and exposure per value (%)",
+        &[
+            (
+                "like-rate %".to_string(),
+                t.like_rate().map(|_, r| r.map(|r| 100.0 * r)),
+            ),
+            (
+                "exposure share %".to_string(),
+                t.exposure_share().map(|_, s| Some(100.0 * s)),
+            ),
+        ],
+        100.0,
+    )
+    .map_err(ServeError::internal)?;
+    let samples = traj.samples();
+    let x = |s: &scrollsim_report::trajectory::TrajectorySample| (s.from + s.to) as f64 / 2.0;
+    let like: Vec<chart::NamedLine> = Value::ALL
+        .iter()
+        .map(|v| {
+            (
+                v.name().to_string(),
+                samples.iter().map(|s| (x(s), s.like_rate[*v])).collect(),
+            )
+        })
+        .collect();
+    let exposure: Vec<chart::NamedLine> = Value::ALL
+        .iter()
+        .map(|v| {
+            (
+                v.name().to_string(),
+                samples
+                    .iter()
+                    .map(|s| (x(s), Some(s.exposure_share[*v])))
+                    .collect(),
+            )
+        })
+        .collect();
+    let like_svg = chart::lines(
+        &format!("Rolling like-rate (last {window} steps)"),
+        "step",
+        "like-rate (%)",
+        &like,
+        100.0,
+    )
+    .map_err(ServeError::internal)?;
+    let exposure_svg = chart::lines(
+        &format!("Rolling exposure share (last {window} steps)"),
+        "step",
+        "exposure (%)",
+        &exposure,
+        100.0,
+    )
+    .map_err(ServeError::internal)?;
+    Ok(SessionView {
+        run: run.to_string(),
+        name: name.to_string(),
+        end: stream.end().cloned(),
+        truncated_line: stream.truncated_line(),
+        header,
+        metrics,
+        steps,
+        total,
+        matching,
+        from,
+        limit,
+        radar_svg: radar,
+        like_svg,
+        exposure_svg,
+    })
+}
+
+/// Steps of a trace that pass a filter (for the run page's value and decision filters).
+pub fn count_matching(trace: &Path, filter: &StepFilter) -> Result<u32, ServeError> {
+    let mut stream = SessionStream::open(trace).map_err(ServeError::internal)?;
+    let mut n = 0;
+    while let Some(step) = stream.next_step() {
+        n += filter.matches(&step.map_err(ServeError::internal)?) as u32;
+    }
+    Ok(n)
+}

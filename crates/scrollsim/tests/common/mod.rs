@@ -1,0 +1,237 @@
+//! Helpers for the CLI tests: small traces written with the core's `TraceWriter`, the real
+//! `scrollsim` binary, and a raw HTTP client (raw so `..` reaches the server un-normalised).
+#![allow(dead_code)]
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, BufWriter, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+use scrollsim_core::*;
+
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+/// `scrollsim <args>` from the workspace root (so `config/default.toml` is found).
+pub fn scrollsim(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_scrollsim"))
+        .current_dir(workspace())
+        .args(args)
+        .output()
+        .expect("scrollsim runs")
+}
+
+pub fn persona() -> Persona {
+    toml::from_str(
+        r#"id = "family"
+           name = "Family-oriented parent"
+           traits = ["I have two kids.", "Sunday dinner is sacred."]
+           weights = { BE = 0.9, TR = 0.6 }"#,
+    )
+    .unwrap()
+}
+
+pub fn header(run: &str, session: &str, model: &str, seed: u64) -> Header {
+    Header {
+        schema_version: SCHEMA_VERSION,
+        scrollsim_version: VERSION.into(),
+        run_id: run.into(),
+        session_id: session.into(),
+        created_at: "2026-11-27T10:00:00Z".parse().unwrap(),
+        persona: Some(persona()),
+        judge: JudgeInfo {
+            kind: JudgeKind::Vlm,
+            provider: "openai".into(),
+            model: model.into(),
+            strategy: "simple".into(),
+            parser: "lenient".into(),
+            prompt_version: None,
+        },
+        policy: PolicyInfo {
+            name: "foryou".into(),
+            preset: None,
+            params: serde_json::json!({}),
+        },
+        seed,
+        corpus: "test".into(),
+        session_length: 6,
+        windows: AlignmentWindows {
+            first: 2,
+            last_start: 4,
+            last: 2,
+        },
+        align_threshold: 0.5,
+        config: serde_json::json!({}),
+    }
+}
+
+/// A step with consistent running counts (`exposure`, `likes`), updated in `counts`.
+pub fn step(
+    index: u32,
+    video: &str,
+    value: Value,
+    like: bool,
+    counts: &mut (PerValue<u32>, PerValue<u32>),
+) -> Step {
+    counts.0[value] += 1;
+    counts.1[value] += like as u32;
+    Step {
+        index,
+        video: video.into(),
+        platform: Platform::tiktok(),
+        topic: None,
+        caption: format!("caption of {video}"),
+        values: vec![value],
+        value_scores: PerValue::default(),
+        label: Some(value),
+        retrieved_for: None,
+        keyframes: vec![],
+        slate: vec![
+            SlateEntry {
+                video: video.into(),
+                score: 0.9,
+                source: Some("recommend".into()),
+            },
+            SlateEntry {
+                video: "other".into(),
+                score: 0.4,
+                source: Some("explore".into()),
+            },
+        ],
+        decision: Decision {
+            like,
+            reason: Some(format!("reason {index}")),
+            raw: vec![RawAnswer {
+                question: "like".into(),
+                text: if like { "Yes".into() } else { "No".into() },
+            }],
+            ..Default::default()
+        },
+        dwell_s: if like { 12.0 } else { 1.0 },
+        exposure: counts.0,
+        likes: counts.1,
+        at: None,
+    }
+}
+
+pub fn write_trace(path: &Path, h: &Header, steps: &[Step]) {
+    let mut w = TraceWriter::new(BufWriter::new(File::create(path).unwrap()));
+    w.write(&TraceEvent::Header(h.clone())).unwrap();
+    for s in steps {
+        w.write(&TraceEvent::Step(s.clone())).unwrap();
+    }
+    let count = |f: &dyn Fn(&Step) -> bool| steps.iter().filter(|s| f(s)).count() as u32;
+    w.write(&TraceEvent::End(End {
+        steps: steps.len() as u32,
+        reason: EndReason::Completed,
+        likes: count(&|s| s.decision.like),
+        parse_failures: count(&|s| {
+            matches!(
+                s.decision.status,
+                ParseStatus::ParseFailure { .. } | ParseStatus::Refused { .. }
+            )
+        }),
+        call_errors: count(&|s| matches!(s.decision.status, ParseStatus::CallError { .. })),
+        usage: Default::default(),
+        at: None,
+    }))
+    .unwrap();
+}
+
+/// `scrollsim serve` on a free port; killed when dropped.
+pub struct Server {
+    child: Child,
+    pub addr: String,
+}
+
+impl Server {
+    pub fn start(runs: &Path, images: &Path) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_scrollsim"))
+            .current_dir(workspace())
+            .args([
+                "serve",
+                runs.to_str().unwrap(),
+                "--bind",
+                "127.0.0.1:0",
+                "--images",
+                images.to_str().unwrap(),
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("scrollsim serve starts");
+        let mut line = String::new();
+        BufReader::new(child.stdout.as_mut().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        // "scrollsim serve: http://127.0.0.1:PORT/ (runs: ...)"
+        let addr = line
+            .split("http://")
+            .nth(1)
+            .and_then(|r| r.split('/').next())
+            .unwrap_or_else(|| panic!("no address in {line:?}"))
+            .to_string();
+        Server { child, addr }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// A GET with the path sent exactly as given.
+    pub fn get(&self, path: &str) -> (u16, Vec<u8>, String) {
+        let mut s = TcpStream::connect(&self.addr).unwrap();
+        write!(
+            s,
+            "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            self.addr
+        )
+        .unwrap();
+        let mut buf = Vec::new();
+        s.read_to_end(&mut buf).unwrap();
+        let split = buf
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .expect("an HTTP response");
+        let head = String::from_utf8_lossy(&buf[..split]).to_string();
+        let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
+        let mut body = buf[split + 4..].to_vec();
+        if head
+            .to_ascii_lowercase()
+            .contains("transfer-encoding: chunked")
+        {
+            body = dechunk(&body);
+        }
+        (status, body, head)
+    }
+
+    pub fn get_text(&self, path: &str) -> (u16, String) {
+        let (s, b, _) = self.get(path);
+        (s, String::from_utf8_lossy(&b).into_owned())
+    }
+}
+
+fn dechunk(mut b: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let nl = b.windows(2).position(|w| w == b"\r\n").unwrap();
+        let n = usize::from_str_radix(std::str::from_utf8(&b[..nl]).unwrap().trim(), 16).unwrap();
+        if n == 0 {
+            return out;
+        }
+        out.extend_from_slice(&b[nl + 2..nl + 2 + n]);
+        b = &b[nl + 2 + n + 2..];
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
