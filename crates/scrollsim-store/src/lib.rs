@@ -1,6 +1,22 @@
 //! `VideoStore`: where the agent loop gets every video it sees. Two backends behave the same:
 //! embedded Qdrant (qdrant-edge, in-process, on disk; the default) and a Qdrant server or
 //! cluster (qdrant-client over gRPC). One conformance suite runs against both.
+//!
+//! Layout: the contract (this file), the config (`config`), the point layout shared by both
+//! backends (`schema`), the semantics written once over an engine seam (`store`, `engine`),
+//! the two engines (`embedded`, `server`), the retry loop (`retry`) and the benchmark (`bench`).
+
+pub mod bench;
+pub mod config;
+mod embedded;
+mod engine;
+pub mod retry;
+pub mod schema;
+mod server;
+mod store;
+
+use std::path::Path;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::NaiveDate;
@@ -61,7 +77,10 @@ pub struct Filter {
 
 impl Filter {
     pub fn excluding(ids: impl IntoIterator<Item = VideoId>) -> Self {
-        Filter { exclude: ids.into_iter().collect(), ..Default::default() }
+        Filter {
+            exclude: ids.into_iter().collect(),
+            ..Default::default()
+        }
     }
 }
 
@@ -92,8 +111,12 @@ pub struct Example {
 
 /// Videos like the positive examples and unlike the negative ones. The query vector is
 /// `normalize(mean_w(positive) + negative_weight * (mean_w(positive) - mean_w(negative)))`
-/// (Qdrant's average-vector strategy, with weights), computed from the examples' stored
-/// vectors, so both backends rank identically.
+/// with `negative_weight = 1` (Qdrant's average-vector strategy, with weights; without
+/// negatives it is `normalize(mean_w(positive))`), computed from the examples' stored vectors
+/// (see [`recommend_vector`]), so both backends rank identically. Examples of weight 0 have no
+/// influence; at least one positive needs a weight above 0. The examples themselves are never
+/// returned. A policy wanting another mix computes its vector from [`VideoStore::vectors`] and
+/// calls [`VideoStore::search`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct RecommendRequest {
     pub using: VectorName,
@@ -124,19 +147,43 @@ pub enum StoreError {
     #[error("Qdrant server at {url} is unreachable: {detail}")]
     Unreachable { url: String, detail: String },
     #[error("Qdrant server at {url} timed out after {seconds} s during {op}")]
-    Timeout { url: String, op: String, seconds: f64 },
+    Timeout {
+        url: String,
+        op: String,
+        seconds: f64,
+    },
     #[error("Qdrant server at {url} reports version {server}; scrollsim needs {needed}")]
-    Version { url: String, server: String, needed: String },
+    Version {
+        url: String,
+        server: String,
+        needed: String,
+    },
     #[error("collection {collection:?} exists with {vector} vectors of dimension {existing}, but the embedder gives {wanted}: use another collection name or delete it")]
-    DimensionMismatch { collection: String, vector: String, existing: usize, wanted: usize },
+    DimensionMismatch {
+        collection: String,
+        vector: String,
+        existing: usize,
+        wanted: usize,
+    },
     #[error("collection {0:?} does not exist: run `scrollsim ingest` first")]
     NoCollection(String),
     #[error("vector of dimension {got} for {vector} vectors of dimension {expected} (video {id})")]
-    BadVector { id: String, vector: String, expected: usize, got: usize },
+    BadVector {
+        id: String,
+        vector: String,
+        expected: usize,
+        got: usize,
+    },
     #[error("{0}")]
     Backend(String),
     #[error("embedded store at {path}: {detail}")]
     Embedded { path: String, detail: String },
+    /// The request itself cannot be served (e.g. a recommend without positive examples).
+    #[error("{0}")]
+    InvalidRequest(String),
+    /// The `[store]` config is unusable; names the key.
+    #[error("config: {0}")]
+    Config(String),
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -160,7 +207,8 @@ pub trait VideoStore: Send + Sync {
     async fn get(&self, ids: &[VideoId]) -> Result<Vec<Video>>;
 
     /// Stored vectors by id (unknown ids left out).
-    async fn vectors(&self, ids: &[VideoId], using: VectorName) -> Result<Vec<(VideoId, Vec<f32>)>>;
+    async fn vectors(&self, ids: &[VideoId], using: VectorName)
+        -> Result<Vec<(VideoId, Vec<f32>)>>;
 
     async fn search(&self, req: &SearchRequest) -> Result<Vec<Scored>>;
 
@@ -183,6 +231,41 @@ pub trait VideoStore: Send + Sync {
     async fn delete(&self, ids: &[VideoId]) -> Result<()>;
 
     /// Identifies the corpus (collection, point count and a digest of the ids), recorded in
-    /// every trace header.
+    /// every trace header. Formatted `<collection>:<points>:<12 hex digits>`; the digest covers
+    /// each point's id and content (video JSON and vectors), so re-ingesting changed videos
+    /// changes it. Cached until this store writes (writes by another process are not seen).
     async fn corpus_id(&self) -> Result<CorpusId>;
+
+    /// Returns once the vector index covers everything written, so searches run at full
+    /// speed. Ingest calls it at the end. Embedded: builds the HNSW index in-process (the
+    /// engine has no background optimizer; opening a store with an unindexed backlog does it
+    /// too). Server: waits until the collection reports green.
+    async fn wait_indexed(&self) -> Result<()> {
+        Ok(())
+    }
+}
+
+pub use config::{Backend, IndexParams, StoreConfig};
+pub use schema::point_id;
+pub use store::recommend_vector;
+
+/// Opens the configured store. Embedded data lives under `<data_dir>/qdrant/<collection>`.
+/// If the configured collection exists it is opened, so callers that only read need not know
+/// its dimensions; `open_collection` creates it or checks them.
+pub async fn open_store(cfg: &StoreConfig, data_dir: &Path) -> Result<Arc<dyn VideoStore>> {
+    cfg.validate().map_err(StoreError::Config)?;
+    Ok(match cfg.backend {
+        Backend::Embedded => {
+            let engine = embedded::EdgeEngine::new(data_dir.join("qdrant"), cfg.index.clone())?;
+            let store = store::Store::new(engine, cfg.upsert_batch);
+            store.open_if_exists(&cfg.collection).await?;
+            Arc::new(store)
+        }
+        Backend::Server => {
+            let engine = server::ServerEngine::connect(cfg).await?;
+            let store = store::Store::new(engine, cfg.upsert_batch);
+            store.open_if_exists(&cfg.collection).await?;
+            Arc::new(store)
+        }
+    })
 }

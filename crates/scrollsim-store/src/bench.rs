@@ -1,0 +1,593 @@
+//! The store benchmark behind `scrollsim bench store`: synthetic clustered videos, upsert rate,
+//! index build time, search/recommend latency with a session-sized exclude list, recall@10 of
+//! the index against exact search, disk size and peak memory. Figures, never assertions.
+
+use std::fmt;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use chrono::NaiveDate;
+use indicatif::{ProgressBar, ProgressStyle};
+use rand::seq::IndexedRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, LogNormal, StandardNormal};
+use scrollsim_core::{PerValue, Platform, Value, ValueLabeling, Video, VideoId};
+
+use crate::{
+    CollectionSpec, Example, Filter, RecommendRequest, Result, SearchRequest, VectorName,
+    VideoPoint, VideoStore,
+};
+
+/// What to generate and measure.
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    pub n: usize,
+    pub text_dim: usize,
+    pub image_dim: usize,
+    /// Topic clusters the vectors are drawn around (realistic neighbourhoods).
+    pub clusters: usize,
+    /// Timed calls per latency figure.
+    pub queries: usize,
+    /// Queries whose top-10 is compared with exact search.
+    pub recall_queries: usize,
+    /// Seen videos excluded in every timed call, as a session would.
+    pub exclude: usize,
+    /// Videos per `upsert` call (as ingest would send them).
+    pub upsert_chunk: usize,
+    pub seed: u64,
+    pub collection: String,
+}
+
+impl Default for BenchOptions {
+    fn default() -> Self {
+        BenchOptions {
+            n: 50_000,
+            text_dim: 384,
+            image_dim: 512,
+            clusters: 200,
+            queries: 2_000,
+            recall_queries: 200,
+            exclude: 100,
+            upsert_chunk: 2_000,
+            seed: 7,
+            collection: "bench_store".into(),
+        }
+    }
+}
+
+/// p50/p99/mean of a set of timings.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Latency {
+    pub p50: Duration,
+    pub p99: Duration,
+    pub mean: Duration,
+}
+
+impl Latency {
+    fn of(mut xs: Vec<Duration>) -> Self {
+        if xs.is_empty() {
+            return Latency::default();
+        }
+        xs.sort();
+        let at = |q: f64| xs[((xs.len() - 1) as f64 * q).round() as usize];
+        let mean = xs.iter().sum::<Duration>() / xs.len() as u32;
+        Latency {
+            p50: at(0.50),
+            p99: at(0.99),
+            mean,
+        }
+    }
+}
+
+impl fmt::Display for Latency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ms = |d: Duration| d.as_secs_f64() * 1e3;
+        write!(
+            f,
+            "p50 {:7.3} ms  p99 {:7.3} ms  mean {:7.3} ms",
+            ms(self.p50),
+            ms(self.p99),
+            ms(self.mean)
+        )
+    }
+}
+
+/// Everything the benchmark measured.
+#[derive(Debug, Clone, Default)]
+pub struct BenchReport {
+    pub backend: String,
+    pub n: usize,
+    pub text_dim: usize,
+    pub image_dim: usize,
+    pub upsert_secs: f64,
+    pub index_secs: f64,
+    pub search: Latency,
+    pub search_filtered: Latency,
+    pub recommend: Latency,
+    pub recommend_filtered: Latency,
+    pub get: Latency,
+    pub sample: Latency,
+    /// A no-op round trip through the blocking pool, to weigh running edge calls there.
+    pub spawn_blocking: Latency,
+    pub recall_at_10: f64,
+    pub recall_at_10_filtered: f64,
+    pub filtered_share: f64,
+    pub disk_bytes: Option<u64>,
+    pub wal_bytes: Option<u64>,
+    pub peak_rss_bytes: Option<u64>,
+}
+
+impl fmt::Display for BenchReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
+        writeln!(
+            f,
+            "store benchmark: backend {}, {} videos, text {}-d + image {}-d vectors (cosine)",
+            self.backend, self.n, self.text_dim, self.image_dim
+        )?;
+        writeln!(
+            f,
+            "  upsert          {:>10.0} points/s  ({} points in {:.2} s, durable on return)",
+            self.n as f64 / self.upsert_secs,
+            self.n,
+            self.upsert_secs
+        )?;
+        writeln!(
+            f,
+            "  index build     {:>10.2} s (HNSW over both vectors)",
+            self.index_secs
+        )?;
+        writeln!(
+            f,
+            "  search top-10, exclude 100 seen            {}",
+            self.search
+        )?;
+        writeln!(
+            f,
+            "  search top-10, exclude 100 + filter ({:.0}%)  {}",
+            self.filtered_share * 100.0,
+            self.search_filtered
+        )?;
+        writeln!(
+            f,
+            "  recommend 5+/3-, exclude 100 seen          {}",
+            self.recommend
+        )?;
+        writeln!(
+            f,
+            "  recommend 5+/3-, exclude 100 + filter      {}",
+            self.recommend_filtered
+        )?;
+        writeln!(
+            f,
+            "  get 1 video                                {}",
+            self.get
+        )?;
+        writeln!(
+            f,
+            "  sample 10, exclude 100 seen                {}",
+            self.sample
+        )?;
+        writeln!(
+            f,
+            "  (spawn_blocking no-op round trip           {})",
+            self.spawn_blocking
+        )?;
+        writeln!(
+            f,
+            "  recall@10 indexed vs exact: {:.4} unfiltered, {:.4} filtered",
+            self.recall_at_10, self.recall_at_10_filtered
+        )?;
+        match (self.disk_bytes, self.wal_bytes) {
+            (Some(d), Some(w)) => writeln!(
+                f,
+                "  on disk         {:>10.1} MiB ({:.1} MiB of it write-ahead log)",
+                mib(d),
+                mib(w)
+            )?,
+            _ => writeln!(
+                f,
+                "  on disk         n/a (server backend: see the server's storage)"
+            )?,
+        }
+        match self.peak_rss_bytes {
+            Some(b) => writeln!(
+                f,
+                "  peak memory     {:>10.1} MiB (VmHWM of this process)",
+                mib(b)
+            ),
+            None => writeln!(f, "  peak memory     n/a (no /proc/self/status)"),
+        }
+    }
+}
+
+/// Synthetic corpus: vectors drawn around cluster centres, payload shaped like the paper's.
+struct Synth {
+    opts: BenchOptions,
+    text_centres: Vec<Vec<f32>>,
+    image_centres: Vec<Vec<f32>>,
+}
+
+const PLATFORMS: [(&str, f64); 3] = [("tiktok", 0.39), ("instagram", 0.32), ("youtube", 0.29)];
+const TOPICS: [&str; 6] = [
+    "family",
+    "health",
+    "hobbies",
+    "society",
+    "technology",
+    "lifestyle",
+];
+
+fn unit(v: &mut [f32]) {
+    let n = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
+    v.iter_mut().for_each(|x| *x /= n);
+}
+
+fn gaussian(rng: &mut impl Rng, dim: usize) -> Vec<f32> {
+    (0..dim).map(|_| StandardNormal.sample(rng)).collect()
+}
+
+impl Synth {
+    fn new(opts: BenchOptions) -> Self {
+        let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
+        let mut centres = |dim: usize| -> Vec<Vec<f32>> {
+            (0..opts.clusters)
+                .map(|_| {
+                    let mut c = gaussian(&mut rng, dim);
+                    unit(&mut c);
+                    c
+                })
+                .collect()
+        };
+        let text_centres = centres(opts.text_dim);
+        let image_centres = centres(opts.image_dim);
+        Synth {
+            opts,
+            text_centres,
+            image_centres,
+        }
+    }
+
+    fn id(i: usize) -> VideoId {
+        VideoId::new(format!("bench-{i:07}"))
+    }
+
+    /// Around its centre at cosine ~0.7: neighbours are close but not duplicates.
+    fn around(rng: &mut impl Rng, centre: &[f32], spread: f32) -> Vec<f32> {
+        let noise = gaussian(rng, centre.len());
+        let scale = spread / (centre.len() as f32).sqrt();
+        let mut v: Vec<f32> = centre
+            .iter()
+            .zip(noise)
+            .map(|(c, e)| c + scale * e)
+            .collect();
+        unit(&mut v);
+        v
+    }
+
+    fn point(&self, i: usize) -> VideoPoint {
+        let mut rng = ChaCha8Rng::seed_from_u64(
+            self.opts.seed ^ (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+        );
+        let cluster = rng.random_range(0..self.opts.clusters);
+        let text = Self::around(&mut rng, &self.text_centres[cluster], 1.0);
+        let image = Self::around(&mut rng, &self.image_centres[cluster], 1.0);
+        let r: f64 = rng.random();
+        let platform = if r < PLATFORMS[0].1 {
+            PLATFORMS[0].0
+        } else if r < PLATFORMS[0].1 + PLATFORMS[1].1 {
+            PLATFORMS[1].0
+        } else {
+            PLATFORMS[2].0
+        };
+        // Each cluster leans to one value, so value filters select neighbourhoods.
+        let lean = Value::ALL[cluster % 10];
+        let scores = PerValue::from_fn(|v| {
+            let base: f32 = rng.random_range(0.0..0.4);
+            if v == lean {
+                base + 0.3
+            } else {
+                base
+            }
+        });
+        let views = LogNormal::new(9.0, 2.0).expect("valid").sample(&mut rng) as u64;
+        let day = NaiveDate::from_ymd_opt(2024, 7, 1).expect("date")
+            + chrono::Days::new(rng.random_range(0..120));
+        let video = Video {
+            id: Self::id(i),
+            platform: Platform::new(platform),
+            kind: Default::default(),
+            url: None,
+            posted: Some(day),
+            caption: format!("synthetic video {i} in cluster {cluster}"),
+            hashtags: vec![format!("c{cluster}")],
+            topic: Some(TOPICS[cluster % TOPICS.len()].to_string()),
+            description: None,
+            duration_s: Some(rng.random_range(5.0..180.0)),
+            views: Some(views),
+            keyframes: Vec::new(),
+            values: ValueLabeling::default().assign(&scores),
+            value_scores: scores,
+            label: None,
+            source: None,
+        };
+        VideoPoint {
+            video,
+            text,
+            image: Some(image),
+        }
+    }
+
+    /// A query near a random cluster centre.
+    fn query(&self, rng: &mut impl Rng, using: VectorName) -> Vec<f32> {
+        let centres = match using {
+            VectorName::Text => &self.text_centres,
+            VectorName::Image => &self.image_centres,
+        };
+        let c = centres.choose(rng).expect("clusters > 0");
+        Self::around(rng, c, 1.0)
+    }
+}
+
+/// Total size of the files under `dir`, and of those under any `wal` directory.
+pub fn disk_usage(dir: &Path) -> (u64, u64) {
+    fn walk(p: &Path, in_wal: bool, total: &mut u64, wal: &mut u64) {
+        let Ok(entries) = std::fs::read_dir(p) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let Ok(md) = e.metadata() else { continue };
+            let path = e.path();
+            if md.is_dir() {
+                let w = in_wal || path.file_name().is_some_and(|n| n == "wal");
+                walk(&path, w, total, wal);
+            } else {
+                // Allocated blocks, not apparent length: mmap files are often sparse.
+                let bytes = allocated(&md);
+                *total += bytes;
+                if in_wal {
+                    *wal += bytes;
+                }
+            }
+        }
+    }
+    let (mut total, mut wal) = (0, 0);
+    walk(dir, false, &mut total, &mut wal);
+    (total, wal)
+}
+
+#[cfg(unix)]
+fn allocated(md: &std::fs::Metadata) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    md.blocks() * 512
+}
+
+#[cfg(not(unix))]
+fn allocated(md: &std::fs::Metadata) -> u64 {
+    md.len()
+}
+
+/// Peak resident memory of this process (VmHWM), where Linux reports it.
+pub fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// Runs the benchmark against `store` (a fresh collection `opts.collection` is created or
+/// must not exist with other dimensions). `data_dir` is where an embedded store lives, for the
+/// disk figure.
+pub async fn run(
+    store: &dyn VideoStore,
+    data_dir: Option<&Path>,
+    opts: BenchOptions,
+) -> Result<BenchReport> {
+    let synth = Synth::new(opts.clone());
+    let spec = CollectionSpec {
+        name: opts.collection.clone(),
+        text_dim: opts.text_dim,
+        image_dim: Some(opts.image_dim),
+    };
+    store.open_collection(&spec).await?;
+    let mut report = BenchReport {
+        backend: store.backend().into(),
+        n: opts.n,
+        text_dim: opts.text_dim,
+        image_dim: opts.image_dim,
+        ..Default::default()
+    };
+
+    // Upsert, in ingest-sized calls; vectors are generated outside the timed region.
+    let bar = ProgressBar::new(opts.n as u64).with_style(
+        ProgressStyle::with_template("upsert {bar:40} {pos}/{len} {per_sec} eta {eta}")
+            .expect("template"),
+    );
+    let mut upsert = Duration::ZERO;
+    let mut i = 0;
+    while i < opts.n {
+        let end = (i + opts.upsert_chunk).min(opts.n);
+        let chunk: Vec<VideoPoint> = (i..end).map(|j| synth.point(j)).collect();
+        let t = Instant::now();
+        let written = store.upsert(chunk).await?;
+        upsert += t.elapsed();
+        debug_assert_eq!(written, end - i);
+        bar.inc((end - i) as u64);
+        i = end;
+    }
+    bar.finish_and_clear();
+    report.upsert_secs = upsert.as_secs_f64();
+
+    eprintln!("building the index ...");
+    let t = Instant::now();
+    store.wait_indexed().await?;
+    report.index_secs = t.elapsed().as_secs_f64();
+
+    let mut rng = ChaCha8Rng::seed_from_u64(opts.seed.wrapping_add(1));
+    let seen = |rng: &mut ChaCha8Rng| -> Vec<VideoId> {
+        (0..opts.exclude)
+            .map(|_| Synth::id(rng.random_range(0..opts.n)))
+            .collect()
+    };
+    let filter_for = |rng: &mut ChaCha8Rng, exclude: Vec<VideoId>, filtered: bool| {
+        if filtered {
+            // One platform and one value label: about 39% x 20% of the corpus.
+            Filter {
+                platforms: vec![Platform::tiktok()],
+                labels_any: vec![Value::ALL[rng.random_range(0..10)]],
+                exclude,
+                ..Default::default()
+            }
+        } else {
+            Filter::excluding(exclude)
+        }
+    };
+    let share = {
+        let f = Filter {
+            platforms: vec![Platform::tiktok()],
+            labels_any: vec![Value::Universalism],
+            ..Default::default()
+        };
+        store.count(&f).await? as f64 / opts.n.max(1) as f64
+    };
+    report.filtered_share = share;
+
+    // Latency: search and recommend, with and without a payload filter.
+    for filtered in [false, true] {
+        let mut times = Vec::with_capacity(opts.queries);
+        for _ in 0..opts.queries {
+            let exclude = seen(&mut rng);
+            let req = SearchRequest {
+                using: VectorName::Text,
+                vector: synth.query(&mut rng, VectorName::Text),
+                filter: filter_for(&mut rng, exclude, filtered),
+                limit: 10,
+                exact: false,
+            };
+            let t = Instant::now();
+            let hits = store.search(&req).await?;
+            times.push(t.elapsed());
+            std::hint::black_box(hits);
+        }
+        let l = Latency::of(times);
+        if filtered {
+            report.search_filtered = l
+        } else {
+            report.search = l
+        }
+
+        let mut times = Vec::with_capacity(opts.queries);
+        for _ in 0..opts.queries {
+            let exclude = seen(&mut rng);
+            let ex = |id: &VideoId, w: f32| Example {
+                id: id.clone(),
+                weight: w,
+            };
+            let positive: Vec<Example> = exclude[..5]
+                .iter()
+                .map(|id| ex(id, rng.random_range(1.0..15.0)))
+                .collect();
+            let negative: Vec<Example> = exclude[5..8].iter().map(|id| ex(id, 1.0)).collect();
+            let req = RecommendRequest {
+                using: VectorName::Text,
+                positive,
+                negative,
+                filter: filter_for(&mut rng, exclude, filtered),
+                limit: 10,
+            };
+            let t = Instant::now();
+            let hits = store.recommend(&req).await?;
+            times.push(t.elapsed());
+            std::hint::black_box(hits);
+        }
+        let l = Latency::of(times);
+        if filtered {
+            report.recommend_filtered = l
+        } else {
+            report.recommend = l
+        }
+    }
+
+    let mut times = Vec::with_capacity(opts.queries);
+    for _ in 0..opts.queries {
+        let id = [Synth::id(rng.random_range(0..opts.n))];
+        let t = Instant::now();
+        std::hint::black_box(store.get(&id).await?);
+        times.push(t.elapsed());
+    }
+    report.get = Latency::of(times);
+
+    let mut times = Vec::with_capacity(opts.queries);
+    for q in 0..opts.queries {
+        let f = Filter::excluding(seen(&mut rng));
+        let t = Instant::now();
+        std::hint::black_box(store.sample(10, q as u64, &f).await?);
+        times.push(t.elapsed());
+    }
+    report.sample = Latency::of(times);
+
+    let mut times = Vec::with_capacity(opts.queries);
+    for _ in 0..opts.queries {
+        let t = Instant::now();
+        let _ = tokio::task::spawn_blocking(|| std::hint::black_box(1)).await;
+        times.push(t.elapsed());
+    }
+    report.spawn_blocking = Latency::of(times);
+
+    // Recall@10 of the index against exact search, both vectors, with and without a filter.
+    for filtered in [false, true] {
+        let mut hit = 0usize;
+        let mut total = 0usize;
+        for q in 0..opts.recall_queries {
+            let using = if q % 2 == 0 {
+                VectorName::Text
+            } else {
+                VectorName::Image
+            };
+            let vector = synth.query(&mut rng, using);
+            let exclude = seen(&mut rng);
+            let filter = filter_for(&mut rng, exclude, filtered);
+            let mut req = SearchRequest {
+                using,
+                vector,
+                filter,
+                limit: 10,
+                exact: true,
+            };
+            let exact: Vec<VideoId> = store
+                .search(&req)
+                .await?
+                .into_iter()
+                .map(|s| s.video.id)
+                .collect();
+            req.exact = false;
+            let approx: Vec<VideoId> = store
+                .search(&req)
+                .await?
+                .into_iter()
+                .map(|s| s.video.id)
+                .collect();
+            hit += approx.iter().filter(|id| exact.contains(id)).count();
+            total += exact.len();
+        }
+        let recall = if total == 0 {
+            1.0
+        } else {
+            hit as f64 / total as f64
+        };
+        if filtered {
+            report.recall_at_10_filtered = recall
+        } else {
+            report.recall_at_10 = recall
+        }
+    }
+
+    if let Some(dir) = data_dir {
+        let (disk, wal) = disk_usage(&dir.join("qdrant").join(&opts.collection));
+        report.disk_bytes = Some(disk);
+        report.wal_bytes = Some(wal);
+    }
+    report.peak_rss_bytes = peak_rss_bytes();
+    Ok(report)
+}

@@ -1,0 +1,187 @@
+//! `[store]` in the config file: which backend, where, and the index parameters that decide
+//! speed against recall. Defaults are tuned on the benchmark (`scrollsim bench store`, figures
+//! in docs/store.md).
+
+use serde::{Deserialize, Serialize};
+
+/// Which engine serves the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Backend {
+    /// qdrant-edge in-process, persisted under `<data>/qdrant/<collection>`. No server needed.
+    #[default]
+    Embedded,
+    /// A Qdrant server or cluster over gRPC (qdrant-client).
+    Server,
+}
+
+impl Backend {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Embedded => "embedded",
+            Backend::Server => "server",
+        }
+    }
+}
+
+/// The `[store]` section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    pub backend: Backend,
+    /// Collection name (embedded: a directory under `<data>/qdrant/`).
+    pub collection: String,
+    /// Server backend: gRPC URL (port 6334 by default, not the REST port 6333).
+    pub url: String,
+    /// Server backend: the NAME of the environment variable holding the API key. The key itself
+    /// never appears in config, logs or traces.
+    pub api_key_env: Option<String>,
+    /// Server backend: shards when the collection is created (more than 1 spreads a cluster).
+    pub shards: u32,
+    /// Server backend: copies of each shard when the collection is created (cluster only).
+    pub replication: u32,
+    /// Server backend: deadline for each gRPC call, in seconds.
+    pub timeout_s: f64,
+    /// Server backend: retries of a call that failed transiently (Unavailable,
+    /// DeadlineExceeded, ResourceExhausted), with exponential backoff and jitter.
+    pub retries: u32,
+    /// Server backend: first backoff delay in milliseconds; doubles per retry (capped at 10 s).
+    pub retry_base_ms: u64,
+    /// Points per upsert request.
+    pub upsert_batch: usize,
+    /// Index parameters, applied when a collection is created (search `ef` on every query).
+    pub index: IndexParams,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            backend: Backend::Embedded,
+            collection: "videos".into(),
+            url: "http://localhost:6334".into(),
+            api_key_env: None,
+            shards: 1,
+            replication: 1,
+            timeout_s: 10.0,
+            retries: 5,
+            retry_base_ms: 100,
+            upsert_batch: 512,
+            index: IndexParams::default(),
+        }
+    }
+}
+
+/// HNSW and segment parameters (`[store.index]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IndexParams {
+    /// HNSW edges per node.
+    pub m: usize,
+    /// HNSW beam width while building.
+    pub ef_construct: usize,
+    /// HNSW beam width while searching (raised to the result limit when smaller).
+    pub ef: usize,
+    /// Below this many KB of matching vectors a filtered query scans instead of walking the
+    /// graph (1 KB is one 256-d vector).
+    pub full_scan_threshold_kb: usize,
+    /// Segments larger than this many KB of vectors get an HNSW index; smaller ones are scanned.
+    pub indexing_threshold_kb: usize,
+    /// Target number of segments (embedded searches them one after another, so fewer is
+    /// faster per query; a server searches them in parallel).
+    pub segments: usize,
+    /// Largest segment in KB of vectors (0: the engine's default).
+    pub max_segment_size_kb: usize,
+}
+
+impl Default for IndexParams {
+    fn default() -> Self {
+        IndexParams {
+            m: 16,
+            ef_construct: 100,
+            ef: 64,
+            full_scan_threshold_kb: 10_000,
+            indexing_threshold_kb: 10_000,
+            segments: 1,
+            max_segment_size_kb: 0,
+        }
+    }
+}
+
+impl StoreConfig {
+    /// Checks values serde cannot: names the key that is wrong.
+    pub fn validate(&self) -> Result<(), String> {
+        let bad = |key: &str, expected: &str| Err(format!("store.{key}: {expected}"));
+        if self.collection.is_empty()
+            || !self
+                .collection
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            return bad(
+                "collection",
+                "letters, digits, `_` and `-` only (it names a directory)",
+            );
+        }
+        if self.shards == 0 {
+            return bad("shards", "at least 1");
+        }
+        if self.replication == 0 {
+            return bad("replication", "at least 1");
+        }
+        if !(self.timeout_s.is_finite() && self.timeout_s > 0.0) {
+            return bad("timeout_s", "a positive number of seconds");
+        }
+        if self.upsert_batch == 0 {
+            return bad("upsert_batch", "at least 1");
+        }
+        if self.index.m < 4 || self.index.ef_construct < 4 || self.index.ef == 0 {
+            return bad("index", "m >= 4, ef_construct >= 4 and ef >= 1");
+        }
+        if self.index.segments == 0 {
+            return bad("index.segments", "at least 1");
+        }
+        if let Some(var) = &self.api_key_env {
+            if var.is_empty() || var.contains('=') {
+                return bad(
+                    "api_key_env",
+                    "the name of an environment variable, not a key",
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_parse_from_empty_and_unknown_keys_are_rejected() {
+        let cfg: StoreConfig = toml::from_str("").unwrap();
+        assert_eq!(cfg, StoreConfig::default());
+        assert!(cfg.validate().is_ok());
+        let err = toml::from_str::<StoreConfig>("colection = \"x\"")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("colection"), "{err}");
+        let cfg: StoreConfig = toml::from_str("backend = \"server\"\n[index]\nm = 32\n").unwrap();
+        assert_eq!(cfg.backend, Backend::Server);
+        assert_eq!(cfg.index.m, 32);
+        assert_eq!(cfg.index.ef, IndexParams::default().ef);
+    }
+
+    #[test]
+    fn validate_names_the_key() {
+        let cfg = StoreConfig {
+            collection: "../etc".into(),
+            ..Default::default()
+        };
+        assert!(cfg.validate().unwrap_err().starts_with("store.collection"));
+        let cfg = StoreConfig {
+            api_key_env: Some("sk-123=abc".into()),
+            ..Default::default()
+        };
+        assert!(cfg.validate().unwrap_err().starts_with("store.api_key_env"));
+    }
+}

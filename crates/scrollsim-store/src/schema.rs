@@ -1,0 +1,227 @@
+//! How a video is laid out in Qdrant, shared by both backends: the point id, the payload (the
+//! `Video` itself plus flat, indexed copies of the fields filters use) and the derived keys that
+//! make sampling and ordered paging cheap.
+
+use scrollsim_core::{Value, Video, VideoId};
+use serde_json::{json, Map, Value as Json};
+use uuid::Uuid;
+
+/// Namespace of point ids: UUID v5 of `https://scrollsim.dev/video` in the URL namespace.
+const NAMESPACE: Uuid = Uuid::from_u128(0x72a4_f241_59dc_583f_8c0a_f160_98ff_8f8b);
+
+/// The Qdrant point id of a video: UUID v5 of its id, so re-ingesting replaces the point.
+pub fn point_id(id: &VideoId) -> Uuid {
+    Uuid::new_v5(&NAMESPACE, id.as_str().as_bytes())
+}
+
+/// Payload keys.
+pub mod field {
+    /// The whole `Video` as JSON: what `get`, `search` and friends return.
+    pub const VIDEO: &str = "video";
+    pub const PLATFORM: &str = "platform";
+    pub const TOPIC: &str = "topic";
+    /// Value codes the video is labelled with (`["UN", "BE"]`).
+    pub const VALUES: &str = "values";
+    /// Object of per-value scores; indexed as `value_scores.SD` and so on.
+    pub const VALUE_SCORES: &str = "value_scores";
+    /// RFC 3339 datetime at midnight UTC of the post date.
+    pub const POSTED: &str = "posted";
+    pub const DURATION_S: &str = "duration_s";
+    pub const VIEWS: &str = "views";
+    /// A stable pseudo-random integer in `[0, 2^53)` per video: `sample` scrolls it from a
+    /// seeded start.
+    pub const SAMPLE_KEY: &str = "sample_key";
+    /// Unique-ish float keys for ordered scrolls: the order value plus a fraction from the
+    /// sample key, so ties are rare and paging stays exact (see `store::page_by_key`).
+    pub const ORDER_VIEWS: &str = "order_views";
+    pub const ORDER_POSTED: &str = "order_posted";
+    /// xxh3 of the video JSON and its vectors: changes whenever the stored content changes.
+    pub const DIGEST: &str = "digest";
+}
+
+/// Kinds of payload index the store creates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IndexKind {
+    Keyword,
+    Integer,
+    Float,
+    Datetime,
+}
+
+/// Every payload index: the filtered fields and the internal keys.
+pub fn payload_indexes() -> Vec<(String, IndexKind)> {
+    let mut out = vec![
+        (field::PLATFORM.to_string(), IndexKind::Keyword),
+        (field::TOPIC.to_string(), IndexKind::Keyword),
+        (field::VALUES.to_string(), IndexKind::Keyword),
+        (field::POSTED.to_string(), IndexKind::Datetime),
+        (field::DURATION_S.to_string(), IndexKind::Float),
+        (field::VIEWS.to_string(), IndexKind::Integer),
+        (field::SAMPLE_KEY.to_string(), IndexKind::Integer),
+        (field::ORDER_VIEWS.to_string(), IndexKind::Float),
+        (field::ORDER_POSTED.to_string(), IndexKind::Float),
+    ];
+    out.extend(
+        Value::ALL
+            .iter()
+            .map(|v| (value_score_key(*v), IndexKind::Float)),
+    );
+    out
+}
+
+/// `value_scores.SD` etc.
+pub fn value_score_key(v: Value) -> String {
+    format!("{}.{}", field::VALUE_SCORES, v.code())
+}
+
+/// 2^53: sample keys stay exact when an engine carries them as f64.
+pub const SAMPLE_KEY_SPAN: u64 = 1 << 53;
+
+/// The video's sample key, from its point id (stable across re-ingests).
+pub fn sample_key(point: &Uuid) -> u64 {
+    let b = point.as_bytes();
+    u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) >> 11
+}
+
+/// Where `sample(seed)` starts scrolling: a splitmix64 mix of the seed.
+pub fn sample_start(seed: u64) -> u64 {
+    let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    (z ^ (z >> 31)) >> 11
+}
+
+/// Order keys missing a value sort below every real one.
+const MISSING: f64 = -1.0e9;
+
+/// A point's ordered-scroll key for `order`: the value plus a tie-breaking fraction.
+pub fn order_key(order: crate::OrderBy, video: &Video, point: &Uuid) -> f64 {
+    let frac = sample_key(point) as f64 / SAMPLE_KEY_SPAN as f64;
+    let base = match order {
+        crate::OrderBy::ViewsDesc => video.views.map(|v| v as f64),
+        crate::OrderBy::PostedDesc => video.posted.map(|d| {
+            (d - chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days() as f64
+        }),
+    };
+    base.unwrap_or(MISSING) + frac
+}
+
+/// The payload key holding [`order_key`] for `order`.
+pub fn order_field(order: crate::OrderBy) -> &'static str {
+    match order {
+        crate::OrderBy::ViewsDesc => field::ORDER_VIEWS,
+        crate::OrderBy::PostedDesc => field::ORDER_POSTED,
+    }
+}
+
+/// RFC 3339 at midnight UTC, as datetime indexes want.
+pub fn datetime(d: chrono::NaiveDate) -> String {
+    format!("{}T00:00:00Z", d.format("%Y-%m-%d"))
+}
+
+/// The full payload of a point.
+pub fn payload(
+    video: &Video,
+    point: &Uuid,
+    text: &[f32],
+    image: Option<&[f32]>,
+) -> Result<Map<String, Json>, serde_json::Error> {
+    let video_json = serde_json::to_value(video)?;
+    let digest = content_digest(&video_json, text, image);
+    let mut m = Map::with_capacity(16);
+    m.insert(field::VIDEO.into(), video_json);
+    m.insert(field::PLATFORM.into(), json!(video.platform.as_str()));
+    if let Some(t) = &video.topic {
+        m.insert(field::TOPIC.into(), json!(t));
+    }
+    m.insert(
+        field::VALUES.into(),
+        json!(video.values.iter().map(|v| v.code()).collect::<Vec<_>>()),
+    );
+    let scores: Map<String, Json> = video
+        .value_scores
+        .iter()
+        .map(|(v, s)| (v.code().to_string(), json!(*s as f64)))
+        .collect();
+    m.insert(field::VALUE_SCORES.into(), Json::Object(scores));
+    if let Some(d) = video.posted {
+        m.insert(field::POSTED.into(), json!(datetime(d)));
+    }
+    if let Some(d) = video.duration_s {
+        m.insert(field::DURATION_S.into(), json!(d as f64));
+    }
+    if let Some(v) = video.views {
+        // Integer payloads are i64; a view count beyond that is clamped, not wrapped.
+        m.insert(field::VIEWS.into(), json!(v.min(i64::MAX as u64) as i64));
+    }
+    m.insert(field::SAMPLE_KEY.into(), json!(sample_key(point)));
+    m.insert(
+        field::ORDER_VIEWS.into(),
+        json!(order_key(crate::OrderBy::ViewsDesc, video, point)),
+    );
+    m.insert(
+        field::ORDER_POSTED.into(),
+        json!(order_key(crate::OrderBy::PostedDesc, video, point)),
+    );
+    m.insert(field::DIGEST.into(), json!(format!("{digest:016x}")));
+    Ok(m)
+}
+
+fn content_digest(video: &Json, text: &[f32], image: Option<&[f32]>) -> u64 {
+    use xxhash_rust::xxh3::Xxh3;
+    let mut h = Xxh3::new();
+    h.update(video.to_string().as_bytes());
+    for x in text {
+        h.update(&x.to_le_bytes());
+    }
+    h.update(b"|image|");
+    for x in image.unwrap_or_default() {
+        h.update(&x.to_le_bytes());
+    }
+    h.digest()
+}
+
+/// The corpus digest: xxh3 over (point id, content digest) sorted by id, first 12 hex digits.
+pub fn corpus_digest(mut entries: Vec<(Uuid, u64)>) -> String {
+    entries.sort_unstable();
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    for (id, d) in &entries {
+        h.update(id.as_bytes());
+        h.update(&d.to_le_bytes());
+    }
+    format!("{:012x}", h.digest() >> 16)
+}
+
+/// Reads a stored `video` payload value back.
+pub fn video_from_json(v: Json) -> Result<Video, serde_json::Error> {
+    serde_json::from_value(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn namespace_is_uuid_v5_of_the_documented_url() {
+        assert_eq!(
+            NAMESPACE,
+            Uuid::new_v5(&Uuid::NAMESPACE_URL, b"https://scrollsim.dev/video")
+        );
+    }
+
+    #[test]
+    fn point_ids_are_stable_and_distinct() {
+        let a = point_id(&VideoId::new("tt-001"));
+        assert_eq!(a, point_id(&VideoId::new("tt-001")));
+        assert_ne!(a, point_id(&VideoId::new("tt-002")));
+        assert_eq!(a.get_version_num(), 5);
+    }
+
+    #[test]
+    fn sample_keys_fit_in_53_bits() {
+        for i in 0..1000u64 {
+            assert!(sample_key(&point_id(&VideoId::new(format!("v{i}")))) < SAMPLE_KEY_SPAN);
+            assert!(sample_start(i) < SAMPLE_KEY_SPAN);
+        }
+    }
+}

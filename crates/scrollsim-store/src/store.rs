@@ -1,0 +1,499 @@
+//! The store's semantics, written once over an [`Engine`]: validation, batching, recommend,
+//! sampling, paging and the corpus id. Both backends therefore behave the same by
+//! construction, and the conformance suite checks the engines underneath.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use async_trait::async_trait;
+use parking_lot::{Mutex, RwLock};
+use scrollsim_core::{CorpusId, Video, VideoId};
+use uuid::Uuid;
+
+use crate::engine::{Cond, Engine, KeyScroll, Prepared};
+use crate::schema::{self, field};
+use crate::{
+    CollectionSpec, Filter, OrderBy, Page, RecommendRequest, Result, Scored, SearchRequest,
+    StoreError, VectorName, VideoPoint, VideoStore,
+};
+
+/// A [`VideoStore`] over one engine.
+pub struct Store<E: Engine> {
+    engine: E,
+    upsert_batch: usize,
+    spec: RwLock<Option<CollectionSpec>>,
+    /// Bumped by every write; the cached corpus id is valid for one generation.
+    writes: AtomicU64,
+    corpus: Mutex<Option<(u64, CorpusId)>>,
+}
+
+impl<E: Engine> Store<E> {
+    pub fn new(engine: E, upsert_batch: usize) -> Self {
+        Store {
+            engine,
+            upsert_batch: upsert_batch.max(1),
+            spec: RwLock::new(None),
+            writes: AtomicU64::new(0),
+            corpus: Mutex::new(None),
+        }
+    }
+
+    /// Opens `name` if it exists (so a store over an ingested corpus works without knowing its
+    /// dimensions); otherwise leaves the store closed until `open_collection`.
+    pub async fn open_if_exists(&self, name: &str) -> Result<bool> {
+        match self.engine.open_existing(name).await? {
+            Some(spec) => {
+                *self.spec.write() = Some(spec);
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    fn spec(&self) -> Result<CollectionSpec> {
+        self.spec
+            .read()
+            .clone()
+            .ok_or_else(|| StoreError::NoCollection("<none opened>".into()))
+    }
+
+    fn dim(spec: &CollectionSpec, using: VectorName) -> Result<usize> {
+        match using {
+            VectorName::Text => Ok(spec.text_dim),
+            VectorName::Image => spec.image_dim.ok_or_else(|| {
+                StoreError::InvalidRequest(format!(
+                    "collection {:?} has no image vectors (no image embedder was configured at ingest)",
+                    spec.name
+                ))
+            }),
+        }
+    }
+
+    fn cond<'a>(filter: &'a Filter, extra: impl IntoIterator<Item = Uuid>) -> Cond<'a> {
+        let mut exclude: Vec<Uuid> = filter.exclude.iter().map(schema::point_id).collect();
+        exclude.extend(extra);
+        Cond {
+            filter,
+            exclude,
+            below: None,
+        }
+    }
+
+    fn wrote(&self) {
+        self.writes.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn prepare(spec: &CollectionSpec, p: &VideoPoint) -> Result<Prepared> {
+        let check = |v: &[f32], name: VectorName, expected: usize| {
+            if v.len() != expected {
+                return Err(StoreError::BadVector {
+                    id: p.video.id.to_string(),
+                    vector: name.as_str().into(),
+                    expected,
+                    got: v.len(),
+                });
+            }
+            if !v.iter().all(|x| x.is_finite()) || v.iter().all(|x| *x == 0.0) {
+                return Err(StoreError::InvalidRequest(format!(
+                    "video {}: {} vector is zero or not finite, so it has no direction",
+                    p.video.id,
+                    name.as_str()
+                )));
+            }
+            Ok(())
+        };
+        check(&p.text, VectorName::Text, spec.text_dim)?;
+        if let Some(img) = &p.image {
+            match spec.image_dim {
+                Some(d) => check(img, VectorName::Image, d)?,
+                None => {
+                    return Err(StoreError::BadVector {
+                        id: p.video.id.to_string(),
+                        vector: "image".into(),
+                        expected: 0,
+                        got: img.len(),
+                    })
+                }
+            }
+        }
+        let id = schema::point_id(&p.video.id);
+        let payload = schema::payload(&p.video, &id, &p.text, p.image.as_deref())
+            .map_err(|e| StoreError::Backend(format!("video {}: payload: {e}", p.video.id)))?;
+        Ok(Prepared {
+            id,
+            text: p.text.clone(),
+            image: p.image.clone(),
+            payload,
+        })
+    }
+
+    /// One page of an ordered scroll. The engine orders by a float key that is unique up to
+    /// rare ties; here the page is cut in the total order (key desc, point id asc), so paging
+    /// neither skips nor repeats a video even across ties. `offset` is the first video of the
+    /// page (inclusive), as handed out in `Page::next`.
+    async fn page_by_key(
+        &self,
+        filter: &Filter,
+        order: OrderBy,
+        offset: Option<&VideoId>,
+        limit: usize,
+    ) -> Result<Page> {
+        let cond = Self::cond(filter, []);
+        let cursor = match offset {
+            None => None,
+            Some(id) => {
+                let uuid = schema::point_id(id);
+                let v = self.engine.videos(&[uuid]).await?.pop().ok_or_else(|| {
+                    StoreError::InvalidRequest(format!("scroll offset: no video {id} in the store"))
+                })?;
+                Some((schema::order_key(order, &v, &uuid), uuid))
+            }
+        };
+        let mut fetch = limit + 1 + 16;
+        loop {
+            let by = KeyScroll {
+                key: schema::order_field(order),
+                descending: true,
+                from: cursor.map(|c| c.0),
+            };
+            let rows = self.engine.scroll_key(&cond, by, fetch).await?;
+            let exhausted = rows.len() < fetch;
+            let mut keyed: Vec<(f64, Uuid, Video)> = rows
+                .into_iter()
+                .map(|(id, v)| (schema::order_key(order, &v, &id), id, v))
+                .collect();
+            let min_key = keyed.iter().map(|r| r.0).fold(f64::INFINITY, f64::min);
+            keyed.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+            if let Some((ck, cid)) = cursor {
+                keyed.retain(|(k, id, _)| *k < ck || (*k == ck && *id >= cid));
+            }
+            // Rows tied with the smallest key returned may have been cut off by the engine;
+            // every row above it is certainly complete.
+            let complete = if exhausted {
+                keyed.len()
+            } else {
+                keyed.iter().filter(|r| r.0 > min_key).count()
+            };
+            if exhausted || complete > limit {
+                let mut videos: Vec<Video> =
+                    keyed.into_iter().take(complete).map(|r| r.2).collect();
+                let next = videos.get(limit).map(|v| v.id.clone());
+                videos.truncate(limit);
+                return Ok(Page { videos, next });
+            }
+            fetch *= 4;
+        }
+    }
+}
+
+/// The recommend query vector (see [`RecommendRequest`]):
+/// `normalize(p + (p - n))` with `p`, `n` the weighted means of the positive and negative
+/// vectors, or `normalize(p)` without negatives: Qdrant's average-vector strategy with weights.
+/// Examples of weight 0 have no influence. Public so a policy can inspect or reuse it.
+pub fn recommend_vector(
+    positive: &[(&[f32], f32)],
+    negative: &[(&[f32], f32)],
+) -> Result<Vec<f32>> {
+    fn weighted_mean(xs: &[(&[f32], f32)]) -> Result<Option<Vec<f32>>> {
+        let mut total = 0.0f64;
+        let mut acc: Vec<f64> = Vec::new();
+        for (v, w) in xs {
+            if !(w.is_finite() && *w >= 0.0) {
+                return Err(StoreError::InvalidRequest(format!(
+                    "recommend: example weight {w} is not a finite number >= 0"
+                )));
+            }
+            if *w == 0.0 {
+                continue;
+            }
+            if acc.is_empty() {
+                acc = vec![0.0; v.len()];
+            }
+            for (a, x) in acc.iter_mut().zip(v.iter()) {
+                *a += *w as f64 * *x as f64;
+            }
+            total += *w as f64;
+        }
+        Ok((total > 0.0).then(|| acc.iter().map(|a| (a / total) as f32).collect()))
+    }
+    let p = weighted_mean(positive)?.ok_or_else(|| {
+        StoreError::InvalidRequest(
+            "recommend needs at least one positive example with a weight above 0".into(),
+        )
+    })?;
+    let q: Vec<f32> = match weighted_mean(negative)? {
+        Some(n) => p.iter().zip(n.iter()).map(|(p, n)| p + (p - n)).collect(),
+        None => p,
+    };
+    let norm = q
+        .iter()
+        .map(|x| (*x as f64) * (*x as f64))
+        .sum::<f64>()
+        .sqrt();
+    if norm.is_nan() || norm <= 1e-12 {
+        return Err(StoreError::InvalidRequest(
+            "recommend: the examples cancel out (query vector is zero)".into(),
+        ));
+    }
+    Ok(q.iter().map(|x| (*x as f64 / norm) as f32).collect())
+}
+
+#[async_trait]
+impl<E: Engine> VideoStore for Store<E> {
+    fn backend(&self) -> &'static str {
+        self.engine.name()
+    }
+
+    async fn open_collection(&self, spec: &CollectionSpec) -> Result<()> {
+        let stored = self.engine.open(spec).await?;
+        let mismatch =
+            |vector: &str, existing: usize, wanted: usize| StoreError::DimensionMismatch {
+                collection: spec.name.clone(),
+                vector: vector.into(),
+                existing,
+                wanted,
+            };
+        if stored.text_dim != spec.text_dim {
+            return Err(mismatch("text", stored.text_dim, spec.text_dim));
+        }
+        if stored.image_dim != spec.image_dim {
+            return Err(mismatch(
+                "image",
+                stored.image_dim.unwrap_or(0),
+                spec.image_dim.unwrap_or(0),
+            ));
+        }
+        *self.spec.write() = Some(stored);
+        self.wrote();
+        Ok(())
+    }
+
+    async fn upsert(&self, points: Vec<VideoPoint>) -> Result<usize> {
+        let spec = self.spec()?;
+        // Validate everything before writing anything: a bad point fails the call up front.
+        let prepared = points
+            .iter()
+            .map(|p| Self::prepare(&spec, p))
+            .collect::<Result<Vec<_>>>()?;
+        drop(points);
+        let mut written = 0;
+        let mut rest = prepared;
+        while !rest.is_empty() {
+            let tail = rest.split_off(rest.len().min(self.upsert_batch));
+            let batch = std::mem::replace(&mut rest, tail);
+            self.wrote();
+            written += self.engine.upsert(batch).await?;
+        }
+        self.engine.commit().await?;
+        self.wrote();
+        Ok(written)
+    }
+
+    async fn get(&self, ids: &[VideoId]) -> Result<Vec<Video>> {
+        let uuids: Vec<Uuid> = ids.iter().map(schema::point_id).collect();
+        self.engine.videos(&uuids).await
+    }
+
+    async fn vectors(
+        &self,
+        ids: &[VideoId],
+        using: VectorName,
+    ) -> Result<Vec<(VideoId, Vec<f32>)>> {
+        Self::dim(&self.spec()?, using)?;
+        let by_uuid: HashMap<Uuid, &VideoId> =
+            ids.iter().map(|id| (schema::point_id(id), id)).collect();
+        let uuids: Vec<Uuid> = ids.iter().map(schema::point_id).collect();
+        let found = self.engine.vectors(&uuids, using).await?;
+        Ok(found
+            .into_iter()
+            .filter_map(|(u, v)| by_uuid.get(&u).map(|id| ((*id).clone(), v)))
+            .collect())
+    }
+
+    async fn search(&self, req: &SearchRequest) -> Result<Vec<Scored>> {
+        let dim = Self::dim(&self.spec()?, req.using)?;
+        if req.vector.len() != dim {
+            return Err(StoreError::BadVector {
+                id: "<search query>".into(),
+                vector: req.using.as_str().into(),
+                expected: dim,
+                got: req.vector.len(),
+            });
+        }
+        if req.limit == 0 {
+            return Ok(Vec::new());
+        }
+        let cond = Self::cond(&req.filter, []);
+        self.engine
+            .search(req.using, req.vector.clone(), &cond, req.limit, req.exact)
+            .await
+    }
+
+    async fn recommend(&self, req: &RecommendRequest) -> Result<Vec<Scored>> {
+        Self::dim(&self.spec()?, req.using)?;
+        let ids: Vec<VideoId> = req
+            .positive
+            .iter()
+            .chain(&req.negative)
+            .map(|e| e.id.clone())
+            .collect();
+        let found: HashMap<VideoId, Vec<f32>> =
+            self.vectors(&ids, req.using).await?.into_iter().collect();
+        let lookup = |ex: &[crate::Example]| -> Result<Vec<(&[f32], f32)>> {
+            ex.iter()
+                .map(|e| {
+                    found
+                        .get(&e.id)
+                        .map(|v| (v.as_slice(), e.weight))
+                        .ok_or_else(|| {
+                            StoreError::InvalidRequest(format!(
+                            "recommend: example video {} is not in the store or has no {} vector",
+                            e.id,
+                            req.using.as_str()
+                        ))
+                        })
+                })
+                .collect()
+        };
+        let query = recommend_vector(&lookup(&req.positive)?, &lookup(&req.negative)?)?;
+        if req.limit == 0 {
+            return Ok(Vec::new());
+        }
+        // Like Qdrant's recommend, never return the examples themselves.
+        let cond = Self::cond(&req.filter, ids.iter().map(schema::point_id));
+        self.engine
+            .search(req.using, query, &cond, req.limit, false)
+            .await
+    }
+
+    async fn sample(&self, n: usize, seed: u64, filter: &Filter) -> Result<Vec<Video>> {
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        let start = schema::sample_start(seed);
+        let mut cond = Self::cond(filter, []);
+        let by = |from: Option<u64>| KeyScroll {
+            key: field::SAMPLE_KEY,
+            descending: false,
+            from: from.map(|f| f as f64),
+        };
+        let mut out: Vec<Video> = self
+            .engine
+            .scroll_key(&cond, by(Some(start)), n)
+            .await?
+            .into_iter()
+            .map(|r| r.1)
+            .collect();
+        if out.len() < n {
+            // Wrap around: the keys below the start, which the first pass cannot have returned.
+            cond.below = Some((field::SAMPLE_KEY, start));
+            let rest = self
+                .engine
+                .scroll_key(&cond, by(None), n - out.len())
+                .await?;
+            out.extend(rest.into_iter().map(|r| r.1));
+        }
+        Ok(out)
+    }
+
+    async fn scroll(
+        &self,
+        filter: &Filter,
+        order: Option<OrderBy>,
+        offset: Option<VideoId>,
+        limit: usize,
+    ) -> Result<Page> {
+        if limit == 0 {
+            return Ok(Page::default());
+        }
+        if let Some(order) = order {
+            return self
+                .page_by_key(filter, order, offset.as_ref(), limit)
+                .await;
+        }
+        let cond = Self::cond(filter, []);
+        let mut rows = self
+            .engine
+            .scroll(&cond, offset.as_ref().map(schema::point_id), limit + 1)
+            .await?;
+        let next = if rows.len() > limit {
+            rows.pop().map(|r| r.1.id)
+        } else {
+            None
+        };
+        Ok(Page {
+            videos: rows.into_iter().map(|r| r.1).collect(),
+            next,
+        })
+    }
+
+    async fn count(&self, filter: &Filter) -> Result<u64> {
+        self.engine.count(&Self::cond(filter, [])).await
+    }
+
+    async fn delete(&self, ids: &[VideoId]) -> Result<()> {
+        let uuids: Vec<Uuid> = ids.iter().map(schema::point_id).collect();
+        self.wrote();
+        let out = self.engine.delete(&uuids).await;
+        self.wrote();
+        out
+    }
+
+    async fn corpus_id(&self) -> Result<CorpusId> {
+        let spec = self.spec()?;
+        let generation = self.writes.load(Ordering::SeqCst);
+        if let Some((g, id)) = self.corpus.lock().as_ref() {
+            if *g == generation {
+                return Ok(id.clone());
+            }
+        }
+        let entries = self.engine.digests().await?;
+        let id = CorpusId::new(format!(
+            "{}:{}:{}",
+            spec.name,
+            entries.len(),
+            schema::corpus_digest(entries)
+        ));
+        // A write that raced the digest bumped the generation, so this entry is never served.
+        *self.corpus.lock() = Some((generation, id.clone()));
+        Ok(id)
+    }
+
+    async fn wait_indexed(&self) -> Result<()> {
+        self.engine.wait_indexed().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recommend_vector_is_qdrant_average_vector_with_weights() {
+        let a = [1.0f32, 0.0, 0.0];
+        let b = [0.0f32, 1.0, 0.0];
+        let c = [0.0f32, 0.0, 1.0];
+        // Positives only: weighted mean, normalised.
+        let q = recommend_vector(&[(&a, 3.0), (&b, 1.0)], &[]).unwrap();
+        let n = (0.75f32 * 0.75 + 0.25 * 0.25).sqrt();
+        assert!((q[0] - 0.75 / n).abs() < 1e-6 && (q[1] - 0.25 / n).abs() < 1e-6 && q[2] == 0.0);
+        // With a negative: 2p - n.
+        let q = recommend_vector(&[(&a, 1.0)], &[(&c, 1.0)]).unwrap();
+        let n = (4.0f32 + 1.0).sqrt();
+        assert!((q[0] - 2.0 / n).abs() < 1e-6 && (q[2] + 1.0 / n).abs() < 1e-6);
+        // Zero-weight negatives have no influence.
+        let q = recommend_vector(&[(&a, 1.0)], &[(&c, 0.0)]).unwrap();
+        assert_eq!(q, vec![1.0, 0.0, 0.0]);
+    }
+
+    #[test]
+    fn recommend_vector_rejects_what_has_no_direction() {
+        let a = [1.0f32, 0.0];
+        assert!(recommend_vector(&[], &[(&a, 1.0)]).is_err());
+        assert!(recommend_vector(&[(&a, 0.0)], &[]).is_err());
+        assert!(recommend_vector(&[(&a, f32::NAN)], &[]).is_err());
+        // p + (p - n) with n = 2p is zero.
+        let two_a = [2.0f32, 0.0];
+        assert!(recommend_vector(&[(&a, 1.0)], &[(&two_a, 1.0)]).is_err());
+    }
+}
