@@ -122,10 +122,19 @@ impl MiniLmEmbedder {
 
     /// Embeds on the calling thread, `batch_size` texts per forward pass. Used by
     /// [`Embedder::embed_texts`] on a blocking thread, and directly by benchmarks.
+    ///
+    /// Texts are batched in order of length (as sentence-transformers does), so a batch is
+    /// padded to a similar length rather than to the longest text of all; results come back in
+    /// input order.
     pub fn embed_blocking(&self, texts: &[String]) -> Result<Vec<Vec<f32>>> {
-        let mut out = Vec::with_capacity(texts.len());
-        for chunk in texts.chunks(self.batch_size) {
-            out.extend(self.inner.forward(chunk)?);
+        let mut order: Vec<usize> = (0..texts.len()).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(texts[i].len()));
+        let mut out: Vec<Vec<f32>> = vec![Vec::new(); texts.len()];
+        for idx in order.chunks(self.batch_size) {
+            let chunk: Vec<String> = idx.iter().map(|&i| texts[i].clone()).collect();
+            for (&i, v) in idx.iter().zip(self.inner.forward(&chunk)?) {
+                out[i] = v;
+            }
         }
         Ok(out)
     }

@@ -43,10 +43,12 @@ pub struct Settings {
     // Sections below are owned by their crates and become typed as those crates land.
     #[serde(default)]
     pub store: toml::Table,
+    /// `[embedder]`: text and image embedders and value-score settings.
     #[serde(default)]
-    pub embedder: toml::Table,
+    pub embedder: scrollsim_embed::EmbedderConfig,
+    /// `[ingest]`: batching, concurrency, keyframes and value labelling.
     #[serde(default)]
-    pub ingest: toml::Table,
+    pub ingest: scrollsim_ingest::IngestConfig,
     /// `[judge]`: models, strategies, cache mode, budget, offline model (scrollsim-vlm).
     #[serde(default)]
     pub judge: scrollsim_vlm::JudgeConfig,
