@@ -392,13 +392,13 @@ pub struct OfflineParams {
 }
 
 fn d_a() -> f32 {
-    1.5
+    2.0
 }
 fn d_b() -> f32 {
     2.0
 }
 fn d_c() -> f32 {
-    -0.8
+    -0.6
 }
 fn d_trait_threshold() -> f32 {
     0.35
@@ -784,10 +784,17 @@ mod tests {
         let judge: JudgeConfig = all["judge"].clone().try_into().unwrap();
         judge.validate().unwrap();
         assert_eq!(judge.default_model, OFFLINE_MODEL);
-        assert_eq!(judge.offline, OfflineParams::default(), "config and code defaults agree");
+        assert_eq!(
+            judge.offline,
+            OfflineParams::default(),
+            "config and code defaults agree"
+        );
         assert_eq!(judge.retry, RetryConfig::default());
         assert_eq!(judge.isq, IsqScoring::default());
-        assert_eq!(judge.prompt_dir(Path::new("config")), Path::new("config/prompts"));
+        assert_eq!(
+            judge.prompt_dir(Path::new("config")),
+            Path::new("config/prompts")
+        );
     }
 
     #[test]

@@ -55,8 +55,9 @@ pub struct JudgeRequest<'a> {
 }
 
 /// Why a judge could not produce a decision at all. A call that fails after its retries is not
-/// this: it comes back as a [`Decision`] with `ParseStatus::CallError`, recorded and counted.
-/// These errors stop the session.
+/// this: it comes back as a [`Decision`] with `ParseStatus::CallError`, recorded and counted
+/// (so does a video whose keyframes are missing from the image store). These errors stop the
+/// session.
 #[derive(Debug, thiserror::Error)]
 pub enum JudgeError {
     #[error("budget exhausted: {0}")]
@@ -68,9 +69,6 @@ pub enum JudgeError {
     /// The keyframes would exceed the model's image limits (count, size or request bytes).
     #[error("image budget: {0}")]
     ImageBudget(String),
-    /// A keyframe is missing from the image store or unreadable.
-    #[error("keyframes: {0}")]
-    Image(String),
     #[error("{0}")]
     Other(String),
 }

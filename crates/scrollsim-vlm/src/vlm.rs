@@ -57,19 +57,26 @@ impl VlmJudge {
         }
     }
 
-    fn keyframes(&self, req: &JudgeRequest<'_>) -> Result<Vec<ImagePart>, JudgeError> {
+    /// The keyframes to send. A budget violation stops the session (the configuration must
+    /// change); a missing or unreadable keyframe is this video's problem only (`Ok(Err(..))`),
+    /// recorded as a call that could not be made.
+    fn keyframes(
+        &self,
+        req: &JudgeRequest<'_>,
+    ) -> Result<Result<Vec<ImagePart>, String>, JudgeError> {
         let source = self.images.as_deref().ok_or_else(|| {
             JudgeError::Config(format!(
                 "judge model `{}` sends keyframes but no image store was given to the judge environment",
                 self.name
             ))
         })?;
-        load_keyframes(source, req.video, &self.model.image_budget(), &self.name).map_err(|e| {
-            match e {
-                LoadError::Budget(b) => JudgeError::ImageBudget(b.0),
-                LoadError::Missing(m) => JudgeError::Image(m),
+        match load_keyframes(source, req.video, &self.model.image_budget(), &self.name) {
+            Ok(frames) => Ok(Ok(frames)),
+            Err(LoadError::Budget(b)) => Err(JudgeError::ImageBudget(b.0)),
+            Err(LoadError::Missing(m)) => {
+                Ok(Err(format!("keyframes unavailable, no call made: {m}")))
             }
-        })
+        }
     }
 
     /// Builds one call. `question` is `answer` or `describe`.
@@ -162,6 +169,17 @@ impl VlmJudge {
     }
 }
 
+/// A decision for a call that could not be made (its input is missing).
+fn unavailable(message: String, raw: Vec<RawAnswer>, usage: CallUsage) -> Decision {
+    Decision {
+        like: false,
+        status: ParseStatus::CallError { message },
+        raw,
+        usage,
+        ..Default::default()
+    }
+}
+
 /// A decision for a call that produced no answer.
 fn call_error(
     e: &CallError,
@@ -212,7 +230,10 @@ impl Judge for VlmJudge {
                 Some(d) => (Vec::new(), Some(d.to_string())),
                 None => {
                     // No description to ask about: the same model describes the keyframes first.
-                    let frames = self.keyframes(req)?;
+                    let frames = match self.keyframes(req)? {
+                        Ok(f) => f,
+                        Err(m) => return Ok(unavailable(m, raw, usage)),
+                    };
                     let n = frames.len();
                     let user = self.template.render_describe(req.video, n).ok_or_else(|| {
                         JudgeError::Config(format!(
@@ -245,7 +266,10 @@ impl Judge for VlmJudge {
                 }
             }
         } else {
-            (self.keyframes(req)?, None)
+            match self.keyframes(req)? {
+                Ok(f) => (f, None),
+                Err(m) => return Ok(unavailable(m, raw, usage)),
+            }
         };
         let ctx = PromptContext {
             persona: req.persona,

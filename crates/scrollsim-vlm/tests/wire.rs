@@ -662,6 +662,27 @@ async fn image_budget_is_a_clear_error_not_a_drop() {
         "{msg}"
     );
     assert_eq!(server.count(), 0, "nothing is sent");
+
+    // A keyframe missing from the store is this video's problem: recorded, the session goes on.
+    let mut gone = video("v10", &frames[..1]);
+    gone.keyframes[0].hash = "0".repeat(64).parse().unwrap();
+    let d = judge
+        .decide(&JudgeRequest {
+            persona: None,
+            video: &gone,
+            text_vector: None,
+            seed: 1,
+        })
+        .await
+        .unwrap();
+    assert!(!d.like);
+    assert!(
+        matches!(&d.status, ParseStatus::CallError { message } if message.contains("keyframes unavailable") && message.contains("v10")),
+        "{:?}",
+        d.status
+    );
+    assert_eq!(d.usage.calls, 0);
+    assert_eq!(server.count(), 0);
 }
 
 #[tokio::test]
