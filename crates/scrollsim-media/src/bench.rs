@@ -53,6 +53,8 @@ pub struct StrategyRow {
     pub cli: Stats,
     pub frames_in_process: usize,
     pub frames_cli: usize,
+    /// Videos where the two sides kept a different number of frames.
+    pub count_mismatches: usize,
     /// Files either side could not process, with the reason.
     pub failures: Vec<(PathBuf, String)>,
 }
@@ -108,12 +110,13 @@ pub fn bench_keyframes(
                 ..base.clone()
             };
             let (mut ours, mut theirs) = (Vec::new(), Vec::new());
-            let (mut frames_in, mut frames_cli) = (0, 0);
+            let (mut frames_in, mut frames_cli, mut count_mismatches) = (0, 0, 0);
             let mut failures = Vec::new();
             // One untimed run warms the page cache and FFmpeg's lazy tables for both sides.
             if let Some(f) = files.first() {
-                let _ = extract_keyframes(f, &opts);
-                let _ = run_cli(ffmpeg, f, &opts, scratch);
+                if let Ok(frames) = extract_keyframes(f, &opts) {
+                    let _ = run_cli(ffmpeg, f, &opts, &times(&frames), scratch);
+                }
             }
             for f in files {
                 let t = Instant::now();
@@ -123,10 +126,11 @@ pub fn bench_keyframes(
                     Ok(frames) => {
                         ours.push(elapsed);
                         frames_in += frames.len();
-                        match run_cli(ffmpeg, f, &opts, scratch) {
+                        match run_cli(ffmpeg, f, &opts, &times(&frames), scratch) {
                             Ok((d, n)) => {
                                 theirs.push(d);
                                 frames_cli += n;
+                                count_mismatches += usize::from(n != frames.len());
                             }
                             Err(e) => failures.push((f.clone(), format!("ffmpeg CLI: {e}"))),
                         }
@@ -142,10 +146,15 @@ pub fn bench_keyframes(
                 cli: Stats::of(&theirs),
                 frames_in_process: frames_in,
                 frames_cli,
+                count_mismatches,
                 failures,
             }
         })
         .collect()
+}
+
+fn times(frames: &[crate::ExtractedFrame]) -> Vec<f32> {
+    frames.iter().filter_map(|f| f.at_s).collect()
 }
 
 /// Runs the `ffmpeg` command for `path` in a fresh directory under `scratch`; returns the wall
@@ -154,12 +163,13 @@ fn run_cli(
     ffmpeg: &Path,
     path: &Path,
     opts: &ExtractOptions,
+    key_times: &[f32],
     scratch: &Path,
 ) -> Result<(Duration, usize), String> {
     let dir = scratch.join("cli");
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let mut cmd = ffmpeg_command(ffmpeg, path, opts, &dir).map_err(|e| e.to_string())?;
+    let mut cmd = ffmpeg_command(ffmpeg, path, opts, key_times, &dir).map_err(|e| e.to_string())?;
     let t = Instant::now();
     let out = cmd
         .stdin(Stdio::null())
@@ -169,7 +179,8 @@ fn run_cli(
     let elapsed = t.elapsed();
     let out = out.map_err(|e| format!("cannot run {}: {e}", ffmpeg.display()))?;
     if !out.status.success() {
-        return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        return Err(stderr.lines().last().unwrap_or("failed").trim().to_string());
     }
     let n = std::fs::read_dir(&dir)
         .map_err(|e| e.to_string())?
@@ -186,13 +197,16 @@ fn run_cli(
 /// `m_NN.jpg` (model size) and `v_NN.jpg` (view size) into `out_dir`:
 ///
 /// - `uniform:N`: one accurately seeking input (`-ss t -i file`) per target time, one frame each;
-/// - `iframes`: `-skip_frame nokey`, every key frame up to `max_frames`;
-/// - `scene:T`: `-skip_frame nonref` and `select='eq(n,0)+gt(scene,T)'`, up to `max_frames`;
+/// - `iframes`: `-skip_frame nokey`, selecting the key frames at `key_times` (seconds from the
+///   stream start: the ones [`extract_keyframes`] chose; some decoders, VP9's among them,
+///   ignore `skip_frame`, so the `select` filter also drops non-key frames);
+/// - `scene:T`: `-skip_frame noref` and `select='eq(n,0)+gt(scene,T)'`, up to `max_frames`;
 /// - still images: the one frame.
 pub fn ffmpeg_command(
     ffmpeg: &Path,
     path: &Path,
     opts: &ExtractOptions,
+    key_times: &[f32],
     out_dir: &Path,
 ) -> Result<Command, MediaError> {
     let src = Source::open(path, opts.timeout_s)?;
@@ -253,19 +267,27 @@ pub fn ffmpeg_command(
             }
         }
         KeyframeStrategy::IFrames => {
+            // With -copyts the filter's `t` is the frame's own timestamp; ours count from the
+            // stream's first timestamp.
+            let start = src.start_pts as f64 * f64::from(src.time_base);
+            let at: Vec<String> = key_times
+                .iter()
+                .map(|t| format!("lt(abs(t-{:.4})\\,0.005)", f64::from(*t) + start))
+                .collect();
+            let select = format!("select='eq(key\\,1)*({})',", at.join("+"));
             cmd.args([
+                "-copyts",
                 "-skip_frame",
                 "nokey",
                 "-noautorotate",
                 "-i",
                 &file,
-                "-filter_complex",
-                &split(0, ""),
             ]);
-            outputs(&mut cmd, 0, max);
+            cmd.args(["-filter_complex", &split(0, &select)]);
+            outputs(&mut cmd, 0, key_times.len());
         }
         KeyframeStrategy::Scene(t) => {
-            cmd.args(["-skip_frame", "nonref", "-noautorotate", "-i", &file]);
+            cmd.args(["-skip_frame", "noref", "-noautorotate", "-i", &file]);
             cmd.args([
                 "-filter_complex",
                 &split(0, &format!("select='eq(n\\,0)+gt(scene\\,{t})',")),

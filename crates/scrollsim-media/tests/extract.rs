@@ -547,3 +547,54 @@ fn probe_reports_the_stream() {
     assert!((p.fps.unwrap() - 25.0).abs() < 0.01);
     assert!(p.is_video && !p.mirrored);
 }
+
+/// The benchmark's `ffmpeg` command line produces the same pictures as the in-process path, so
+/// the comparison it prints is like for like.
+#[test]
+fn the_benchmark_cli_extracts_the_same_frames() {
+    let d = tmp();
+    let clip = three_shots(d.path());
+    for strategy in ["uniform:4", "iframes", "scene:0.3"] {
+        let o = opts(strategy);
+        let ours = extract_keyframes(&clip, &o).unwrap();
+        let out = d.path().join(strategy.replace(':', "_"));
+        std::fs::create_dir_all(&out).unwrap();
+        let status = scrollsim_media::bench::ffmpeg_command(
+            Path::new("ffmpeg"),
+            &clip,
+            &o,
+            &times(&ours),
+            &out,
+        )
+        .unwrap()
+        .status()
+        .unwrap();
+        assert!(status.success(), "{strategy}");
+        let mut theirs: Vec<PathBuf> = std::fs::read_dir(&out)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.file_name().unwrap().to_str().unwrap().starts_with("m_"))
+            .collect();
+        theirs.sort();
+        assert_eq!(theirs.len(), ours.len(), "{strategy}");
+        for (mine, file) in ours.iter().zip(&theirs) {
+            let (a, b) = (
+                decode(&mine.model_jpeg),
+                decode(&std::fs::read(file).unwrap()),
+            );
+            assert_eq!(a.dimensions(), b.dimensions());
+            let diff: u64 = a
+                .as_raw()
+                .iter()
+                .zip(b.as_raw())
+                .map(|(x, y)| u64::from(x.abs_diff(*y)))
+                .sum();
+            let mean = diff as f64 / a.as_raw().len() as f64;
+            assert!(
+                mean < 2.0,
+                "{strategy} {}: mean difference {mean}",
+                file.display()
+            );
+        }
+    }
+}

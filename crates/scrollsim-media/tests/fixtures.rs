@@ -13,18 +13,23 @@ fn fixtures() -> PathBuf {
 
 /// Each metadata line as JSON and as the `Video` it describes.
 fn corpus() -> Vec<(serde_json::Value, Video)> {
-    let text = std::fs::read_to_string(fixtures().join("metadata.jsonl")).expect("fixtures/metadata.jsonl");
+    let text = std::fs::read_to_string(fixtures().join("metadata.jsonl"))
+        .expect("fixtures/metadata.jsonl");
     text.lines()
         .enumerate()
         .map(|(i, line)| {
-            let raw: serde_json::Value =
-                serde_json::from_str(line).unwrap_or_else(|e| panic!("metadata.jsonl line {}: {e}", i + 1));
+            let raw: serde_json::Value = serde_json::from_str(line)
+                .unwrap_or_else(|e| panic!("metadata.jsonl line {}: {e}", i + 1));
             // The sidecar's fields are Video's (plus `file`); scores come from ingest.
             let mut v = raw.clone();
             let obj = v.as_object_mut().unwrap();
             obj.remove("file");
-            obj.insert("value_scores".into(), serde_json::to_value(PerValue::<f32>::default()).unwrap());
-            let video: Video = serde_json::from_value(v).unwrap_or_else(|e| panic!("line {}: not a Video: {e}", i + 1));
+            obj.insert(
+                "value_scores".into(),
+                serde_json::to_value(PerValue::<f32>::default()).unwrap(),
+            );
+            let video: Video = serde_json::from_value(v)
+                .unwrap_or_else(|e| panic!("line {}: not a Video: {e}", i + 1));
             (raw, video)
         })
         .collect()
@@ -39,12 +44,20 @@ fn metadata_covers_every_platform_and_value() {
     let mut per_value: BTreeMap<Value, usize> = BTreeMap::new();
     let mut per_platform: BTreeMap<String, usize> = BTreeMap::new();
     for (raw, v) in &corpus {
-        *per_value.entry(v.label.expect("every fixture is labelled")).or_default() += 1;
+        *per_value
+            .entry(v.label.expect("every fixture is labelled"))
+            .or_default() += 1;
         *per_platform.entry(v.platform.to_string()).or_default() += 1;
         let file = fixtures().join(raw["file"].as_str().unwrap());
         assert!(file.is_file(), "{} exists", file.display());
         assert!(!v.caption.is_empty() && !v.hashtags.is_empty(), "{}", v.id);
-        assert!(v.hashtags.iter().all(|h| !h.starts_with('#') && !h.contains(' ')), "{}", v.id);
+        assert!(
+            v.hashtags
+                .iter()
+                .all(|h| !h.starts_with('#') && !h.contains(' ')),
+            "{}",
+            v.id
+        );
         let url = v.url.as_deref().unwrap();
         let prefix = match v.platform.as_str() {
             "tiktok" => "https://www.tiktok.com/@",
@@ -54,16 +67,33 @@ fn metadata_covers_every_platform_and_value() {
         };
         assert!(url.starts_with(prefix), "{url}");
         let posted = v.posted.unwrap().to_string();
-        assert!(("2024-07-01".."2024-11-01").contains(&posted.as_str()), "{posted}");
+        assert!(
+            ("2024-07-01".."2024-11-01").contains(&posted.as_str()),
+            "{posted}"
+        );
         assert!(v.views.unwrap() >= 1000);
-        assert!(["family", "health", "hobbies", "society", "technology", "lifestyle"].contains(&v.topic.as_deref().unwrap()));
+        assert!([
+            "family",
+            "health",
+            "hobbies",
+            "society",
+            "technology",
+            "lifestyle"
+        ]
+        .contains(&v.topic.as_deref().unwrap()));
         assert!(!v.description.as_deref().unwrap().is_empty());
     }
     for value in Value::ALL {
-        assert!(per_value.get(&value).copied().unwrap_or(0) >= 10, "{value:?}: {per_value:?}");
+        assert!(
+            per_value.get(&value).copied().unwrap_or(0) >= 10,
+            "{value:?}: {per_value:?}"
+        );
     }
     assert_eq!(per_platform.len(), 3, "{per_platform:?}");
-    let size: u64 = walk(&fixtures()).iter().map(|p| p.metadata().unwrap().len()).sum();
+    let size: u64 = walk(&fixtures())
+        .iter()
+        .map(|p| p.metadata().unwrap().len())
+        .sum();
     assert!(size < 10_000_000, "fixtures/ is {size} bytes");
 }
 
@@ -97,7 +127,10 @@ fn every_fixture_goes_through_every_strategy() {
         }
         rotated += usize::from(p.rotation != 0);
         for strategy in ["uniform:4", "iframes", "scene:0.3"] {
-            let o = ExtractOptions { strategy: strategy.parse().unwrap(), ..ExtractOptions::default() };
+            let o = ExtractOptions {
+                strategy: strategy.parse().unwrap(),
+                ..ExtractOptions::default()
+            };
             let frames = extract_keyframes(&file, &o).unwrap_or_else(|e| panic!("{strategy}: {e}"));
             assert!(!frames.is_empty(), "{} {strategy}", v.id);
             if p.is_video && strategy == "uniform:4" {
