@@ -52,10 +52,12 @@ pub struct Settings {
     /// `[judge]`: models, strategies, cache mode, budget, offline model (scrollsim-vlm).
     #[serde(default)]
     pub judge: scrollsim_vlm::JudgeConfig,
+    /// `[policy]`: feed policies, dwell and platform presets (scrollsim-sim).
     #[serde(default)]
-    pub policy: toml::Table,
+    pub policy: scrollsim_sim::PolicyConfig,
+    /// `[demo]`: what `scrollsim demo` runs.
     #[serde(default)]
-    pub demo: toml::Table,
+    pub demo: crate::cmd::demo::DemoConfig,
 }
 
 impl Settings {

@@ -1,12 +1,178 @@
-//! `scrollsim demo`.
+//! `scrollsim demo`: the main job in one command. On the embedded store under the data
+//! directory it ingests the fixture corpus if the collection is missing or empty, runs the
+//! persona study in `experiments/demo.toml` with the offline persona model (or the configured
+//! VLM when a key or local endpoint is present), and prints a per-persona, per-value table and
+//! where the traces and the report are.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
+
+use anyhow::Context;
+use scrollsim_core::RunId;
+use scrollsim_sim::{PolicyKind, RunDir, Shard, Summary};
+use scrollsim_store::{Filter, StoreError};
+use serde::{Deserialize, Serialize};
 
 use crate::settings::Settings;
 
-#[derive(Debug, clap::Args)]
-pub struct Args {}
+/// `[demo]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DemoConfig {
+    /// The persona study the demo runs (sized for the fixture corpus).
+    pub experiment: PathBuf,
+}
 
-pub async fn run(_args: Args, _settings: &Settings) -> anyhow::Result<ExitCode> {
-    super::not_yet("demo", 6, "the demo (ingest, persona study, table)")
+impl Default for DemoConfig {
+    fn default() -> Self {
+        DemoConfig {
+            experiment: "experiments/demo.toml".into(),
+        }
+    }
+}
+
+/// Ingest the fixtures if needed, run a persona study, print the table.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Use the offline persona model even when a VLM is configured.
+    #[arg(long)]
+    pub offline: bool,
+    /// Run id (default: `demo-<date>-<time>`).
+    #[arg(long)]
+    pub run_id: Option<String>,
+    /// No progress bars.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+pub async fn run(args: Args, settings: &Settings) -> anyhow::Result<ExitCode> {
+    let store_cfg = super::run::store_config(settings)?;
+    let fixtures = &settings.paths.fixtures;
+
+    // 1. The corpus: ingest the fixtures when the collection is missing or empty.
+    let stored = {
+        let store = scrollsim_store::open_store(&store_cfg, &settings.paths.data)
+            .await
+            .with_context(|| format!("opening the {} store", store_cfg.backend.as_str()))?;
+        match store.count(&Filter::default()).await {
+            Ok(n) => n,
+            Err(StoreError::NoCollection(_)) => 0,
+            Err(e) => return Err(e).context("counting the stored videos"),
+        }
+    };
+    if stored == 0 {
+        eprintln!(
+            "ingesting the fixture corpus from {} (first run only)",
+            fixtures.display()
+        );
+        let meta = fixtures.join("metadata.jsonl");
+        let progress = if args.quiet {
+            scrollsim_ingest::IngestProgress::hidden()
+        } else {
+            scrollsim_ingest::IngestProgress::stderr()
+        };
+        let summary = super::ingest::ingest_sources(
+            std::slice::from_ref(fixtures),
+            meta.is_file().then_some(meta.as_path()),
+            settings.ingest.clone(),
+            None,
+            settings,
+            &progress,
+        )
+        .await
+        .context("ingesting the fixture corpus")?;
+        eprintln!("{summary}");
+        if summary.nothing_available() {
+            anyhow::bail!("nothing could be ingested from {}", fixtures.display());
+        }
+    }
+    let store = scrollsim_store::open_store(&store_cfg, &settings.paths.data).await?;
+    let videos = store.count(&Filter::default()).await?;
+
+    // 2. The study, with a real VLM when one is configured.
+    let mut exp = super::run::load_experiment(&settings.demo.experiment, settings)?;
+    let judge_note = match exp.judge.configured_vlm().filter(|_| !args.offline) {
+        Some(name) => {
+            exp.models = vec![name.to_string()];
+            format!("judge: {name} (a VLM: its key or local endpoint is configured; --offline uses the offline persona model)")
+        }
+        None => "judge: the offline persona model (a seeded user model over MiniLM similarity and the persona's value weights; NOT a VLM). Configure [judge.models.*] with a key or local endpoint to use a VLM.".to_string(),
+    };
+    let id = args
+        .run_id
+        .clone()
+        .map(RunId::new)
+        .unwrap_or_else(|| RunDir::new_id(&exp));
+    let dir = super::run::create_run(&settings.demo.experiment, &id, &exp, settings)?;
+    let deps = super::run::deps_for(settings, &exp, store).await?;
+    let w = exp.windows;
+    println!("{judge_note}");
+    println!(
+        "corpus: {videos} videos; {} sessions of {} steps ({} arms x {} x {} seeds). A session never \
+         repeats a video, so windows are sized for this corpus: alignment change compares the first \
+         {} videos with the {} from step {} (the paper uses 50 vs 50 after ~100, which needs a corpus \
+         of hundreds).",
+        exp.sessions().len(),
+        exp.session_length,
+        exp.personas.len() + exp.control as usize,
+        exp.policies.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(" and "),
+        exp.seeds.len(),
+        w.first,
+        w.last,
+        w.last_start,
+    );
+
+    let report = super::run::execute(&dir, &exp, Shard::ALL, &deps, args.quiet).await?;
+    if let Some(s) = &report.summary {
+        println!();
+        print!("{}", s.render_cells());
+        println!();
+        print!("{}", comparison(s, &exp));
+    }
+    let code = super::run::finish(&dir, Shard::ALL, &report);
+    println!("traces: {}", dir.sessions_dir().display());
+    println!(
+        "report: scrollsim report {} --html   (tables, charts, one HTML page)",
+        dir.root.display()
+    );
+    Ok(code)
+}
+
+/// One line per persona: aligned-exposure change under each reacting feed against random.
+fn comparison(s: &Summary, exp: &scrollsim_sim::Experiment) -> String {
+    use std::fmt::Write as _;
+    let mut out =
+        String::from("aligned exposure, first window -> last window (mean over seeds):\n");
+    for p in &exp.personas {
+        let cells: Vec<_> = s
+            .cells
+            .iter()
+            .filter(|c| c.persona == p.id.as_str())
+            .collect();
+        let mut parts = Vec::new();
+        for c in &cells {
+            let a = &c.aligned_exposure;
+            let f = |x: Option<f64>| x.map(|x| format!("{x:.0} %")).unwrap_or("-".into());
+            parts.push(format!(
+                "{}: {} -> {} ({} pts)",
+                c.policy,
+                f(a.first),
+                f(a.last),
+                a.points.map(|x| format!("{x:+.1}")).unwrap_or("-".into())
+            ));
+        }
+        let _ = writeln!(out, "  {:<14}{}", p.id.as_str(), parts.join("   "));
+    }
+    let reacting: Vec<String> = exp
+        .policies
+        .iter()
+        .filter(|p| p.kind == PolicyKind::ForYou)
+        .map(|p| p.label())
+        .collect();
+    let _ = writeln!(
+        out,
+        "A feed that reacts ({}) should move exposure toward each persona's values; random should not.",
+        reacting.join(", ")
+    );
+    out
 }

@@ -1,0 +1,231 @@
+//! `foryou`: a feed that reacts to the agent within the session, the part the paper's live
+//! platforms kept out of its control. Platform presets (`tiktok-like`, `youtube-like`,
+//! `instagram-like`) are parameter sets in config, not code.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use rand::Rng;
+use scrollsim_core::{PolicyInfo, SlateEntry, Video};
+use scrollsim_store::{Example, Filter, OrderBy, RecommendRequest, VideoStore};
+use tokio::sync::OnceCell;
+
+use super::{params_json, FeedPolicy, Pick, PolicyContext, PolicyError};
+use crate::config::ForYouParams;
+use crate::seed::{self, Purpose};
+
+/// One step:
+/// 1. Feedback older than `feedback_delay` steps, the last `history` of it, becomes examples:
+///    likes positive, skips negative (if `use_negatives`), each weighing
+///    `max(dwell, min_weight_s) x 0.5^(age / half_life_steps)`.
+/// 2. With `n` >= 1 positive examples, the store's recommend query gives `slate_size` unseen
+///    candidates scored by similarity (source `recommend`).
+/// 3. The `popular_candidates` most viewed unseen videos join the slate (source `popular`,
+///    score `ln(1 + views) / ln(1 + the corpus' largest views)`).
+/// 4. Who serves the step: with probability `epsilon` exploration; else with probability
+///    `popularity_mix` the popular candidates; else the recommendations with probability
+///    `n / (n + confidence_likes)` (how much evidence the feed wants before it trusts its
+///    picture of the user: the adaptation speed) and exploration otherwise. Exploration shows
+///    a seeded random unseen video from outside the slate (added to it as `explore`); a list
+///    serves by softmax over its scores at `temperature` (its top video at temperature 0).
+pub struct ForYouPolicy {
+    params: ForYouParams,
+    preset: Option<String>,
+    store: Arc<dyn VideoStore>,
+    /// ln(1 + the corpus' largest view count), for popularity in [0, 1].
+    log_max_views: OnceCell<f32>,
+}
+
+impl ForYouPolicy {
+    pub fn new(params: ForYouParams, preset: Option<String>, store: Arc<dyn VideoStore>) -> Self {
+        ForYouPolicy {
+            params,
+            preset,
+            store,
+            log_max_views: OnceCell::new(),
+        }
+    }
+
+    /// Popularity in [0, 1]: log views over the corpus' largest log views.
+    async fn popularity(&self, video: &Video) -> Result<f32, PolicyError> {
+        let max = *self
+            .log_max_views
+            .get_or_try_init(|| async {
+                let top = self
+                    .store
+                    .scroll(&Filter::default(), Some(OrderBy::ViewsDesc), None, 1)
+                    .await?;
+                let views = top.videos.first().and_then(|v| v.views).unwrap_or(0);
+                Ok::<f32, PolicyError>((views as f32).ln_1p())
+            })
+            .await?;
+        Ok(if max > 0.0 {
+            (video.views.unwrap_or(0) as f32).ln_1p() / max
+        } else {
+            0.0
+        })
+    }
+
+    /// Positive and negative examples from the session's feedback (foryou never repeats a
+    /// video, so each appears once).
+    fn examples(&self, cx: &PolicyContext<'_>) -> (Vec<Example>, Vec<Example>) {
+        let p = &self.params;
+        let history = cx.state.history();
+        let usable = history.len().saturating_sub(p.feedback_delay as usize);
+        let from = usable.saturating_sub(p.history);
+        let now = history.len() as f32;
+        let mut positive = Vec::new();
+        let mut negative = Vec::new();
+        for (i, f) in history.iter().enumerate().take(usable).skip(from) {
+            let age = now - i as f32;
+            let weight = f.dwell_s.max(p.min_weight_s) * 0.5f32.powf(age / p.half_life_steps);
+            let example = Example {
+                id: f.video.clone(),
+                weight,
+            };
+            if f.like {
+                positive.push(example);
+            } else if p.use_negatives {
+                negative.push(example);
+            }
+        }
+        (positive, negative)
+    }
+}
+
+/// Draws an index from scores by softmax at `temperature` (the first, best, at 0).
+fn softmax_pick(scores: &[f32], temperature: f32, u: f64) -> usize {
+    if temperature <= 0.0 || scores.len() < 2 {
+        return 0;
+    }
+    let top = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let weights: Vec<f64> = scores
+        .iter()
+        .map(|s| (((s - top) / temperature) as f64).exp())
+        .collect();
+    let mut x = u * weights.iter().sum::<f64>();
+    for (i, w) in weights.iter().enumerate() {
+        if x < *w {
+            return i;
+        }
+        x -= w;
+    }
+    weights.len() - 1
+}
+
+#[async_trait]
+impl FeedPolicy for ForYouPolicy {
+    fn info(&self) -> PolicyInfo {
+        PolicyInfo {
+            name: "foryou".into(),
+            preset: self.preset.clone(),
+            params: params_json(&self.params),
+        }
+    }
+
+    async fn next(&self, cx: &PolicyContext<'_>) -> Result<Option<Pick>, PolicyError> {
+        let p = &self.params;
+        let step = cx.step();
+        let exclude = Filter::excluding(cx.state.seen().iter().cloned());
+        let (positive, negative) = self.examples(cx);
+        let likes = positive.len() as f32;
+
+        let mut personal: Vec<(Video, f32)> = Vec::new();
+        if !positive.is_empty() {
+            let req = RecommendRequest {
+                using: p.using,
+                positive,
+                negative,
+                filter: exclude.clone(),
+                limit: p.slate_size,
+            };
+            personal = self
+                .store
+                .recommend(&req)
+                .await?
+                .into_iter()
+                .map(|h| (h.video, h.score))
+                .collect();
+        }
+        let mut popular: Vec<(Video, f32)> = Vec::new();
+        if p.popular_candidates > 0 {
+            let mut f = exclude.clone();
+            f.exclude.extend(personal.iter().map(|c| c.0.id.clone()));
+            let page = self
+                .store
+                .scroll(&f, Some(OrderBy::ViewsDesc), None, p.popular_candidates)
+                .await?;
+            for v in page.videos {
+                let score = self.popularity(&v).await?;
+                popular.push((v, score));
+            }
+        }
+        let entry = |(v, s): &(Video, f32), src: &str| SlateEntry {
+            video: v.id.clone(),
+            score: *s,
+            source: Some(src.into()),
+        };
+        let mut slate: Vec<SlateEntry> = personal.iter().map(|c| entry(c, "recommend")).collect();
+        slate.extend(popular.iter().map(|c| entry(c, "popular")));
+
+        let mut rng = seed::rng(cx.seed, step, Purpose::Explore);
+        let u: f32 = rng.random();
+        let trust: f32 = rng.random();
+        let confidence = likes / (likes + p.confidence_likes);
+        let mut served = if u < p.epsilon {
+            Serve::Explore
+        } else if u < p.epsilon + p.popularity_mix && !popular.is_empty() {
+            Serve::Popular
+        } else if trust < confidence && !personal.is_empty() {
+            Serve::Personal
+        } else {
+            Serve::Explore
+        };
+        if served == Serve::Explore {
+            let mut f = exclude;
+            f.exclude.extend(slate.iter().map(|e| e.video.clone()));
+            let seed = seed::derive(cx.seed, step, Purpose::Explore);
+            if let Some(video) = self.store.sample(1, seed, &f).await?.pop() {
+                slate.push(SlateEntry {
+                    video: video.id.clone(),
+                    score: 0.0,
+                    source: Some("explore".into()),
+                });
+                return Ok(Some(Pick {
+                    video,
+                    slate,
+                    retrieved_for: None,
+                }));
+            }
+            // Every unseen video is already in the slate: serve from it.
+            served = if personal.is_empty() {
+                Serve::Popular
+            } else {
+                Serve::Personal
+            };
+        }
+        let mut list = if served == Serve::Popular {
+            popular
+        } else {
+            personal
+        };
+        if list.is_empty() {
+            return Ok(None);
+        }
+        let scores: Vec<f32> = list.iter().map(|c| c.1).collect();
+        let chosen = softmax_pick(&scores, p.temperature, rng.random());
+        let video = list.swap_remove(chosen).0;
+        Ok(Some(Pick {
+            video,
+            slate,
+            retrieved_for: None,
+        }))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Serve {
+    Explore,
+    Popular,
+    Personal,
+}

@@ -1,0 +1,120 @@
+//! Feed policies: what the agent is shown next. One file per policy, behind [`FeedPolicy`].
+//!
+//! A policy holds its parameters and a store handle, never session state: it reads the
+//! session's [`SessionState`] (seen videos, likes, dwell) and derives any randomness from
+//! (seed, step). One instance therefore serves every session of a run, and a resumed session
+//! gets exactly the videos an uninterrupted one would.
+
+mod foryou;
+mod keyword;
+mod popular;
+mod random;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use scrollsim_core::{PolicyInfo, SlateEntry, Value, Video};
+use scrollsim_store::{StoreError, VideoStore};
+
+pub use foryou::ForYouPolicy;
+pub use keyword::{KeywordPolicy, KeywordQuery};
+pub use popular::PopularPolicy;
+pub use random::RandomPolicy;
+
+use crate::config::{PolicyConfig, PolicyKind, PolicySpec};
+use crate::state::SessionState;
+
+/// What a policy sees when choosing a step's video.
+#[derive(Debug, Clone, Copy)]
+pub struct PolicyContext<'a> {
+    pub state: &'a SessionState,
+    /// The session seed.
+    pub seed: u64,
+}
+
+impl PolicyContext<'_> {
+    pub fn step(&self) -> u32 {
+        self.state.next_index()
+    }
+}
+
+/// A policy's choice for one step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pick {
+    pub video: Video,
+    /// Every candidate considered, best first, with its score and source.
+    pub slate: Vec<SlateEntry>,
+    /// For the keyword benchmark: the value this video was retrieved for.
+    pub retrieved_for: Option<Value>,
+}
+
+/// Why a policy could not choose.
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Config(String),
+}
+
+/// Chooses the next video of a session. Object-safe: sessions hold `Arc<dyn FeedPolicy>`.
+#[async_trait]
+pub trait FeedPolicy: Send + Sync {
+    /// Name, preset and resolved parameters, as recorded in trace headers.
+    fn info(&self) -> PolicyInfo;
+
+    /// Steps the policy serves when it fixes the session's length itself (the keyword
+    /// benchmark's retrieval plan); None for feeds that run to the requested length.
+    async fn planned_length(&self) -> Result<Option<u32>, PolicyError> {
+        Ok(None)
+    }
+
+    /// The next video, or None when no unseen video is left (the session then ends with
+    /// `CorpusExhausted`).
+    async fn next(&self, cx: &PolicyContext<'_>) -> Result<Option<Pick>, PolicyError>;
+}
+
+/// Builds the policy an experiment names. `keywords` are the embedded value keywords, needed
+/// by `keyword` only.
+pub fn build_policy(
+    spec: &PolicySpec,
+    config: &PolicyConfig,
+    store: Arc<dyn VideoStore>,
+    keywords: Option<Arc<Vec<KeywordQuery>>>,
+) -> Result<Arc<dyn FeedPolicy>, PolicyError> {
+    Ok(match spec.kind {
+        PolicyKind::Keyword => {
+            let keywords = keywords.ok_or_else(|| {
+                PolicyError::Config("the keyword policy needs the embedded value keywords".into())
+            })?;
+            Arc::new(KeywordPolicy::new(config.keyword.clone(), keywords, store))
+        }
+        PolicyKind::Random => Arc::new(RandomPolicy::new(config.random.clone(), store)),
+        PolicyKind::Popular => Arc::new(PopularPolicy::new(config.popular.clone(), store)),
+        PolicyKind::ForYou => {
+            let params = config
+                .foryou_params(spec.preset.as_deref())
+                .ok_or_else(|| {
+                    PolicyError::Config(format!(
+                        "no preset {:?} in [policy.presets] (known: {})",
+                        spec.preset.as_deref().unwrap_or_default(),
+                        config
+                            .presets
+                            .keys()
+                            .cloned()
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ))
+                })?;
+            Arc::new(ForYouPolicy::new(
+                params.clone(),
+                spec.preset.clone(),
+                store,
+            ))
+        }
+    })
+}
+
+fn params_json<T: serde::Serialize>(p: &T) -> serde_json::Value {
+    serde_json::to_value(p).expect("policy parameters serialize")
+}

@@ -1,0 +1,61 @@
+//! `random`: a uniformly random unseen video per step, the baseline a reacting feed is
+//! measured against.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use scrollsim_core::{PolicyInfo, SlateEntry};
+use scrollsim_store::{Filter, VideoStore};
+
+use super::{params_json, FeedPolicy, Pick, PolicyContext, PolicyError};
+use crate::config::RandomParams;
+use crate::seed::{self, Purpose};
+
+/// Draws `slate_size` unseen videos with the store's seeded `sample` (seed derived from the
+/// session seed and the step) and shows the first. Slate scores are 0: nothing is ranked.
+pub struct RandomPolicy {
+    params: RandomParams,
+    store: Arc<dyn VideoStore>,
+}
+
+impl RandomPolicy {
+    pub fn new(params: RandomParams, store: Arc<dyn VideoStore>) -> Self {
+        RandomPolicy { params, store }
+    }
+}
+
+#[async_trait]
+impl FeedPolicy for RandomPolicy {
+    fn info(&self) -> PolicyInfo {
+        PolicyInfo {
+            name: "random".into(),
+            preset: None,
+            params: params_json(&self.params),
+        }
+    }
+
+    async fn next(&self, cx: &PolicyContext<'_>) -> Result<Option<Pick>, PolicyError> {
+        let filter = Filter::excluding(cx.state.seen().iter().cloned());
+        let seed = seed::derive(cx.seed, cx.step(), Purpose::Sample);
+        let mut videos = self
+            .store
+            .sample(self.params.slate_size, seed, &filter)
+            .await?;
+        if videos.is_empty() {
+            return Ok(None);
+        }
+        let slate = videos
+            .iter()
+            .map(|v| SlateEntry {
+                video: v.id.clone(),
+                score: 0.0,
+                source: Some("random".into()),
+            })
+            .collect();
+        Ok(Some(Pick {
+            video: videos.swap_remove(0),
+            slate,
+            retrieved_for: None,
+        }))
+    }
+}

@@ -1,0 +1,156 @@
+//! Interrupting and resuming runs in-process: a run stopped on request, and a run whose traces
+//! were cut mid-line (as a crash leaves them), both continue to traces identical to an
+//! uninterrupted run's. Real parts: the embedded store, MiniLM and the offline persona model.
+
+mod common;
+
+use std::io::Write;
+use std::time::Duration;
+
+use scrollsim_core::RunId;
+use scrollsim_sim::{execute, RunDir, RunProgress, Shard, Stop};
+
+const EXPERIMENT: &str = r#"
+name = "resume-test"
+personas = ["family", "partygoer", "careful"]
+control = true
+models = ["offline"]
+strategies = ["simple"]
+policies = ["foryou:tiktok-like", "random", "popular"]
+seeds = [1, 2]
+session_length = 60
+windows = { first = 20, last_start = 40, last = 20 }
+concurrency = 3
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopped_and_crashed_runs_resume_to_identical_traces() {
+    let (data, store) = common::store_with(common::synthetic(400, 384)).await;
+    let deps = common::deps(store, data.path(), None).await;
+    let exp = common::experiment(EXPERIMENT);
+    let id = RunId::new("r");
+    let runs = tempfile::tempdir().unwrap();
+    let dir = |name: &str| RunDir::create(&runs.path().join(name), &id, EXPERIMENT, &exp).unwrap();
+
+    // Uninterrupted.
+    let a = dir("a");
+    let full = execute(&a, &exp, Shard::ALL, &deps, Stop::new(), RunProgress::new())
+        .await
+        .unwrap();
+    assert!(full.complete(), "{full:?}");
+    assert_eq!(full.sessions, 4 * 3 * 2);
+
+    // Stopped on request once 300 steps are written, then resumed.
+    let b = dir("b");
+    let stop = Stop::new();
+    let progress = RunProgress::new();
+    let watcher = {
+        let (stop, progress) = (stop.clone(), progress.clone());
+        tokio::spawn(async move {
+            while progress.snapshot().steps < 300 {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            stop.request();
+        })
+    };
+    let first = execute(&b, &exp, Shard::ALL, &deps, stop, progress)
+        .await
+        .unwrap();
+    watcher.await.unwrap();
+    assert!(
+        first.stopped > 0 && !first.complete(),
+        "the stop came mid-run: {first:?}"
+    );
+    let done = first.ended;
+    let second = execute(&b, &exp, Shard::ALL, &deps, Stop::new(), RunProgress::new())
+        .await
+        .unwrap();
+    assert!(second.complete(), "{second:?}");
+    assert_eq!(second.already_ended, done, "finished sessions are skipped");
+    let lines = common::assert_same_traces(&a.root, &b.root);
+    println!("stopped after {done} finished sessions; resumed; {lines} trace lines identical");
+
+    // A crash: every trace loses its end event and its last steps, and ends in half a line.
+    let c = dir("c");
+    for entry in std::fs::read_dir(a.sessions_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        let keep = 1 + (lines.len() - 2) / 3;
+        let last = lines[keep];
+        let mut out =
+            std::fs::File::create(c.sessions_dir().join(path.file_name().unwrap())).unwrap();
+        for l in &lines[..keep] {
+            writeln!(out, "{l}").unwrap();
+        }
+        out.write_all(&last.as_bytes()[..last.len() / 2]).unwrap();
+    }
+    let resumed = execute(&c, &exp, Shard::ALL, &deps, Stop::new(), RunProgress::new())
+        .await
+        .unwrap();
+    assert!(
+        resumed.complete() && resumed.already_ended == 0,
+        "{resumed:?}"
+    );
+    common::assert_same_traces(&a.root, &c.root);
+
+    // The summaries agree too (they hold no wall-clock time).
+    let read = |d: &RunDir| std::fs::read_to_string(d.summary_path()).unwrap();
+    assert_eq!(read(&a), read(&b));
+    assert_eq!(read(&a), read(&c));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shards_partition_the_sessions_and_merge_into_the_unsharded_run() {
+    let (data, store) = common::store_with(common::synthetic(200, 384)).await;
+    let deps = common::deps(store, data.path(), None).await;
+    let exp = common::experiment(
+        &EXPERIMENT
+            .replace("session_length = 60", "session_length = 40")
+            .replace(
+                "windows = { first = 20, last_start = 40, last = 20 }",
+                "windows = { first = 10, last_start = 30, last = 10 }",
+            ),
+    );
+    let id = RunId::new("s");
+    let runs = tempfile::tempdir().unwrap();
+    let whole = RunDir::create(&runs.path().join("whole"), &id, "", &exp).unwrap();
+    execute(
+        &whole,
+        &exp,
+        Shard::ALL,
+        &deps,
+        Stop::new(),
+        RunProgress::new(),
+    )
+    .await
+    .unwrap();
+    // Three shards into one shared directory.
+    let shared = RunDir::create(&runs.path().join("shared"), &id, "", &exp).unwrap();
+    let mut owned = 0;
+    for i in 0..3 {
+        let shard: Shard = format!("{i}/3").parse().unwrap();
+        let r = execute(&shared, &exp, shard, &deps, Stop::new(), RunProgress::new())
+            .await
+            .unwrap();
+        assert!(r.complete());
+        assert_eq!(r.already_ended, 0, "shards are disjoint");
+        owned += r.sessions;
+    }
+    assert_eq!(
+        owned,
+        exp.sessions().len(),
+        "shards cover every session once"
+    );
+    common::assert_same_traces(&whole.root, &shared.root);
+    let read = |d: &RunDir| std::fs::read_to_string(d.summary_path()).unwrap();
+    assert_eq!(
+        read(&whole),
+        read(&shared),
+        "the last shard's summary covers the whole run"
+    );
+    // A differently resolved experiment cannot join the directory.
+    let other = common::experiment(&EXPERIMENT.replace("seeds = [1, 2]", "seeds = [1, 3]"));
+    let err = RunDir::create(&runs.path().join("shared"), &id, "", &other).unwrap_err();
+    assert!(err.to_string().contains("seeds"), "{err}");
+}
