@@ -40,7 +40,6 @@ impl IngestProgress {
 
     pub(crate) fn start(&self, files: usize) {
         self.bar.set_length(files as u64);
-        self.bar.set_message("0 frames");
     }
 
     pub(crate) fn advance(&self, files: usize, frames: usize) {

@@ -213,16 +213,26 @@ async fn embedding_section(args: &Args, settings: &Settings) -> anyhow::Result<(
         _ => MiniLmOptions::default(),
     };
     let base = fixture_texts(settings)?;
-    let texts: Vec<String> = base.iter().cycle().take(args.embed_texts.max(1)).cloned().collect();
+    let texts: Vec<String> = base
+        .iter()
+        .cycle()
+        .take(args.embed_texts.max(1))
+        .cloned()
+        .collect();
     let mean_chars = texts.iter().map(String::len).sum::<usize>() as f64 / texts.len() as f64;
     let sizes = args.embed_batch_sizes.clone();
     let model_path = opts.path.clone();
     let rates = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
         let model = MiniLmEmbedder::load(&opts)?;
-        Ok(scrollsim_ingest::bench::text_embedding_rates(&model, &texts, &sizes)?)
+        Ok(scrollsim_ingest::bench::text_embedding_rates(
+            &model, &texts, &sizes,
+        )?)
     })
     .await??;
-    println!("\n## Text embeddings (all-MiniLM-L6-v2 with candle, {})\n", model_path.display());
+    println!(
+        "\n## Text embeddings (all-MiniLM-L6-v2 with candle, {})\n",
+        model_path.display()
+    );
     println!(
         "{} texts (the fixture captions + hashtags + descriptions, repeated; mean {:.0} characters),\n\
          one forward pass per batch, texts batched by length, on the calling thread.",
@@ -247,7 +257,10 @@ async fn pipeline_section(args: &Args, settings: &Settings) -> anyhow::Result<()
         scrollsim_core::config::ValueCatalog::load(&settings.paths.config.join("values.toml"))?;
     let embedders = scrollsim_embed::build_embedders(&settings.embedder).await?;
     let sources = [settings.paths.fixtures.clone()];
-    println!("\n## Whole pipeline (scrollsim ingest on {})\n", settings.paths.fixtures.display());
+    println!(
+        "\n## Whole pipeline (scrollsim ingest on {})\n",
+        settings.paths.fixtures.display()
+    );
     println!(
         "Fresh embedded store each run; keyframes {}; text embedder {} ({}), image embedder {}; batch {}.",
         settings.ingest.keyframes.strategy,
@@ -261,11 +274,17 @@ async fn pipeline_section(args: &Args, settings: &Settings) -> anyhow::Result<()
         "concurrency", "videos", "frames", "seconds", "videos/s", "failed"
     );
     for &c in &args.pipeline_concurrency {
-        let scratch = std::env::temp_dir()
-            .join(format!("scrollsim-bench-pipeline-{}-{c}", std::process::id()));
-        let config = scrollsim_ingest::IngestConfig { concurrency: c.max(1), ..settings.ingest.clone() };
-        let s = scrollsim_ingest::bench::pipeline_run(&sources, &scratch, config, &embedders, &catalog)
-            .await?;
+        let scratch = std::env::temp_dir().join(format!(
+            "scrollsim-bench-pipeline-{}-{c}",
+            std::process::id()
+        ));
+        let config = scrollsim_ingest::IngestConfig {
+            concurrency: c.max(1),
+            ..settings.ingest.clone()
+        };
+        let s =
+            scrollsim_ingest::bench::pipeline_run(&sources, &scratch, config, &embedders, &catalog)
+                .await?;
         let _ = std::fs::remove_dir_all(&scratch);
         println!(
             "{:>11} {:>7} {:>7} {:>9.2} {:>10.2} {:>10}",
