@@ -529,6 +529,10 @@ pub struct ModelConfig {
     /// Turn off for OpenAI-compatible servers that reject `response_format`.
     #[serde(default = "yes")]
     pub structured_output: bool,
+    /// OpenAI only: send the completion cap as `max_completion_tokens` instead of `max_tokens`
+    /// (OpenAI's reasoning models, such as o3 or gpt-5, reject `max_tokens`).
+    #[serde(default)]
+    pub max_completion_tokens: bool,
     #[serde(default)]
     pub settings: GenerationSettings,
     /// Prices per million tokens, for cost accounting and the USD budget.
@@ -611,6 +615,9 @@ impl ModelConfig {
                     env.len()
                 ));
             }
+        }
+        if self.max_completion_tokens && self.provider != ProviderKind::Openai {
+            return Err("max_completion_tokens: applies to provider \"openai\" only".into());
         }
         if self.limits.concurrency == 0 {
             return Err("limits.concurrency: must be at least 1".into());

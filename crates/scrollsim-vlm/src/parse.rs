@@ -121,12 +121,10 @@ pub fn answer_schema(strategy: StrategyKind, with_trait: bool) -> AnswerSchema {
     let yes_no = json!({"type": "string", "enum": ["yes", "no"]});
     match strategy {
         StrategyKind::Isq => {
-            for (i, k) in ISQ_KEYS.iter().enumerate() {
-                let max = if i < 4 { 10 } else { 1 };
-                props.insert(
-                    k.to_string(),
-                    json!({"type": "integer", "minimum": 0, "maximum": max}),
-                );
+            // Ranges are in the prompt and checked after parsing: not every strict-mode
+            // schema subset accepts minimum/maximum.
+            for k in ISQ_KEYS {
+                props.insert(k.to_string(), json!({"type": "integer"}));
             }
         }
         _ => {

@@ -152,7 +152,7 @@ async fn openai_strict_sends_a_json_schema() {
         "openai",
         &format!("{}/v1", server.url),
         "live",
-        "model = \"gpt-test\"",
+        "model = \"gpt-test\"\nmax_completion_tokens = true",
     );
     let judge = build_judge(
         &cfg,
@@ -175,6 +175,11 @@ async fn openai_strict_sends_a_json_schema() {
         server.seen()[0].header("authorization").is_none(),
         "no key configured, none sent"
     );
+    assert_eq!(
+        body["max_completion_tokens"], 400,
+        "reasoning-model cap field"
+    );
+    assert!(body.get("max_tokens").is_none());
     let rf = &body["response_format"];
     assert_eq!(rf["type"], "json_schema");
     assert_eq!(rf["json_schema"]["strict"], true);

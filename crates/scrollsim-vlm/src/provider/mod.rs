@@ -110,6 +110,7 @@ pub fn wire_for(model: &ModelConfig) -> Arc<dyn WireFormat> {
         ProviderKind::Openai => Arc::new(OpenAi {
             base_url: base,
             model: model.model.clone(),
+            max_completion_tokens: model.max_completion_tokens,
         }),
         ProviderKind::Anthropic => Arc::new(Anthropic {
             base_url: base,

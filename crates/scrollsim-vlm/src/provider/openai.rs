@@ -13,6 +13,8 @@ pub struct OpenAi {
     /// Including the version segment: `https://api.openai.com/v1`.
     pub base_url: String,
     pub model: String,
+    /// Send the cap as `max_completion_tokens` (reasoning models) instead of `max_tokens`.
+    pub max_completion_tokens: bool,
 }
 
 impl WireFormat for OpenAi {
@@ -48,8 +50,13 @@ impl WireFormat for OpenAi {
         let mut body = json!({
             "model": self.model,
             "messages": messages,
-            "max_tokens": s.max_tokens,
         });
+        let cap = if self.max_completion_tokens {
+            "max_completion_tokens"
+        } else {
+            "max_tokens"
+        };
+        body[cap] = json!(s.max_tokens);
         if let Some(t) = s.temperature {
             body["temperature"] = f32_json(t);
         }
@@ -139,6 +146,7 @@ mod tests {
         let w = OpenAi {
             base_url: "http://x/v1".into(),
             model: "m".into(),
+            max_completion_tokens: false,
         };
         let ok = br#"{"model":"gpt-4o-2024","choices":[{"message":{"role":"assistant","content":"LIKE: Yes"},"finish_reason":"stop"}],"usage":{"prompt_tokens":120,"completion_tokens":9}}"#;
         let r = w.parse(ok).unwrap();

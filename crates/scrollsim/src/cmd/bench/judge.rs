@@ -119,6 +119,7 @@ async fn bench(
         model: "bench-vlm".into(),
         api_key_env: None,
         structured_output: false,
+        max_completion_tokens: false,
         settings: Default::default(),
         prices: None,
         limits: Limits {
@@ -297,7 +298,11 @@ async fn serve_endpoint(delay: Duration) -> anyhow::Result<ExitCode> {
                 // shares its CPU between this endpoint and the judge being measured).
                 let ok = body.first() == Some(&b'{') && body.last() == Some(&b'}');
                 tokio::time::sleep(delay).await;
-                let status = if ok { axum::http::StatusCode::OK } else { axum::http::StatusCode::BAD_REQUEST };
+                let status = if ok {
+                    axum::http::StatusCode::OK
+                } else {
+                    axum::http::StatusCode::BAD_REQUEST
+                };
                 (status, [("content-type", "application/json")], answer)
             }
         }),
