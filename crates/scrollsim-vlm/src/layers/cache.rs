@@ -120,7 +120,7 @@ where
                 // The answer is paid for: a failed write is reported loudly but the answer is
                 // still used.
                 if let Err(e) = cache.put(&call.key, &rec).await {
-                    tracing::error!(key = %call.key, path = %cache.path().display(), error = %e, "could not record a call");
+                    tracing::error!(cache_key = %call.key, path = %cache.path().display(), error = %e, "could not record a call");
                 }
             }
             result

@@ -53,7 +53,7 @@ impl Policy<Call, Answer, CallError> for RetryPolicy {
         };
         if !err.is_retryable() || self.attempt >= self.cfg.max_retries {
             if err.is_retryable() {
-                tracing::warn!(key = %call.key, attempts = self.attempt + 1, error = %err, "giving up after retries");
+                tracing::warn!(cache_key = %call.key, attempts = self.attempt + 1, error = %err, "giving up after retries");
             }
             return None;
         }
@@ -68,7 +68,7 @@ impl Policy<Call, Answer, CallError> for RetryPolicy {
             None => backoff,
         };
         self.attempt += 1;
-        tracing::info!(key = %call.key, attempt = self.attempt, wait_ms = wait.as_millis() as u64, error = %err, "retrying");
+        tracing::info!(cache_key = %call.key, attempt = self.attempt, wait_ms = wait.as_millis() as u64, error = %err, "retrying");
         Some(Box::pin(tokio::time::sleep(wait)))
     }
 

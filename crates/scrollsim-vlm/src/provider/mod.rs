@@ -160,7 +160,7 @@ impl HttpProvider {
             .map_err(|e| CallError::Request(format!("cannot serialize the request body: {e}")))?;
         let url = self.wire.url(&call.request);
         let started = Instant::now();
-        tracing::debug!(provider = %provider, key = %call.key, bytes = body.len(), "provider call");
+        tracing::debug!(provider = %provider, cache_key = %call.key, bytes = body.len(), "provider call");
         let resp = self
             .client
             .post(&url)
@@ -185,7 +185,7 @@ impl HttpProvider {
             provider: provider.clone(),
             detail: format!("reading the response body: {}", redact(&without_url(&e))),
         })?;
-        tracing::debug!(provider = %provider, key = %call.key, status = status.as_u16(), ms = started.elapsed().as_millis() as u64, "provider answered");
+        tracing::debug!(provider = %provider, cache_key = %call.key, status = status.as_u16(), ms = started.elapsed().as_millis() as u64, "provider answered");
         if !status.is_success() {
             return Err(CallError::Status {
                 provider,
