@@ -23,7 +23,7 @@ use crate::video::{Keyframe, Platform};
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// One line of a trace.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 #[allow(clippy::large_enum_variant)]
 pub enum TraceEvent {
@@ -34,6 +34,63 @@ pub enum TraceEvent {
     #[serde(other)]
     #[schemars(skip)]
     Unknown,
+}
+
+/// Reads the `type` tag and then the event's fields straight from the line. Writers put the
+/// tag first (serde's internally tagged form), so the fast path never buffers an event; a line
+/// written by hand with the tag elsewhere still reads, through a buffered slow path. (serde's
+/// derived form buffers every event, which made reading a million steps several times slower.)
+impl<'de> Deserialize<'de> for TraceEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(EventVisitor)
+    }
+}
+
+struct EventVisitor;
+
+impl EventVisitor {
+    fn event<'de, D: serde::Deserializer<'de>>(tag: &str, rest: D) -> Result<TraceEvent, D::Error> {
+        Ok(match tag {
+            "header" => TraceEvent::Header(Header::deserialize(rest)?),
+            "step" => TraceEvent::Step(Step::deserialize(rest)?),
+            "end" => TraceEvent::End(End::deserialize(rest)?),
+            _ => {
+                serde::de::IgnoredAny::deserialize(rest)?;
+                TraceEvent::Unknown
+            }
+        })
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for EventVisitor {
+    type Value = TraceEvent;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a trace event: an object with a \"type\" field")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<TraceEvent, A::Error> {
+        use serde::de::Error;
+        let first: Option<std::borrow::Cow<'de, str>> = map.next_key()?;
+        if first.as_deref() == Some("type") {
+            let tag: std::borrow::Cow<'de, str> = map.next_value()?;
+            return Self::event(&tag, serde::de::value::MapAccessDeserializer::new(map));
+        }
+        // Slow path: the tag is not first.
+        let mut fields = serde_json::Map::new();
+        if let Some(k) = first {
+            fields.insert(k.into_owned(), map.next_value()?);
+        }
+        while let Some((k, v)) = map.next_entry::<String, serde_json::Value>()? {
+            fields.insert(k, v);
+        }
+        let tag = match fields.remove("type") {
+            Some(serde_json::Value::String(t)) => t,
+            Some(_) => return Err(A::Error::custom("the \"type\" field must be a string")),
+            None => return Err(A::Error::missing_field("type")),
+        };
+        Self::event(&tag, serde_json::Value::Object(fields)).map_err(A::Error::custom)
+    }
 }
 
 /// What kind of judge produced a session's decisions. The offline persona model is never
@@ -382,5 +439,37 @@ impl SessionTrace {
             }
         }
         Ok(SessionTrace { header, steps, end })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_read_whether_or_not_the_tag_comes_first() {
+        let tagged_first = r#"{"type":"end","steps":3,"reason":{"kind":"completed"},"likes":1}"#;
+        let tagged_last = r#"{"steps":3,"reason":{"kind":"completed"},"likes":1,"type":"end"}"#;
+        let a: TraceEvent = serde_json::from_str(tagged_first).unwrap();
+        let b: TraceEvent = serde_json::from_str(tagged_last).unwrap();
+        assert_eq!(a, b);
+        assert!(matches!(
+            a,
+            TraceEvent::End(End {
+                steps: 3,
+                likes: 1,
+                ..
+            })
+        ));
+        let unknown: TraceEvent =
+            serde_json::from_str(r#"{"type":"annotation","x":[1,{"y":2}]}"#).unwrap();
+        assert_eq!(unknown, TraceEvent::Unknown);
+        let err = serde_json::from_str::<TraceEvent>(r#"{"steps":3}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("type"), "{err}");
+        let err =
+            serde_json::from_str::<TraceEvent>(r#"{"type":"end","steps":"three"}"#).unwrap_err();
+        assert!(err.to_string().contains("invalid type"), "{err}");
     }
 }

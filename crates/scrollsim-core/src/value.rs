@@ -134,6 +134,23 @@ impl FromStr for Value {
     /// Accepts the code (`"SD"`) or the name in any case, with `-`, `_` or a space
     /// (`"self-direction"`, `"Self_Direction"`).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
+        // Fast path for the codes traces are written with (no allocation).
+        let code = match s {
+            "SD" => Some(Value::SelfDirection),
+            "ST" => Some(Value::Stimulation),
+            "HE" => Some(Value::Hedonism),
+            "AC" => Some(Value::Achievement),
+            "PO" => Some(Value::Power),
+            "SE" => Some(Value::Security),
+            "CO" => Some(Value::Conformity),
+            "TR" => Some(Value::Tradition),
+            "BE" => Some(Value::Benevolence),
+            "UN" => Some(Value::Universalism),
+            _ => None,
+        };
+        if let Some(v) = code {
+            return Ok(v);
+        }
         let norm: String = s
             .trim()
             .chars()
