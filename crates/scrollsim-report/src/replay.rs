@@ -65,7 +65,13 @@ struct Checker<'a> {
 }
 
 impl Checker<'_> {
-    fn check<T: PartialEq + fmt::Debug>(&mut self, step: Option<u32>, field: impl FnOnce() -> String, recorded: T, derived: T) {
+    fn check<T: PartialEq + fmt::Debug>(
+        &mut self,
+        step: Option<u32>,
+        field: impl FnOnce() -> String,
+        recorded: T,
+        derived: T,
+    ) {
         if recorded == derived {
             return;
         }
@@ -82,9 +88,20 @@ impl Checker<'_> {
         }
     }
 
-    fn per_value(&mut self, step: u32, name: &str, recorded: &PerValue<u32>, derived: &PerValue<u32>) {
+    fn per_value(
+        &mut self,
+        step: u32,
+        name: &str,
+        recorded: &PerValue<u32>,
+        derived: &PerValue<u32>,
+    ) {
         for v in Value::ALL {
-            self.check(Some(step), || format!("{name}.{}", v.code()), recorded[v], derived[v]);
+            self.check(
+                Some(step),
+                || format!("{name}.{}", v.code()),
+                recorded[v],
+                derived[v],
+            );
         }
     }
 }
@@ -94,7 +111,12 @@ pub fn check_trace(path: &Path) -> Result<SessionCheck, ReportError> {
     let mut stream = SessionStream::open(path)?;
     let header = stream.header().clone();
     let mut fold = SessionFold::new(&header);
-    let mut c = Checker { path, session: header.session_id.0.clone(), first: None, count: 0 };
+    let mut c = Checker {
+        path,
+        session: header.session_id.0.clone(),
+        first: None,
+        count: 0,
+    };
     let (mut exposure, mut likes) = (PerValue::<u32>::default(), PerValue::<u32>::default());
     let (mut total_likes, mut failures, mut errors, mut steps) = (0u32, 0u32, 0u32, 0u32);
     while let Some(step) = stream.next_step() {
@@ -113,7 +135,12 @@ pub fn check_trace(path: &Path) -> Result<SessionCheck, ReportError> {
             ParseStatus::ParseFailure { .. } | ParseStatus::Refused { .. } => failures += 1,
         }
         // The agent likes only on a parsed answer: a failure is never a silent like.
-        c.check(Some(s.index), || "decision.like (without a parsed answer)".into(), d.like && !d.status.is_parsed(), false);
+        c.check(
+            Some(s.index),
+            || "decision.like (without a parsed answer)".into(),
+            d.like && !d.status.is_parsed(),
+            false,
+        );
         c.per_value(s.index, "exposure", &s.exposure, &exposure);
         c.per_value(s.index, "likes", &s.likes, &likes);
     }
@@ -142,12 +169,33 @@ fn step_fields(s: &Step) -> Vec<(&'static str, String)> {
         ("video", s.video.0.clone()),
         ("decision.like", d.like.to_string()),
         ("decision.status", format!("{:?}", d.status)),
-        ("decision.matched_trait", format!("{:?}", d.matched_trait.as_ref().map(|m| &m.text))),
+        (
+            "decision.matched_trait",
+            format!("{:?}", d.matched_trait.as_ref().map(|m| &m.text)),
+        ),
         ("decision.reason", format!("{:?}", d.reason)),
         ("decision.isq", format!("{:?}", d.isq)),
-        ("decision.raw", format!("{:?}", d.raw.iter().map(|r| (&r.question, &r.text)).collect::<Vec<_>>())),
+        (
+            "decision.raw",
+            format!(
+                "{:?}",
+                d.raw
+                    .iter()
+                    .map(|r| (&r.question, &r.text))
+                    .collect::<Vec<_>>()
+            ),
+        ),
         ("dwell_s", format!("{:?}", s.dwell_s)),
-        ("keyframes", format!("{:?}", s.keyframes.iter().map(|k| k.hash.as_str()).collect::<Vec<_>>())),
+        (
+            "keyframes",
+            format!(
+                "{:?}",
+                s.keyframes
+                    .iter()
+                    .map(|k| k.hash.as_str())
+                    .collect::<Vec<_>>()
+            ),
+        ),
     ]
 }
 
@@ -176,8 +224,22 @@ pub fn first_divergence(recorded: &Path, rerun: &Path) -> Result<Option<Divergen
                     }
                 }
             }
-            (Some(x), None) => return Ok(Some(div(Some(x.index), "step", "present".into(), "missing (re-execution ended earlier)".into()))),
-            (None, Some(y)) => return Ok(Some(div(Some(y.index), "step", "missing (recorded session ended earlier)".into(), "present".into()))),
+            (Some(x), None) => {
+                return Ok(Some(div(
+                    Some(x.index),
+                    "step",
+                    "present".into(),
+                    "missing (re-execution ended earlier)".into(),
+                )))
+            }
+            (None, Some(y)) => {
+                return Ok(Some(div(
+                    Some(y.index),
+                    "step",
+                    "missing (recorded session ended earlier)".into(),
+                    "present".into(),
+                )))
+            }
         }
     }
 }

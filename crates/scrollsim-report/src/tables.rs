@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::str::FromStr;
 
-use comfy_table::{presets, CellAlignment, ContentArrangement, Table as Comfy};
+use comfy_table::{CellAlignment, ContentArrangement, LineStyle, Table as Comfy, TableStyle};
 use scrollsim_core::metrics::AlignmentMeasure;
 use scrollsim_core::Value;
 use serde::{Deserialize, Serialize};
@@ -377,7 +377,13 @@ pub struct Table {
 impl Table {
     pub fn to_terminal(&self) -> String {
         let mut t = Comfy::new();
-        t.load_style(presets::UTF8_HORIZONTAL_ONLY)
+        // Rules above, under the header and below; none between rows.
+        let rule = LineStyle::none().fill('─').junction('─');
+        let style = TableStyle::new()
+            .top_border(rule)
+            .header_separator(rule)
+            .bottom_border(rule);
+        t.load_style(style)
             .set_content_arrangement(ContentArrangement::Disabled)
             .set_header(self.header.clone());
         for r in &self.rows {
