@@ -408,3 +408,71 @@ async fn bad_metadata_stops_before_anything_is_written() {
     );
     assert!(!IngestOptions::journal_path(&env.data, "videos").exists());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clip_image_vectors_are_the_mean_of_keyframe_vectors_and_searchable() {
+    use scrollsim_embed::{cosine, mean_vector, ClipEmbedder, ClipOptions};
+    // No real CLIP weights are reachable: the tiny random-weight checkpoint runs the same path.
+    let ckpt = tempfile::tempdir().unwrap();
+    scrollsim_embed::testing::write_tiny_clip(ckpt.path()).unwrap();
+    let clip: Arc<dyn Embedder> = Arc::new(
+        ClipEmbedder::load(&ClipOptions {
+            path: ckpt.path().into(),
+            batch_size: 8,
+        })
+        .unwrap(),
+    );
+    let mut env = Env::new().await;
+    env.embedders.image = Some(clip.clone());
+
+    let dir = tempfile::tempdir().unwrap();
+    let clips = copy_clips(dir.path(), 3);
+    let s = env.run(&[dir.path().to_path_buf()], None, None).await;
+    assert_eq!(s.ingested.len(), 3, "{s}");
+
+    let id: scrollsim_core::VideoId = clips[0].file_stem().unwrap().to_str().unwrap().into();
+    let v = env
+        .store
+        .get(std::slice::from_ref(&id))
+        .await
+        .unwrap()
+        .remove(0);
+    let stored = env
+        .store
+        .vectors(std::slice::from_ref(&id), VectorName::Image)
+        .await
+        .unwrap()
+        .remove(0)
+        .1;
+    // The video's image vector: the normalised mean of its view keyframes' CLIP vectors.
+    let views: Vec<Vec<u8>> = v
+        .keyframes
+        .iter()
+        .map(|k| env.images.get(k.view.as_ref().unwrap()).unwrap())
+        .collect();
+    let want = mean_vector(&clip.embed_images(&views).await.unwrap())
+        .unwrap()
+        .unwrap();
+    assert!(
+        cosine(&stored, &want) > 0.9999,
+        "stored image vector differs"
+    );
+    let hits = env
+        .store
+        .search(&SearchRequest {
+            using: VectorName::Image,
+            vector: want,
+            filter: Filter::default(),
+            limit: 1,
+            exact: true,
+        })
+        .await
+        .unwrap();
+    assert_eq!(hits[0].video.id, id);
+    // Without text, the scores come from the image side alone, so the video still has labels.
+    assert!(v.caption.is_empty());
+    assert!(
+        v.value_scores.values().iter().any(|x| *x != 0.0) && !v.values.is_empty(),
+        "{v:?}"
+    );
+}
