@@ -10,7 +10,7 @@ use scrollsim_core::Keyframe;
 use crate::options::{ExtractOptions, KeyframeStrategy};
 use crate::orient::Orientation;
 use crate::render::Renderer;
-use crate::source::{frame_orientation, FrameReader, Source};
+use crate::source::{frame_orientation, FrameReader, Source, Work};
 use crate::{ImageStore, MediaError};
 
 /// What FFmpeg says about a file without decoding more than it must.
@@ -107,6 +107,14 @@ pub fn extract_keyframes(
     path: &Path,
     opts: &ExtractOptions,
 ) -> Result<Vec<ExtractedFrame>, MediaError> {
+    extract_keyframes_with_work(path, opts).map(|(frames, _)| frames)
+}
+
+/// [`extract_keyframes`], also returning how many packets it read and frames it decoded.
+pub fn extract_keyframes_with_work(
+    path: &Path,
+    opts: &ExtractOptions,
+) -> Result<(Vec<ExtractedFrame>, Work), MediaError> {
     guard(path, || {
         opts.validate()
             .map_err(|reason| MediaError::InvalidOptions {
@@ -134,7 +142,7 @@ pub fn extract_keyframes(
             });
         }
         tracing::debug!(path = %path.display(), frames = out.len(), secs = src.elapsed_s(), "keyframes extracted");
-        Ok(out)
+        Ok((out, src.work))
     })
 }
 

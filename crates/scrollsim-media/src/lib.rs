@@ -14,11 +14,15 @@ mod store;
 pub mod bench;
 
 pub use error::MediaError;
-pub use extract::{extract_keyframes, probe, store_frames, uniform_targets, ExtractedFrame, Probe};
+pub use extract::{
+    extract_keyframes, extract_keyframes_with_work, probe, store_frames, uniform_targets,
+    ExtractedFrame, Probe,
+};
 pub use options::{BadFrameSize, BadStrategy, ExtractOptions, FrameSize, KeyframeStrategy};
 pub use orient::Orientation;
 pub use render::{filter_chain, mjpeg_qscale};
 pub use scrollsim_core::ImageHash;
+pub use source::Work;
 pub use store::ImageStore;
 
 /// Initialises FFmpeg once per process. FFmpeg's own log is silenced (every failure comes back

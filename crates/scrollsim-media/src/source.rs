@@ -33,6 +33,8 @@ pub(crate) struct Source {
     pub orientation: Orientation,
     pub format_name: String,
     started: Instant,
+    /// How much work the file cost: video packets read and frames decoded.
+    pub work: Work,
     deadline: Instant,
     timeout_s: f32,
 }
@@ -168,6 +170,7 @@ impl Source {
             orientation,
             format_name,
             started,
+            work: Work::default(),
             deadline,
             timeout_s,
         })
@@ -238,7 +241,10 @@ impl Source {
         loop {
             self.check_deadline()?;
             match pkt.read(&mut self.input) {
-                Ok(()) if pkt.stream() == self.stream => return Ok(true),
+                Ok(()) if pkt.stream() == self.stream => {
+                    self.work.packets_read += 1;
+                    return Ok(true);
+                }
                 Ok(()) => continue,
                 Err(ff::Error::Eof) => return Ok(false),
                 Err(ff::Error::Other { errno }) if errno == ff::error::EAGAIN => continue,
@@ -308,6 +314,16 @@ impl Source {
             reason,
         }
     }
+}
+
+/// The demuxing and decoding one extraction did: evidence that a strategy seeks rather than
+/// decoding the whole file.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Work {
+    /// Video packets read from the file (including packet-header scans and replays).
+    pub packets_read: usize,
+    /// Frames the decoder produced.
+    pub frames_decoded: usize,
 }
 
 /// What [`Source::scan_packets`] found.
@@ -396,6 +412,7 @@ impl<'a> FrameReader<'a> {
             self.src.check_deadline()?;
             match self.decoder.receive_frame(&mut frame) {
                 Ok(()) => {
+                    self.src.work.frames_decoded += 1;
                     let ts = frame.timestamp().or(frame.pts()).unwrap_or_else(|| {
                         self.last_ts
                             .map_or(self.src.start_pts, |l| l + self.frame_step)

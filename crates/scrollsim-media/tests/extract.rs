@@ -104,8 +104,21 @@ fn uniform_spreads_frames_over_the_duration() {
             .windows(2)
             .all(|w| w[0].model_jpeg != w[1].model_jpeg));
     }
-    // max_frames caps N.
+    // Frame-threaded decoding (FFmpeg picks the thread count) finds the same frames.
     let clip = d.path().join("g25.mp4");
+    for strategy in ["uniform:4", "iframes", "scene:0.3"] {
+        let single = extract_keyframes(&clip, &opts(strategy)).unwrap();
+        let threaded = ExtractOptions {
+            decoder_threads: 0,
+            ..opts(strategy)
+        };
+        assert_eq!(
+            extract_keyframes(&clip, &threaded).unwrap(),
+            single,
+            "{strategy}"
+        );
+    }
+    // max_frames caps N.
     let o = ExtractOptions {
         max_frames: 2,
         ..opts("uniform:6")
@@ -597,4 +610,58 @@ fn the_benchmark_cli_extracts_the_same_frames() {
             );
         }
     }
+}
+
+/// A 40 s clip (1000 frames) with a key frame every `gop` frames.
+fn long_clip(dir: &Path, gop: u32) -> PathBuf {
+    let p = dir.join(format!("long_g{gop}.mp4"));
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=s=180x320:r=25:d=40",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-g",
+        &gop.to_string(),
+        "-x264-params",
+        "scenecut=0",
+        "-pix_fmt",
+        "yuv420p",
+        s(&p),
+    ]);
+    p
+}
+
+#[test]
+fn seeking_strategies_do_not_decode_the_whole_file() {
+    let d = tmp();
+    let clip = long_clip(d.path(), 50);
+    let run = |strategy: &str| {
+        let (frames, work) =
+            scrollsim_media::extract_keyframes_with_work(&clip, &opts(strategy)).unwrap();
+        (times(&frames), work)
+    };
+    // Four targets, each reached from the key frame a second before it (26 frames each), of
+    // the 1000 in the file.
+    let (t, work) = run("uniform:4");
+    assert!(close(&t, &[5.0, 15.0, 25.0, 35.0], 0.041), "{t:?}");
+    assert!(work.frames_decoded <= 4 * 30, "{work:?}");
+    // Key frames only: 20 of them, thinned to 8, each decoded alone.
+    let (t, work) = run("iframes");
+    assert_eq!(t.len(), 8);
+    assert!(work.frames_decoded <= 8 + 4, "{work:?}");
+    // Scene detection has to look at every reference frame.
+    let (_, work) = run("scene:0.3");
+    assert!(work.frames_decoded >= 250, "{work:?}");
+
+    // One key frame for the whole clip: a seek cannot help, and what was decoded for one target
+    // is not decoded again for the next (4 targets from scratch would be 2000 frames).
+    let single = long_clip(d.path(), 1000);
+    let (frames, work) =
+        scrollsim_media::extract_keyframes_with_work(&single, &opts("uniform:4")).unwrap();
+    assert!(close(&times(&frames), &[5.0, 15.0, 25.0, 35.0], 0.041));
+    assert!(work.frames_decoded <= 880, "{work:?}");
 }
