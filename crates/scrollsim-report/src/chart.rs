@@ -213,7 +213,9 @@ pub fn lines(
             .configure_mesh()
             .x_desc(x_desc)
             .y_desc(y_desc)
-            .light_line_style(RGBColor(235, 235, 235))
+            .x_label_formatter(&|x| format!("{x:.0}"))
+            .y_label_formatter(&|y| format!("{y:.0}"))
+            .light_line_style(RGBColor(244, 244, 244))
             .label_style((FONT, 12))
             .draw()
             .map_err(|e| e.to_string())?;
@@ -280,7 +282,8 @@ pub fn bars(
             .disable_x_mesh()
             .x_labels(0)
             .y_desc(y_desc)
-            .light_line_style(RGBColor(235, 235, 235))
+            .y_label_formatter(&|y| format!("{y:.0}"))
+            .light_line_style(RGBColor(244, 244, 244))
             .label_style((FONT, 12))
             .draw()
             .map_err(|e| e.to_string())?;
@@ -298,13 +301,16 @@ pub fn bars(
                 let Some(m) = m else { continue };
                 let x0 = ci as f64 + 0.1 + s as f64 * bw;
                 let x1 = x0 + bw * 0.9;
-                chart
-                    .draw_series(std::iter::once(Rectangle::new(
-                        [(x0, 0.0), (x1, m.mean)],
-                        c.filled(),
-                    )))
-                    .map_err(|e| e.to_string())?;
-                if let Some(half) = m.ci95 {
+                // A zero bar is the axis itself (an empty rectangle is invalid SVG for resvg).
+                if m.mean.abs() > 1e-9 {
+                    chart
+                        .draw_series(std::iter::once(Rectangle::new(
+                            [(x0, 0.0), (x1, m.mean)],
+                            c.filled(),
+                        )))
+                        .map_err(|e| e.to_string())?;
+                }
+                if let Some(half) = m.ci95.filter(|h| *h > 1e-9) {
                     let xm = (x0 + x1) / 2.0;
                     let (a, b) = (m.mean - half, m.mean + half);
                     let wh = bw * 0.2;

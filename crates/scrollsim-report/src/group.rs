@@ -63,6 +63,9 @@ pub const CONTROL: &str = "(no persona)";
 /// always labelled as such (it is not a VLM) and the text-only ablation marked.
 pub fn model_label(h: &Header) -> String {
     match h.judge.kind {
+        JudgeKind::OfflinePersonaModel if h.judge.model.contains("offline persona model") => {
+            h.judge.model.clone()
+        }
         JudgeKind::OfflinePersonaModel => format!("offline persona model ({})", h.judge.model),
         JudgeKind::Vlm => h.judge.model.clone(),
         JudgeKind::TextOnly => format!("{} (text-only)", h.judge.model),

@@ -5,6 +5,7 @@
 //! (seed, step). One instance therefore serves every session of a run, and a resumed session
 //! gets exactly the videos an uninterrupted one would.
 
+mod fixed;
 mod foryou;
 mod keyword;
 mod popular;
@@ -16,6 +17,7 @@ use async_trait::async_trait;
 use scrollsim_core::{PolicyInfo, SlateEntry, Value, Video};
 use scrollsim_store::{StoreError, VideoStore};
 
+pub use fixed::{FeedItem, FixedFeedPolicy};
 pub use foryou::ForYouPolicy;
 pub use keyword::{KeywordPolicy, KeywordQuery};
 pub use popular::PopularPolicy;

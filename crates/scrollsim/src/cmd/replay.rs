@@ -202,11 +202,4 @@ fn json(checks: &[SessionCheck]) -> serde_json::Value {
     )
 }
 
-mod rerun {
-    //! Re-execution needs the simulation's session loop and the judge builder.
-    use super::*;
-
-    pub async fn run(_args: Args, _settings: &Settings) -> anyhow::Result<ExitCode> {
-        crate::cmd::not_yet("replay --rerun/--judge", 6, "the simulation's session API")
-    }
-}
+mod rerun;

@@ -1,0 +1,198 @@
+//! `scrollsim replay --rerun` and `--judge` on a run the simulation produced: fixture clips
+//! ingested into a temporary embedded store, a small persona study run with the offline persona
+//! model, then re-executed through the session loop from the recorded feed.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use common::workspace;
+
+fn run_cli(config: &Path, args: &[&str]) -> Output {
+    let mut all = vec!["-c", config.to_str().unwrap()];
+    all.extend_from_slice(args);
+    common::scrollsim(&all)
+}
+
+fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The default config with data and runs in `tmp`.
+fn config(tmp: &Path) -> PathBuf {
+    let text = std::fs::read_to_string(workspace().join("config/default.toml")).unwrap();
+    let mut cfg: toml::Table = toml::from_str(&text).unwrap();
+    let paths = cfg
+        .entry("paths")
+        .or_insert_with(|| toml::Value::Table(Default::default()));
+    let paths = paths.as_table_mut().unwrap();
+    paths.insert("data".into(), tmp.join("data").display().to_string().into());
+    paths.insert("runs".into(), tmp.join("runs").display().to_string().into());
+    let path = tmp.join("config.toml");
+    std::fs::write(&path, toml::to_string(&cfg).unwrap()).unwrap();
+    path
+}
+
+fn videos(trace: &Path) -> Vec<(String, bool)> {
+    std::fs::read_to_string(trace)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|e| e["type"] == "step")
+        .map(|e| {
+            (
+                e["video"].as_str().unwrap().to_string(),
+                e["decision"]["like"].as_bool().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn rerun_matches_a_recorded_run_and_finds_a_flipped_decision() {
+    if !workspace()
+        .join("models/all-MiniLM-L6-v2/model.safetensors")
+        .is_file()
+    {
+        eprintln!("skipped: models/all-MiniLM-L6-v2 is missing (scripts/setup.sh fetches it)");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = config(tmp.path());
+    ok(&run_cli(&cfg, &["ingest", "fixtures", "--limit", "30"]));
+    let exp = tmp.path().join("exp.toml");
+    std::fs::write(
+        &exp,
+        r#"name = "rerun"
+personas = ["family", "partygoer"]
+control = false
+models = ["offline"]
+strategies = ["simple"]
+policies = ["foryou", "random"]
+seeds = [1, 2]
+session_length = 10
+windows = { first = 4, last_start = 6, last = 4 }
+align_threshold = 0.5
+concurrency = 2
+"#,
+    )
+    .unwrap();
+    ok(&run_cli(
+        &cfg,
+        &["run", exp.to_str().unwrap(), "--run-id", "rec", "-q"],
+    ));
+    let run = tmp.path().join("runs/rec");
+    let sessions: Vec<PathBuf> = std::fs::read_dir(run.join("sessions"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(sessions.len(), 8);
+
+    // Re-executed from the recorded calls: every step matches.
+    let said = ok(&run_cli(
+        &cfg,
+        &["replay", run.to_str().unwrap(), "--rerun"],
+    ));
+    assert!(
+        said.contains("8 session(s) re-executed") && said.contains("every step matches"),
+        "{said}"
+    );
+
+    // Flip one decision (step 3 of one session) and re-execute: the first divergence is named.
+    let victim = run.join("sessions/partygoer__offline__simple__foryou__s2.jsonl");
+    let text = std::fs::read_to_string(&victim).unwrap();
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    let mut ev: serde_json::Value = serde_json::from_str(&lines[4]).unwrap();
+    assert_eq!(ev["index"], 3);
+    let was = ev["decision"]["like"].as_bool().unwrap();
+    ev["decision"]["like"] = serde_json::Value::Bool(!was);
+    lines[4] = ev.to_string();
+    std::fs::write(&victim, lines.join("\n") + "\n").unwrap();
+    let out = run_cli(&cfg, &["replay", run.to_str().unwrap(), "--rerun"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let said = String::from_utf8_lossy(&out.stdout);
+    let expected = format!(
+        "FIRST DIVERGENCE: session partygoer__offline__simple__foryou__s2 ({}), step 3: decision.like: recorded {}, re-derived {}",
+        victim.display(),
+        !was,
+        was
+    );
+    assert!(said.contains(&expected), "{said}");
+    assert!(said.contains("1 of 8 session(s) diverge"), "{said}");
+    // Restore it.
+    std::fs::write(&victim, text).unwrap();
+
+    // Counterfactual: the same feed against another strategy, into a new run.
+    let cf = tmp.path().join("runs/rec-isq");
+    let said = ok(&run_cli(
+        &cfg,
+        &[
+            "replay",
+            run.to_str().unwrap(),
+            "--judge",
+            "offline:isq",
+            "--out",
+            cf.to_str().unwrap(),
+        ],
+    ));
+    assert!(
+        said.contains("8 session(s) replayed against offline:isq"),
+        "{said}"
+    );
+    for s in &sessions {
+        let name = s.file_name().unwrap();
+        let (a, b) = (videos(s), videos(&cf.join("sessions").join(name)));
+        let ids = |v: &[(String, bool)]| v.iter().map(|x| x.0.clone()).collect::<Vec<_>>();
+        assert_eq!(
+            ids(&a),
+            ids(&b),
+            "same videos in the same order for {name:?}"
+        );
+        let header: serde_json::Value = serde_json::from_str(
+            std::fs::read_to_string(cf.join("sessions").join(name))
+                .unwrap()
+                .lines()
+                .next()
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(header["judge"]["strategy"], "isq");
+        assert_eq!(header["run_id"], "rec-isq");
+        assert_eq!(header["config"]["counterfactual_of"]["run"], "rec");
+    }
+    assert!(cf.join("replay.json").is_file());
+    // The new run reads like any other.
+    let out = run_cli(
+        &cfg,
+        &[
+            "inspect",
+            run.to_str().unwrap(),
+            cf.to_str().unwrap(),
+            "--by",
+            "strategy",
+            "--format",
+            "json",
+        ],
+    );
+    let j: serde_json::Value = serde_json::from_str(&ok(&out)).unwrap();
+    let keys: Vec<&str> = j["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["key"][0].as_str().unwrap())
+        .collect();
+    assert_eq!(keys, ["isq", "simple"]);
+}
