@@ -223,9 +223,15 @@ fn server_refuses_traversal_and_bad_hashes_and_escapes_text() {
     let (runs, images, expected) = fixture_run(tmp.path());
     // A file outside the runs directory that traversal would reach.
     std::fs::write(tmp.path().join("secret.txt"), "root:x:0:0:SECRET").unwrap();
+    // A symlink inside the runs directory that points out of it.
+    std::os::unix::fs::symlink(tmp.path().join("secret.txt"), runs.join("fixture/link.txt"))
+        .unwrap();
     let server = Server::start(&runs, &images);
 
     for path in [
+        "/files/fixture/link.txt",
+        "/files/fixture/sessions/",
+        "/files/fixture/.hidden",
         "/../../etc/passwd",
         "/files/../../etc/passwd",
         "/files/../secret.txt",

@@ -5,10 +5,10 @@
 //! embedded in the binary.
 //!
 //! What it serves: pages built from traces under the runs directory, files under that
-//! directory (through tower-http's `ServeDir`, which refuses `..` in any encoding), and
-//! keyframes by image hash (parsed as an `ImageHash` before the store is asked, so a URL never
-//! becomes a filesystem path). Run and session names in URLs must be one plain path component
-//! and resolve inside the runs directory.
+//! directory, and keyframes by image hash (parsed as an `ImageHash` before the store is asked,
+//! so a URL never becomes a filesystem path). Run and session names and file paths in URLs
+//! must be plain path components (no `..`, no separator inside a component, not hidden; after
+//! percent-decoding) and must resolve inside the runs directory, symlinks followed.
 
 mod data;
 mod pages;
@@ -29,7 +29,7 @@ use scrollsim_core::ImageHash;
 use scrollsim_media::ImageStore;
 use scrollsim_report::{build, ReportOptions};
 use serde::Deserialize;
-use tower_http::services::ServeDir;
+use tower_http::services::ServeFile;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::settings::Settings;
@@ -270,6 +270,22 @@ async fn image(State(s): Shared, UrlPath(hash): UrlPath<String>) -> Result<Respo
         .into_response())
 }
 
+/// A file under the runs directory (traces, summary.json, the HTML report), served by
+/// tower-http's `ServeFile` once the path is checked.
+async fn file(
+    State(s): Shared,
+    UrlPath(rel): UrlPath<String>,
+    req: axum::extract::Request,
+) -> Result<Response, ServeError> {
+    use tower::ServiceExt as _;
+    let path = s.runs.file(&rel)?;
+    let res = ServeFile::new(path)
+        .oneshot(req)
+        .await
+        .map_err(ServeError::internal)?;
+    Ok(res.map(axum::body::Body::new))
+}
+
 async fn css(State(s): Shared) -> Response {
     (
         [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
@@ -292,8 +308,6 @@ async fn not_found() -> ServeError {
 
 /// The viewer's routes.
 fn router(state: Arc<AppState>) -> Router {
-    // Files under the runs directory only; ServeDir answers 404 to `..` (encoded or not).
-    let files = ServeDir::new(state.runs.root()).append_index_html_on_directories(false);
     Router::new()
         .route("/", get(home))
         .route("/runs/{run}", get(run_page))
@@ -302,7 +316,7 @@ fn router(state: Arc<AppState>) -> Router {
         .route("/images/{hash}", get(image))
         .route("/assets/viewer.css", get(css))
         .route("/assets/viewer.js", get(js))
-        .nest_service("/files", files)
+        .route("/files/{*path}", get(file))
         .fallback(not_found)
         .with_state(state)
         // Defence in depth: even if markup slipped through, no inline or foreign script runs.

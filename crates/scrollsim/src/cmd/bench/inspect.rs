@@ -1,8 +1,8 @@
 //! `scrollsim bench inspect`: writes a synthetic run (default 1,000,000 steps in 1,000
-//! sessions, steps shaped like the simulation's: a 10-video slate, three keyframes, raw answer,
-//! reason, matched trait), then inspects it as `scrollsim inspect --by persona` would and prints
-//! the wall time and the peak resident memory of the inspection. Targets: under 10 s and under
-//! 500 MB.
+//! sessions; steps shaped like the simulation's, about 2.4 kB each: a 10-video slate, four
+//! keyframes with view copies, the offline model's reason and raw answer, a matched trait),
+//! then inspects it as `scrollsim inspect --by persona` would and prints the wall time, the CPU
+//! time and the peak resident memory of the inspection. Targets: under 10 s and under 500 MB.
 
 use std::fs::File;
 use std::io::BufWriter;
@@ -75,9 +75,8 @@ fn bench(args: Args, data: &Path) -> anyhow::Result<ExitCode> {
     let t0 = Instant::now();
     // A run kept from an earlier `--dir ... --keep` with the same shape is read again as is.
     let marker = run.join(format!("bench-{}x{per}.done", sessions));
-    if marker.is_file() {
-        println!("reusing the synthetic run in {}", run.display());
-    } else {
+    let reused = marker.is_file();
+    if !reused {
         let bar = ProgressBar::new(sessions);
         bar.set_style(ProgressStyle::with_template(
             "writing synthetic sessions {pos}/{len} {wide_bar}",
@@ -93,11 +92,15 @@ fn bench(args: Args, data: &Path) -> anyhow::Result<ExitCode> {
         .filter_map(|e| e.ok()?.metadata().ok())
         .map(|m| m.len())
         .sum();
+    let made = if reused {
+        format!("reused from {}", run.display())
+    } else {
+        format!("written in {:.1} s", t0.elapsed().as_secs_f64())
+    };
     println!(
-        "synthetic run: {} steps in {sessions} sessions, {:.0} MB of traces, written in {:.1} s",
+        "synthetic run: {} steps in {sessions} sessions, {:.0} MB of traces, {made}",
         per * sessions,
         bytes as f64 / 1e6,
-        t0.elapsed().as_secs_f64()
     );
 
     // Peak memory of the inspection alone: reset the high-water mark first (Linux: writing 5
@@ -312,11 +315,12 @@ fn write_session(run: &Path, s: u64, steps: u64) -> anyhow::Result<()> {
             value_scores: scores,
             label: Some(v),
             retrieved_for: None,
-            keyframes: (0..3)
+            // Four keyframes with their larger view copies, as ingest stores them.
+            keyframes: (0..4)
                 .map(|k| Keyframe {
-                    hash: hash(k),
-                    view: None,
-                    at_s: Some(k as f32),
+                    hash: hash(2 * k),
+                    view: Some(hash(2 * k + 1)),
+                    at_s: Some(k as f32 + 0.5),
                 })
                 .collect(),
             slate: (0..10)
@@ -335,7 +339,14 @@ fn write_session(run: &Path, s: u64, steps: u64) -> anyhow::Result<()> {
                 } else {
                     ParseStatus::Parsed
                 },
-                reason: Some("It matches what this person cares about.".into()),
+                reason: Some(format!(
+                    "offline persona model (not a VLM): value relevance {p_like:.2} (largest \
+                     contributions {} 0.31, {} 0.12), trait similarity 0.41 to {:?}; p(like) = \
+                     sigmoid(2*0.62 + 2*0.41 + -0.6) = {p_like:.2}; draw 0.52",
+                    v.code(),
+                    Value::ALL[(i % 10) as usize].code(),
+                    persona.traits[0]
+                )),
                 description: None,
                 matched_trait: like.then(|| MatchedTrait {
                     index: 0,
@@ -344,8 +355,10 @@ fn write_session(run: &Path, s: u64, steps: u64) -> anyhow::Result<()> {
                 isq: None,
                 score: Some(p_like as f32),
                 raw: vec![RawAnswer {
-                    question: "like".into(),
-                    text: if like { "Yes" } else { "No" }.into(),
+                    question: "offline".into(),
+                    text: format!(
+                        "{{\"value_relevance\":0.62,\"trait_similarity\":0.41,\"p_like\":{p_like},\"draw\":0.52}}"
+                    ),
                 }],
                 usage: Default::default(),
             },

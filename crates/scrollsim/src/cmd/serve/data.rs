@@ -92,6 +92,21 @@ impl Runs {
         }
     }
 
+    /// A file under the runs directory, by its relative URL path: every component plain
+    /// (see [`component`]) and the resolved file inside the directory.
+    pub fn file(&self, rel: &str) -> Result<PathBuf, ServeError> {
+        let mut p = self.root.clone();
+        for part in rel.split('/') {
+            p.push(component(part)?);
+        }
+        let p = self.inside(p)?;
+        if p.is_file() {
+            Ok(p)
+        } else {
+            Err(ServeError::NotFound)
+        }
+    }
+
     pub fn list(&self) -> Result<Vec<RunEntry>, ServeError> {
         let mut out = Vec::new();
         for dir in scrollsim_report::source::run_dirs(&self.root).map_err(ServeError::internal)? {
