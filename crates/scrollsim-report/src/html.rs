@@ -5,7 +5,7 @@
 use base64::Engine as _;
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 
-use crate::tables::Table;
+use crate::tables::{numeric_column, Table};
 use crate::write::{Chart, Example, Report};
 
 /// Styles shared by the report page (and reused by the viewer).
@@ -33,19 +33,7 @@ nav a { margin-right: .8rem; }
 
 /// A table as HTML (numeric columns right-aligned).
 pub fn table(t: &Table) -> Markup {
-    let numeric: Vec<bool> = (0..t.header.len())
-        .map(|i| {
-            !t.rows.is_empty()
-                && t.rows.iter().all(|r| {
-                    r.get(i).is_some_and(|c| {
-                        c == "-"
-                            || c.starts_with(|ch: char| {
-                                ch.is_ascii_digit() || ch == '+' || ch == '-'
-                            })
-                    })
-                })
-        })
-        .collect();
+    let numeric: Vec<bool> = (0..t.header.len()).map(|i| numeric_column(t, i)).collect();
     html! {
         div.scroll id=(t.id) {
             h3 { (t.title) }

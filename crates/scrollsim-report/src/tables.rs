@@ -48,7 +48,7 @@ pub struct Inspection {
 }
 
 impl Inspection {
-    /// The first grouping of an aggregation.
+    /// Grouping number `which` of an aggregation (in the order its options listed them).
     pub fn from_aggregation(agg: &Aggregation, which: usize, exclude_unparsed: bool) -> Self {
         let g = &agg.groups[which];
         Inspection {
@@ -391,11 +391,7 @@ impl Table {
         }
         // Numbers right-aligned: every column after the first non-numeric ones.
         for (i, col) in t.column_iter_mut().enumerate() {
-            let numeric = self
-                .rows
-                .iter()
-                .all(|r| r.get(i).is_some_and(|c| looks_numeric(c)));
-            if numeric && !self.rows.is_empty() {
+            if numeric_column(self, i) {
                 col.set_cell_alignment(CellAlignment::Right);
             }
         }
@@ -426,12 +422,7 @@ impl Table {
                 .iter()
                 .enumerate()
                 .map(|(i, _)| {
-                    let numeric = !self.rows.is_empty()
-                        && self
-                            .rows
-                            .iter()
-                            .all(|r| r.get(i).is_some_and(|c| looks_numeric(c)));
-                    if numeric {
+                    if numeric_column(self, i) {
                         "---:"
                     } else {
                         "---"
@@ -461,6 +452,14 @@ impl Table {
         }
         String::from_utf8(w.into_inner().expect("in-memory flush")).expect("UTF-8")
     }
+}
+
+/// Whether column `i` holds numbers in every row (right-aligned in every format).
+pub fn numeric_column(t: &Table, i: usize) -> bool {
+    !t.rows.is_empty()
+        && t.rows
+            .iter()
+            .all(|r| r.get(i).is_some_and(|c| looks_numeric(c)))
 }
 
 fn looks_numeric(c: &str) -> bool {

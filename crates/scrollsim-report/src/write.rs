@@ -18,7 +18,7 @@ use crate::chart;
 use crate::error::ReportError;
 use crate::group::{GroupBy, Grouping};
 use crate::source::{find_traces, SessionStream};
-use crate::tables::{pct, Inspection, Table};
+use crate::tables::{Inspection, Table};
 
 /// Where keyframe JPEGs come from (the media crate's image store, or anything else that can
 /// map a hash to bytes).
@@ -604,9 +604,4 @@ pub fn write_authors_csv(trace: &Path, dir: &Path) -> Result<PathBuf, ReportErro
     }
     w.finish()?;
     Ok(path)
-}
-
-/// `12.5` or `-` (re-exported for the viewer).
-pub fn fmt_pct(x: Option<f64>) -> String {
-    pct(x)
 }
