@@ -27,7 +27,9 @@ pub struct Args {
     /// `MODEL[:STRATEGY]`, into a new run directory.
     #[arg(long, value_name = "MODEL[:STRATEGY]")]
     pub judge: Option<String>,
-    /// The new run directory for `--judge` (default: `<runs>/<run>-vs-<model>`).
+    /// Where re-executed sessions go: for `--judge` the new run (default
+    /// `<runs>/<run>-vs-<model>-<strategy>`), for `--rerun` a directory to keep them in
+    /// (default: a temporary one, removed).
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// table or json.
