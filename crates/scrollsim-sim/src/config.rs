@@ -83,8 +83,12 @@ impl Default for PopularParams {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ForYouParams {
-    /// Candidates per step.
+    /// Recommendations per request.
     pub slate_size: usize,
+    /// Steps between recommendation requests (apps fetch feed pages): a page requested at step
+    /// `r` uses the feedback before `r` and serves steps `r..r + refresh_every`. 1 re-ranks
+    /// on every swipe.
+    pub refresh_every: u32,
     /// Probability of showing a random unseen video whatever the feed knows.
     pub epsilon: f32,
     /// Adaptation speed: with `n` likes as examples the feed serves its recommendations with
@@ -116,6 +120,7 @@ impl Default for ForYouParams {
     fn default() -> Self {
         ForYouParams {
             slate_size: 20,
+            refresh_every: 4,
             epsilon: 0.05,
             confidence_likes: 4.0,
             temperature: 0.05,
@@ -137,6 +142,9 @@ impl ForYouParams {
         let bad = |k: &str, e: String| Err((k.to_string(), e));
         if self.slate_size == 0 {
             return bad("slate_size", "at least 1".into());
+        }
+        if self.refresh_every == 0 {
+            return bad("refresh_every", "at least 1".into());
         }
         if !(0.0..=1.0).contains(&self.epsilon) {
             return bad(

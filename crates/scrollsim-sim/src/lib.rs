@@ -22,7 +22,7 @@ pub mod synthetic;
 pub use config::{ForYouParams, PolicyConfig, PolicyKind, PolicySpec};
 pub use dwell::DwellConfig;
 pub use experiment::{Defaults, Experiment, SessionPlan, Shard};
-pub use policy::{build_policy, FeedPolicy, Pick, PolicyContext, PolicyError};
+pub use policy::{build_policy, FeedPolicy, Pick, PolicyContext, PolicyError, PolicyMemo};
 pub use progress::{ProgressSnapshot, RunProgress, Stop};
 pub use run::{execute, RunDeps, RunDir, RunError, RunReport};
 pub use session::{run_session, Outcome, Session, SessionEnv, SessionError};

@@ -13,7 +13,7 @@ use scrollsim_store::{VectorName, VideoStore};
 use scrollsim_vlm::{Judge, JudgeError, JudgeRequest};
 
 use crate::dwell::DwellConfig;
-use crate::policy::{FeedPolicy, PolicyContext, PolicyError};
+use crate::policy::{FeedPolicy, PolicyContext, PolicyError, PolicyMemo};
 use crate::progress::{RunProgress, Stop};
 use crate::state::{ReplayMismatch, SessionState};
 
@@ -118,6 +118,8 @@ pub async fn run_session(env: &SessionEnv, s: &Session) -> Result<Outcome, Sessi
         source,
     };
 
+    // Empty on resume too: policies only cache in it what they can recompute.
+    let mut memo = PolicyMemo::default();
     let reason = loop {
         let index = state.next_index();
         if index >= h.session_length {
@@ -126,11 +128,12 @@ pub async fn run_session(env: &SessionEnv, s: &Session) -> Result<Outcome, Sessi
         if env.stop.requested() {
             return Ok(Outcome::Stopped { steps: index });
         }
-        let cx = PolicyContext {
+        let mut cx = PolicyContext {
             state: &state,
             seed: h.seed,
+            memo: &mut memo,
         };
-        let pick = match s.policy.next(&cx).await {
+        let pick = match s.policy.next(&mut cx).await {
             Ok(Some(p)) => p,
             Ok(None) => break EndReason::CorpusExhausted,
             Err(source) => {

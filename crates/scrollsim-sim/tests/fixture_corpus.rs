@@ -19,7 +19,7 @@ personas = "all"
 models = ["offline"]
 strategies = ["simple"]
 policies = ["foryou", "random"]
-seeds = { from = 1, count = 8 }
+seeds = { from = 1, count = 16 }
 session_length = 30
 windows = { first = 10, last_start = 20, last = 10 }
 concurrency = 4
@@ -59,7 +59,7 @@ async fn foryou_raises_aligned_exposure_more_than_random_for_most_personas() {
         );
     }
     println!(
-        "aligned exposure, first 10 -> steps 20-29, mean of 8 seeds (percent, change in points):"
+        "aligned exposure, first 10 -> steps 20-29, mean of 16 seeds (percent, change in points):"
     );
     let mut wins = 0;
     let (mut fy_sum, mut rnd_sum) = (0.0, 0.0);

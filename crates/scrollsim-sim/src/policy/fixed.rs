@@ -48,7 +48,7 @@ impl FeedPolicy for FixedFeedPolicy {
         Ok(Some(self.feed.len() as u32))
     }
 
-    async fn next(&self, cx: &PolicyContext<'_>) -> Result<Option<Pick>, PolicyError> {
+    async fn next(&self, cx: &mut PolicyContext<'_>) -> Result<Option<Pick>, PolicyError> {
         let Some(item) = self.feed.get(cx.step() as usize) else {
             return Ok(None);
         };

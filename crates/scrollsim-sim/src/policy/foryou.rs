@@ -2,14 +2,16 @@
 //! platforms kept out of its control. Platform presets (`tiktok-like`, `youtube-like`,
 //! `instagram-like`) are parameter sets in config, not code.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use rand::Rng;
-use scrollsim_core::{PolicyInfo, SlateEntry, Video};
-use scrollsim_store::{Example, Filter, OrderBy, RecommendRequest, VideoStore};
+use scrollsim_core::{PolicyInfo, SlateEntry, Video, VideoId};
+use scrollsim_store::{Example, Filter, RecommendRequest, VideoStore};
 use tokio::sync::OnceCell;
 
+use super::views::ViewsRanking;
 use super::{params_json, FeedPolicy, Pick, PolicyContext, PolicyError};
 use crate::config::ForYouParams;
 use crate::seed::{self, Purpose};
@@ -19,7 +21,9 @@ use crate::seed::{self, Purpose};
 ///    likes positive, skips negative (if `use_negatives`), each weighing
 ///    `max(dwell, min_weight_s) x 0.5^(age / half_life_steps)`.
 /// 2. With `n` >= 1 positive examples, the store's recommend query gives `slate_size` unseen
-///    candidates scored by similarity (source `recommend`).
+///    candidates scored by similarity (source `recommend`). The feed asks every
+///    `refresh_every` steps, from the feedback before the request, and serves that page
+///    (minus what has been shown since) until the next request.
 /// 3. The `popular_candidates` most viewed unseen videos join the slate (source `popular`,
 ///    score `ln(1 + views) / ln(1 + the corpus' largest views)`).
 /// 4. Who serves the step: with probability `epsilon` exploration; else with probability
@@ -32,6 +36,7 @@ pub struct ForYouPolicy {
     params: ForYouParams,
     preset: Option<String>,
     store: Arc<dyn VideoStore>,
+    ranking: ViewsRanking,
     /// ln(1 + the corpus' largest view count), for popularity in [0, 1].
     log_max_views: OnceCell<f32>,
 }
@@ -41,6 +46,7 @@ impl ForYouPolicy {
         ForYouPolicy {
             params,
             preset,
+            ranking: ViewsRanking::new(store.clone()),
             store,
             log_max_views: OnceCell::new(),
         }
@@ -51,12 +57,7 @@ impl ForYouPolicy {
         let max = *self
             .log_max_views
             .get_or_try_init(|| async {
-                let top = self
-                    .store
-                    .scroll(&Filter::default(), Some(OrderBy::ViewsDesc), None, 1)
-                    .await?;
-                let views = top.videos.first().and_then(|v| v.views).unwrap_or(0);
-                Ok::<f32, PolicyError>((views as f32).ln_1p())
+                Ok::<f32, PolicyError>((self.ranking.max_views().await? as f32).ln_1p())
             })
             .await?;
         Ok(if max > 0.0 {
@@ -66,18 +67,17 @@ impl ForYouPolicy {
         })
     }
 
-    /// Positive and negative examples from the session's feedback (foryou never repeats a
-    /// video, so each appears once).
-    fn examples(&self, cx: &PolicyContext<'_>) -> (Vec<Example>, Vec<Example>) {
+    /// Positive and negative examples from the first `upto` steps' feedback, aged as seen
+    /// from step `upto` (foryou never repeats a video, so each appears once).
+    fn examples(&self, cx: &PolicyContext<'_>, upto: usize) -> (Vec<Example>, Vec<Example>) {
         let p = &self.params;
-        let history = cx.state.history();
-        let usable = history.len().saturating_sub(p.feedback_delay as usize);
+        let history = &cx.state.history()[..upto];
+        let usable = upto.saturating_sub(p.feedback_delay as usize);
         let from = usable.saturating_sub(p.history);
-        let now = history.len() as f32;
         let mut positive = Vec::new();
         let mut negative = Vec::new();
         for (i, f) in history.iter().enumerate().take(usable).skip(from) {
-            let age = now - i as f32;
+            let age = (upto - i) as f32;
             let weight = f.dwell_s.max(p.min_weight_s) * 0.5f32.powf(age / p.half_life_steps);
             let example = Example {
                 id: f.video.clone(),
@@ -91,6 +91,42 @@ impl ForYouPolicy {
         }
         (positive, negative)
     }
+
+    /// The page of recommendations requested at step `at`: from the feedback of the steps
+    /// before it, excluding the videos shown before it.
+    async fn page(&self, cx: &PolicyContext<'_>, at: u32) -> Result<Page, PolicyError> {
+        let p = &self.params;
+        let upto = at as usize;
+        let (positive, negative) = self.examples(cx, upto);
+        let likes = positive.len();
+        let mut videos = Vec::new();
+        if !positive.is_empty() {
+            let shown = cx.state.history()[..upto].iter().map(|f| f.video.clone());
+            let req = RecommendRequest {
+                using: p.using,
+                positive,
+                negative,
+                filter: Filter::excluding(shown),
+                limit: p.slate_size,
+            };
+            videos = self
+                .store
+                .recommend(&req)
+                .await?
+                .into_iter()
+                .map(|h| (h.video, h.score))
+                .collect();
+        }
+        Ok(Page { at, likes, videos })
+    }
+}
+
+/// Recommendations as requested at step `at`, served until the next request.
+struct Page {
+    at: u32,
+    /// Positive examples the request had.
+    likes: usize,
+    videos: Vec<(Video, f32)>,
 }
 
 /// Draws an index from scores by softmax at `temperature` (the first, best, at 0).
@@ -123,39 +159,34 @@ impl FeedPolicy for ForYouPolicy {
         }
     }
 
-    async fn next(&self, cx: &PolicyContext<'_>) -> Result<Option<Pick>, PolicyError> {
+    async fn next(&self, cx: &mut PolicyContext<'_>) -> Result<Option<Pick>, PolicyError> {
         let p = &self.params;
         let step = cx.step();
         let exclude = Filter::excluding(cx.state.seen().iter().cloned());
-        let (positive, negative) = self.examples(cx);
-        let likes = positive.len() as f32;
-
-        let mut personal: Vec<(Video, f32)> = Vec::new();
-        if !positive.is_empty() {
-            let req = RecommendRequest {
-                using: p.using,
-                positive,
-                negative,
-                filter: exclude.clone(),
-                limit: p.slate_size,
-            };
-            personal = self
-                .store
-                .recommend(&req)
-                .await?
-                .into_iter()
-                .map(|h| (h.video, h.score))
-                .collect();
+        // The feed requests a page of recommendations every `refresh_every` steps (as apps
+        // fetch feed pages); the memo only saves asking again for the same page.
+        let at = step - step % p.refresh_every;
+        if cx.memo.get::<Page>().is_none_or(|pg| pg.at != at) {
+            let page = self.page(cx, at).await?;
+            cx.memo.set(page);
         }
+        let page = cx.memo.get::<Page>().expect("just set");
+        let likes = page.likes as f32;
+        let personal: Vec<(Video, f32)> = page
+            .videos
+            .iter()
+            .filter(|(v, _)| !cx.state.has_seen(&v.id))
+            .cloned()
+            .collect();
         let mut popular: Vec<(Video, f32)> = Vec::new();
         if p.popular_candidates > 0 {
-            let mut f = exclude.clone();
-            f.exclude.extend(personal.iter().map(|c| c.0.id.clone()));
-            let page = self
-                .store
-                .scroll(&f, Some(OrderBy::ViewsDesc), None, p.popular_candidates)
-                .await?;
-            for v in page.videos {
+            let skip: HashSet<&VideoId> = cx
+                .state
+                .seen()
+                .iter()
+                .chain(personal.iter().map(|c| &c.0.id))
+                .collect();
+            for v in self.ranking.top(p.popular_candidates, &skip).await? {
                 let score = self.popularity(&v).await?;
                 popular.push((v, score));
             }

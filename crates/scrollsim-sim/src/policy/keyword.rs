@@ -111,7 +111,7 @@ impl FeedPolicy for KeywordPolicy {
         Ok(Some(self.plan().await?.len() as u32))
     }
 
-    async fn next(&self, cx: &PolicyContext<'_>) -> Result<Option<Pick>, PolicyError> {
+    async fn next(&self, cx: &mut PolicyContext<'_>) -> Result<Option<Pick>, PolicyError> {
         Ok(self.plan().await?.get(cx.step() as usize).cloned())
     }
 }

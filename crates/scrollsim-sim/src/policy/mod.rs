@@ -3,13 +3,15 @@
 //! A policy holds its parameters and a store handle, never session state: it reads the
 //! session's [`SessionState`] (seen videos, likes, dwell) and derives any randomness from
 //! (seed, step). One instance therefore serves every session of a run, and a resumed session
-//! gets exactly the videos an uninterrupted one would.
+//! gets exactly the videos an uninterrupted one would. Between steps a policy may keep a
+//! [`PolicyMemo`], but only as a cache of what it can recompute from the state.
 
 mod fixed;
 mod foryou;
 mod keyword;
 mod popular;
 mod random;
+mod views;
 
 use std::sync::Arc;
 
@@ -27,11 +29,29 @@ use crate::config::{PolicyConfig, PolicyKind, PolicySpec};
 use crate::state::SessionState;
 
 /// What a policy sees when choosing a step's video.
-#[derive(Debug, Clone, Copy)]
 pub struct PolicyContext<'a> {
     pub state: &'a SessionState,
     /// The session seed.
     pub seed: u64,
+    /// The policy's scratch space for this session.
+    pub memo: &'a mut PolicyMemo,
+}
+
+/// Scratch space a policy keeps between the steps of one session. It may only cache what the
+/// policy can recompute from the session state: it starts empty, and is empty again when a
+/// session resumes, so a policy must give the same answers with or without it.
+#[derive(Default)]
+pub struct PolicyMemo(Option<Box<dyn std::any::Any + Send + Sync>>);
+
+impl PolicyMemo {
+    /// The cached value, if it is a `T`.
+    pub fn get<T: 'static>(&self) -> Option<&T> {
+        self.0.as_ref().and_then(|b| b.downcast_ref())
+    }
+
+    pub fn set<T: Send + Sync + 'static>(&mut self, value: T) {
+        self.0 = Some(Box::new(value));
+    }
 }
 
 impl PolicyContext<'_> {
@@ -73,7 +93,7 @@ pub trait FeedPolicy: Send + Sync {
 
     /// The next video, or None when no unseen video is left (the session then ends with
     /// `CorpusExhausted`).
-    async fn next(&self, cx: &PolicyContext<'_>) -> Result<Option<Pick>, PolicyError>;
+    async fn next(&self, cx: &mut PolicyContext<'_>) -> Result<Option<Pick>, PolicyError>;
 }
 
 /// Builds the policy an experiment names. `keywords` are the embedded value keywords, needed

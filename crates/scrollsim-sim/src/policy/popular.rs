@@ -1,24 +1,29 @@
 //! `popular`: the most viewed unseen video per step, a baseline for popularity-driven feeds.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use scrollsim_core::{PolicyInfo, SlateEntry};
-use scrollsim_store::{Filter, OrderBy, VideoStore};
+use scrollsim_core::{PolicyInfo, SlateEntry, VideoId};
+use scrollsim_store::VideoStore;
 
+use super::views::ViewsRanking;
 use super::{params_json, FeedPolicy, Pick, PolicyContext, PolicyError};
 use crate::config::PopularParams;
 
-/// Scrolls the store by views, descending, excluding seen videos; the slate's scores are the
-/// view counts. Deterministic: every seed sees the same feed.
+/// The most viewed unseen videos (views descending, ties by point id); the slate's scores are
+/// the view counts. Deterministic: every seed sees the same feed.
 pub struct PopularPolicy {
     params: PopularParams,
-    store: Arc<dyn VideoStore>,
+    ranking: ViewsRanking,
 }
 
 impl PopularPolicy {
     pub fn new(params: PopularParams, store: Arc<dyn VideoStore>) -> Self {
-        PopularPolicy { params, store }
+        PopularPolicy {
+            params,
+            ranking: ViewsRanking::new(store),
+        }
     }
 }
 
@@ -32,18 +37,9 @@ impl FeedPolicy for PopularPolicy {
         }
     }
 
-    async fn next(&self, cx: &PolicyContext<'_>) -> Result<Option<Pick>, PolicyError> {
-        let filter = Filter::excluding(cx.state.seen().iter().cloned());
-        let page = self
-            .store
-            .scroll(
-                &filter,
-                Some(OrderBy::ViewsDesc),
-                None,
-                self.params.slate_size,
-            )
-            .await?;
-        let mut videos = page.videos;
+    async fn next(&self, cx: &mut PolicyContext<'_>) -> Result<Option<Pick>, PolicyError> {
+        let seen: HashSet<&VideoId> = cx.state.seen().iter().collect();
+        let mut videos = self.ranking.top(self.params.slate_size, &seen).await?;
         if videos.is_empty() {
             return Ok(None);
         }

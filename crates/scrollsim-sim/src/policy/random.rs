@@ -34,7 +34,7 @@ impl FeedPolicy for RandomPolicy {
         }
     }
 
-    async fn next(&self, cx: &PolicyContext<'_>) -> Result<Option<Pick>, PolicyError> {
+    async fn next(&self, cx: &mut PolicyContext<'_>) -> Result<Option<Pick>, PolicyError> {
         let filter = Filter::excluding(cx.state.seen().iter().cloned());
         let seed = seed::derive(cx.seed, cx.step(), Purpose::Sample);
         let mut videos = self

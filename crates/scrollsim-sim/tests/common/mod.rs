@@ -191,7 +191,7 @@ async fn ingest_fixtures(data: &Path) {
     };
     let fixtures = repo().join("fixtures");
     let summary = scrollsim_ingest::ingest(
-        &[fixtures.clone()],
+        std::slice::from_ref(&fixtures),
         Some(&fixtures.join("metadata.jsonl")),
         &opts,
         store.as_ref(),

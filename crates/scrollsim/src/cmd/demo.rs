@@ -6,11 +6,12 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
 use scrollsim_core::RunId;
 use scrollsim_sim::{PolicyKind, RunDir, Shard, Summary};
-use scrollsim_store::{Filter, StoreError};
+use scrollsim_store::{Filter, StoreError, VideoStore};
 use serde::{Deserialize, Serialize};
 
 use crate::settings::Settings;
@@ -46,47 +47,7 @@ pub struct Args {
 }
 
 pub async fn run(args: Args, settings: &Settings) -> anyhow::Result<ExitCode> {
-    let store_cfg = super::run::store_config(settings)?;
-    let fixtures = &settings.paths.fixtures;
-
-    // 1. The corpus: ingest the fixtures when the collection is missing or empty.
-    let stored = {
-        let store = scrollsim_store::open_store(&store_cfg, &settings.paths.data)
-            .await
-            .with_context(|| format!("opening the {} store", store_cfg.backend.as_str()))?;
-        match store.count(&Filter::default()).await {
-            Ok(n) => n,
-            Err(StoreError::NoCollection(_)) => 0,
-            Err(e) => return Err(e).context("counting the stored videos"),
-        }
-    };
-    if stored == 0 {
-        eprintln!(
-            "ingesting the fixture corpus from {} (first run only)",
-            fixtures.display()
-        );
-        let meta = fixtures.join("metadata.jsonl");
-        let progress = if args.quiet {
-            scrollsim_ingest::IngestProgress::hidden()
-        } else {
-            scrollsim_ingest::IngestProgress::stderr()
-        };
-        let summary = super::ingest::ingest_sources(
-            std::slice::from_ref(fixtures),
-            meta.is_file().then_some(meta.as_path()),
-            settings.ingest.clone(),
-            None,
-            settings,
-            &progress,
-        )
-        .await
-        .context("ingesting the fixture corpus")?;
-        eprintln!("{summary}");
-        if summary.nothing_available() {
-            anyhow::bail!("nothing could be ingested from {}", fixtures.display());
-        }
-    }
-    let store = scrollsim_store::open_store(&store_cfg, &settings.paths.data).await?;
+    let store = fixture_store(settings, args.quiet).await?;
     let videos = store.count(&Filter::default()).await?;
 
     // 2. The study, with a real VLM when one is configured.
@@ -131,11 +92,78 @@ pub async fn run(args: Args, settings: &Settings) -> anyhow::Result<ExitCode> {
     }
     let code = super::run::finish(&dir, Shard::ALL, &report);
     println!("traces: {}", dir.sessions_dir().display());
-    println!(
-        "report: scrollsim report {} --html   (tables, charts, one HTML page)",
-        dir.root.display()
-    );
+    match html_report(&dir, settings).await {
+        Ok(page) => println!("report: {} (tables and charts beside it)", page.display()),
+        Err(e) => {
+            eprintln!("warning: the HTML report could not be written: {e:#}");
+            println!("report: scrollsim report {} --html", dir.root.display());
+        }
+    }
     Ok(code)
+}
+
+/// The report crate's tables, charts and HTML page for the run, with keyframe examples.
+async fn html_report(dir: &RunDir, settings: &Settings) -> anyhow::Result<PathBuf> {
+    let run = dir.root.clone();
+    let images = settings.paths.data.join("images");
+    tokio::task::spawn_blocking(move || {
+        let store = scrollsim_media::ImageStore::open(&images)?;
+        let opts = scrollsim_report::ReportOptions {
+            html: true,
+            ..Default::default()
+        };
+        let paths = scrollsim_report::write_report(&run, Some(&store), &opts)?;
+        paths.html.context("the report wrote no HTML page")
+    })
+    .await?
+}
+
+/// The configured store, with the fixture corpus ingested first when the collection is missing
+/// or empty (also used by `scrollsim bench sim`).
+pub async fn fixture_store(
+    settings: &Settings,
+    quiet: bool,
+) -> anyhow::Result<Arc<dyn VideoStore>> {
+    let store_cfg = &super::run::store_config(settings)?;
+    let fixtures = &settings.paths.fixtures;
+    let open = || async {
+        scrollsim_store::open_store(store_cfg, &settings.paths.data)
+            .await
+            .with_context(|| format!("opening the {} store", store_cfg.backend.as_str()))
+    };
+    let stored = match open().await?.count(&Filter::default()).await {
+        Ok(n) => n,
+        Err(StoreError::NoCollection(_)) => 0,
+        Err(e) => return Err(e).context("counting the stored videos"),
+    };
+    // The handle above is closed here: ingest opens the store itself.
+    if stored == 0 {
+        eprintln!(
+            "ingesting the fixture corpus from {} (first run only)",
+            fixtures.display()
+        );
+        let meta = fixtures.join("metadata.jsonl");
+        let progress = if quiet {
+            scrollsim_ingest::IngestProgress::hidden()
+        } else {
+            scrollsim_ingest::IngestProgress::stderr()
+        };
+        let summary = super::ingest::ingest_sources(
+            std::slice::from_ref(fixtures),
+            meta.is_file().then_some(meta.as_path()),
+            settings.ingest.clone(),
+            None,
+            settings,
+            &progress,
+        )
+        .await
+        .context("ingesting the fixture corpus")?;
+        eprintln!("{summary}");
+        if summary.nothing_available() {
+            anyhow::bail!("nothing could be ingested from {}", fixtures.display());
+        }
+    }
+    open().await
 }
 
 /// One line per persona: aligned-exposure change under each reacting feed against random.

@@ -87,7 +87,9 @@ pub fn create_run(
     Ok(RunDir::create(&settings.paths.runs, id, &text, exp)?)
 }
 
-/// The `[store]` section, typed.
+/// The `[store]` section, typed. (Works whether `Settings::store` is the typed section or
+/// still a table, while the store's config lands.)
+#[allow(clippy::useless_conversion)]
 pub fn store_config(settings: &Settings) -> anyhow::Result<StoreConfig> {
     Ok(settings
         .store
@@ -169,7 +171,6 @@ pub async fn execute(
         .expect("valid template")
         .progress_chars("=> "),
     );
-    bar.set_prefix(dir.id.to_string());
     let ticker = {
         let (bar, progress) = (bar.clone(), progress.clone());
         tokio::spawn(async move {
