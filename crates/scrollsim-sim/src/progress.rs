@@ -13,6 +13,8 @@ pub struct RunProgress {
     sessions_done: AtomicU64,
     steps_planned: AtomicU64,
     steps: AtomicU64,
+    /// Steps run by this process (not those found done when resuming).
+    steps_run: AtomicU64,
     likes: AtomicU64,
     calls: AtomicU64,
     /// Cost in micro-dollars (atomics hold integers).
@@ -25,7 +27,10 @@ pub struct ProgressSnapshot {
     pub sessions_total: u64,
     pub sessions_done: u64,
     pub steps_planned: u64,
+    /// Steps done, including those found done when resuming.
     pub steps: u64,
+    /// Steps run by this process: what a rate should count.
+    pub steps_run: u64,
     pub likes: u64,
     pub calls: u64,
     pub cost_usd: f64,
@@ -50,6 +55,7 @@ impl RunProgress {
 
     pub(crate) fn step(&self, like: bool, usage: &CallUsage) {
         self.steps.fetch_add(1, Ordering::Relaxed);
+        self.steps_run.fetch_add(1, Ordering::Relaxed);
         self.likes.fetch_add(like as u64, Ordering::Relaxed);
         self.add_usage(usage);
     }
@@ -75,6 +81,7 @@ impl RunProgress {
             sessions_done: self.sessions_done.load(Ordering::Relaxed),
             steps_planned: self.steps_planned.load(Ordering::Relaxed),
             steps: self.steps.load(Ordering::Relaxed),
+            steps_run: self.steps_run.load(Ordering::Relaxed),
             likes: self.likes.load(Ordering::Relaxed),
             calls: self.calls.load(Ordering::Relaxed),
             cost_usd: self.cost_micro_usd.load(Ordering::Relaxed) as f64 / 1e6,

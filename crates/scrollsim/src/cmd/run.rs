@@ -91,11 +91,12 @@ pub fn create_run(
 /// still a table, while the store's config lands.)
 #[allow(clippy::useless_conversion)]
 pub fn store_config(settings: &Settings) -> anyhow::Result<StoreConfig> {
-    Ok(settings
+    let cfg: StoreConfig = settings
         .store
         .clone()
         .try_into()
-        .context("config [store]")?)
+        .context("config [store]")?;
+    Ok(cfg)
 }
 
 /// Opens the store and builds what judges need: the text embedder (the offline persona model
@@ -166,7 +167,7 @@ pub async fn execute(
     };
     bar.set_style(
         ProgressStyle::with_template(
-            "{spinner} {elapsed_precise} [{bar:30}] {pos}/{len} steps {per_sec} | {msg}",
+            "{spinner} {elapsed_precise} [{bar:30}] {pos}/{len} steps | {msg}",
         )
         .expect("valid template")
         .progress_chars("=> "),
@@ -186,9 +187,12 @@ pub async fn execute(
         tokio::spawn(async move {
             if tokio::signal::ctrl_c().await.is_ok() {
                 stop.request();
-                bar.println(
-                    "interrupted: finishing the steps in flight (Ctrl-C again to quit at once)",
-                );
+                // Printed even when the bar is hidden (stderr not a terminal).
+                bar.suspend(|| {
+                    eprintln!(
+                        "interrupted: finishing the steps in flight (Ctrl-C again to quit at once)"
+                    )
+                });
                 if tokio::signal::ctrl_c().await.is_ok() {
                     std::process::exit(130);
                 }
@@ -207,8 +211,9 @@ fn update_bar(bar: &ProgressBar, progress: &RunProgress) {
     let s = progress.snapshot();
     bar.set_length(s.steps_planned.max(s.steps));
     bar.set_position(s.steps);
+    let rate = s.steps_run as f64 / bar.elapsed().as_secs_f64().max(1e-3);
     bar.set_message(format!(
-        "sessions {}/{} | likes {} | calls {} | ${:.4}",
+        "{rate:.0} steps/s | sessions {}/{} | likes {} | calls {} | ${:.4}",
         s.sessions_done, s.sessions_total, s.likes, s.calls, s.cost_usd
     ));
 }

@@ -1,0 +1,121 @@
+//! Experiment files: the shipped ones resolve against the repo's config, and mistakes are
+//! errors naming the file and the key.
+
+mod common;
+
+use std::path::Path;
+
+use scrollsim_sim::{Defaults, Experiment, Shard};
+use scrollsim_vlm::JudgeConfig;
+
+fn parse(text: &str) -> Result<Experiment, String> {
+    let policy = common::policy_config();
+    let judge = JudgeConfig::default();
+    let config_dir = common::repo().join("config");
+    let d = Defaults {
+        config_dir: &config_dir,
+        policy: &policy,
+        judge: &judge,
+    };
+    Experiment::parse(text, Path::new("experiments/x.toml"), &d).map_err(|e| e.to_string())
+}
+
+#[test]
+fn shipped_experiments_resolve() {
+    let dir = common::repo().join("experiments");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let exp = parse(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let sessions = exp.sessions();
+        let arms = exp.personas.len() + exp.control as usize;
+        assert_eq!(
+            sessions.len(),
+            arms * exp.models.len() * exp.strategies.len() * exp.policies.len() * exp.seeds.len()
+        );
+        // Session ids are unique and file-name safe.
+        let mut ids: Vec<&str> = sessions.iter().map(|s| s.id.as_str()).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), sessions.len());
+        assert!(ids.iter().all(|id| id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))));
+        seen += 1;
+    }
+    assert!(seen >= 3, "persona-study, keyword-benchmark and demo");
+    let demo = parse(&std::fs::read_to_string(dir.join("demo.toml")).unwrap()).unwrap();
+    assert_eq!(
+        demo.sessions()[0].id.as_str(),
+        "control__offline__simple__foryou__s1"
+    );
+    assert!(demo.windows.needs() <= demo.session_length);
+}
+
+#[test]
+fn shards_are_a_deterministic_partition() {
+    let exp = parse(
+        &std::fs::read_to_string(common::repo().join("experiments/persona-study.toml")).unwrap(),
+    )
+    .unwrap();
+    let all = exp.sessions();
+    let mut union: Vec<String> = Vec::new();
+    for i in 0..5 {
+        let shard: Shard = format!("{i}/5").parse().unwrap();
+        let part = shard.select(&all);
+        assert_eq!(part, shard.select(&all), "deterministic");
+        union.extend(part.iter().map(|s| s.id.to_string()));
+    }
+    union.sort();
+    let mut expected: Vec<String> = all.iter().map(|s| s.id.to_string()).collect();
+    expected.sort();
+    assert_eq!(union, expected, "every session in exactly one shard");
+    assert!(
+        "5/5".parse::<Shard>().is_err()
+            && "1/0".parse::<Shard>().is_err()
+            && "x".parse::<Shard>().is_err()
+    );
+}
+
+#[test]
+fn mistakes_name_the_file_and_the_key() {
+    let base = "personas = [\"family\"]\nmodels = [\"offline\"]\npolicies = [\"random\"]\nseeds = [1]\nsession_length = 30\nwindows = { first = 10, last_start = 20, last = 10 }\n";
+    let cases = [
+        (base.replace("\"family\"", "\"nobody\""), "personas[0]"),
+        (
+            base.replace("\"random\"", "\"foryou:tiktok-lik\""),
+            "policies[0]",
+        ),
+        (base.replace("\"random\"", "\"randum\""), "unknown policy"),
+        (
+            base.replace("session_length = 30", "session_length = 25"),
+            "windows",
+        ),
+        (base.replace("\"offline\"", "\"gpt-9\""), "models[0]"),
+        (format!("{base}concurency = 2\n"), "concurency"),
+        (
+            format!("{base}[policy.foryou]\nepsilon = 3.0\n"),
+            "policy.foryou.epsilon",
+        ),
+        (
+            format!("{base}[policy.foryou]\nepsilonn = 0.1\n"),
+            "epsilonn",
+        ),
+        (base.replace("seeds = [1]", "seeds = []"), "seeds"),
+        (base.replace("personas = [\"family\"]\n", ""), "personas"),
+    ];
+    for (text, key) in cases {
+        let err = parse(&text).unwrap_err();
+        assert!(err.starts_with("experiments/x.toml"), "{err}");
+        assert!(err.contains(key), "expected `{key}` in: {err}");
+    }
+    // Overrides merge over the config's [policy].
+    let exp = parse(&format!("{base}[policy.foryou]\nepsilon = 0.2\n")).unwrap();
+    assert_eq!(exp.policy.foryou.epsilon, 0.2);
+    assert_eq!(
+        exp.policy.foryou.slate_size,
+        common::policy_config().foryou.slate_size
+    );
+    assert_eq!(exp.policy.presets, common::policy_config().presets);
+}
