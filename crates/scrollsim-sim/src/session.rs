@@ -55,6 +55,8 @@ pub enum SessionError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("{path}: another scrollsim process is writing this session")]
+    Busy { path: PathBuf },
     #[error("{path}: {source}")]
     Trace { path: PathBuf, source: TraceError },
     #[error("{path}: line 1: the trace does not start with a header")]
@@ -236,27 +238,23 @@ fn open_trace(path: &Path, header: &Header) -> Result<Opened, SessionError> {
         path: path.to_path_buf(),
         source,
     };
-    let existing = match OpenOptions::new().read(true).write(true).open(path) {
-        Ok(f) => Some(f),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(io(e)),
-    };
-    let Some(mut file) = existing.filter(|f| f.metadata().map(|m| m.len() > 0).unwrap_or(true))
-    else {
-        let file = File::create(path).map_err(io)?;
-        let mut writer = TraceWriter::new(file);
-        writer
-            .write(&TraceEvent::Header(header.clone()))
-            .map_err(io)?;
-        return Ok(Opened::Continue {
-            writer,
-            state: SessionState::new(),
-        });
-    };
-
+    let mut file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .map_err(io)?;
+    // One writer per trace: a second `scrollsim run` on the same session is refused rather
+    // than interleaving lines (the lock goes with the file when the session ends).
+    file.try_lock().map_err(|e| match e {
+        std::fs::TryLockError::WouldBlock => SessionError::Busy { path: path.into() },
+        std::fs::TryLockError::Error(e) => io(e),
+    })?;
     truncate_partial_line(&mut file).map_err(io)?;
     if file.metadata().map_err(io)?.len() == 0 {
-        // Not even the header was complete.
+        // New, or not even the header was complete.
+        file.seek(SeekFrom::Start(0)).map_err(io)?;
         let mut writer = TraceWriter::new(file);
         writer
             .write(&TraceEvent::Header(header.clone()))

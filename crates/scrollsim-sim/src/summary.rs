@@ -311,6 +311,62 @@ fn pct(x: Option<f64>) -> String {
 }
 
 impl Summary {
+    /// One line per cell: sessions, steps, like-rate, aligned exposure first -> last window,
+    /// and the values shown most. What `scrollsim run` prints.
+    pub fn render_compact(&self) -> String {
+        let mut out = String::new();
+        let w = self.windows;
+        let _ = writeln!(
+            out,
+            "{:<14} {:<22} {:<18} {:>4} {:>6} {:>6}  {:<28} most shown",
+            "persona",
+            "policy",
+            "model/strategy",
+            "n",
+            "steps",
+            "like%",
+            format!("aligned {} -> {}@{} (pts)", w.first, w.last, w.last_start),
+        );
+        for c in &self.cells {
+            let a = &c.aligned_exposure;
+            let aligned = if c.persona == "control" {
+                "-".to_string()
+            } else {
+                format!(
+                    "{} -> {} ({})",
+                    pct(a.first),
+                    pct(a.last),
+                    a.points
+                        .map(|p| format!("{p:+.1}"))
+                        .unwrap_or_else(|| "-".into())
+                )
+            };
+            let mut top: Vec<(Value, f64)> = Value::ALL
+                .iter()
+                .map(|v| (*v, c.values[*v].exposure_share))
+                .collect();
+            top.sort_by(|x, y| y.1.total_cmp(&x.1));
+            let top: Vec<String> = top
+                .iter()
+                .take(3)
+                .map(|(v, s)| format!("{} {:.0}%", v.code(), 100.0 * s))
+                .collect();
+            let _ = writeln!(
+                out,
+                "{:<14} {:<22} {:<18} {:>4} {:>6} {:>6}  {:<28} {}",
+                c.persona,
+                c.policy,
+                format!("{}/{}", c.model, c.strategy),
+                c.sessions,
+                c.steps,
+                pct(c.like_rate.map(|r| 100.0 * r)),
+                aligned,
+                top.join(" "),
+            );
+        }
+        out
+    }
+
     /// The per-cell table: alignment change, then like-rate and exposure per value.
     pub fn render_cells(&self) -> String {
         let mut out = String::new();
@@ -350,7 +406,7 @@ impl Summary {
                     a.points.map(|p| format!("{p:+.1}")).unwrap_or_else(|| "-".into()),
                 );
             }
-            let _ = writeln!(out, "    {:<12}{}", "", codes.join(""));
+            let _ = writeln!(out, "    {:<12}{}   (by video label)", "", codes.join(""));
             let exp: Vec<String> = Value::ALL
                 .iter()
                 .map(|v| format!("{:>5.0}", 100.0 * c.values[*v].exposure_share))

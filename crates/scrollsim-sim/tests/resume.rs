@@ -154,3 +154,54 @@ async fn shards_partition_the_sessions_and_merge_into_the_unsharded_run() {
     let err = RunDir::create(&runs.path().join("shared"), &id, "", &other).unwrap_err();
     assert!(err.to_string().contains("seeds"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_another_process_is_writing_is_left_alone() {
+    let (data, store) = common::store_with(common::synthetic(100, 384)).await;
+    let deps = common::deps(store, data.path(), None).await;
+    let text = EXPERIMENT
+        .replace("seeds = [1, 2]", "seeds = [1]")
+        .replace("session_length = 60", "session_length = 30")
+        .replace(
+            "windows = { first = 20, last_start = 40, last = 20 }",
+            "windows = { first = 10, last_start = 20, last = 10 }",
+        );
+    let exp = common::experiment(&text);
+    let runs = tempfile::tempdir().unwrap();
+    let dir = RunDir::create(runs.path(), &RunId::new("l"), &text, &exp).unwrap();
+    let busy = dir.trace_path(&exp.sessions()[1].id);
+    let held = std::fs::File::create(&busy).unwrap();
+    held.lock().unwrap();
+    let r = execute(
+        &dir,
+        &exp,
+        Shard::ALL,
+        &deps,
+        Stop::new(),
+        RunProgress::new(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.failures.len(), 1, "{r:?}");
+    assert!(
+        r.failures[0].1.contains("another scrollsim process"),
+        "{r:?}"
+    );
+    assert_eq!(
+        std::fs::metadata(&busy).unwrap().len(),
+        0,
+        "nothing written to it"
+    );
+    drop(held);
+    let r = execute(
+        &dir,
+        &exp,
+        Shard::ALL,
+        &deps,
+        Stop::new(),
+        RunProgress::new(),
+    )
+    .await
+    .unwrap();
+    assert!(r.complete() && r.ended == 1, "{r:?}");
+}
