@@ -223,9 +223,9 @@ fn first_difference(a: &serde_json::Value, b: &serde_json::Value) -> Option<Stri
 }
 
 /// What a run did.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct RunReport {
-    pub run_id: Option<RunId>,
+    pub run_id: RunId,
     /// Sessions this shard owns.
     pub sessions: usize,
     pub ended: usize,
@@ -233,7 +233,8 @@ pub struct RunReport {
     pub stopped: usize,
     /// Sessions that stopped on an error (resumable once the cause is fixed).
     pub failures: Vec<(SessionId, String)>,
-    pub summary: Option<Summary>,
+    /// What `summary.json` now says (every trace of the run found in the directory).
+    pub summary: Summary,
 }
 
 impl RunReport {
@@ -344,30 +345,34 @@ pub async fn execute(
             (id, r)
         });
     }
-    let mut report = RunReport {
-        run_id: Some(dir.id.clone()),
-        sessions: mine.len(),
-        ..Default::default()
-    };
+    let (mut ended, mut already_ended, mut stopped) = (0, 0, 0);
+    let mut failures = Vec::new();
     while let Some(joined) = tasks.join_next().await {
         let (id, result) = joined.expect("session task panicked");
         match result {
-            Ok(Outcome::Ended { .. }) => report.ended += 1,
-            Ok(Outcome::AlreadyEnded { .. }) => report.already_ended += 1,
-            Ok(Outcome::Stopped { .. }) => report.stopped += 1,
+            Ok(Outcome::Ended { .. }) => ended += 1,
+            Ok(Outcome::AlreadyEnded { .. }) => already_ended += 1,
+            Ok(Outcome::Stopped { .. }) => stopped += 1,
             Err(e) => {
                 tracing::error!(session = %id, "{e}");
-                report.failures.push((id, e.to_string()));
+                failures.push((id, e.to_string()));
             }
         }
     }
-    report.failures.sort();
+    failures.sort();
 
     let summary = summarize(&dir.id, exp, &all, &dir.sessions_dir())?;
     let json = serde_json::to_vec_pretty(&summary).expect("summary serializes");
     write_atomic(&dir.summary_path(), &json)?;
-    report.summary = Some(summary);
-    Ok(report)
+    Ok(RunReport {
+        run_id: dir.id.clone(),
+        sessions: mine.len(),
+        ended,
+        already_ended,
+        stopped,
+        failures,
+        summary,
+    })
 }
 
 fn header_for(

@@ -42,7 +42,7 @@ async fn run(exp: &Experiment, text: &str) -> (tempfile::TempDir, RunDir, scroll
     .await
     .unwrap();
     assert!(report.complete(), "{report:?}");
-    let summary = report.summary.unwrap();
+    let summary = report.summary;
     (data, dir, summary)
 }
 

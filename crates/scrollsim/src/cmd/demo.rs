@@ -84,12 +84,10 @@ pub async fn run(args: Args, settings: &Settings) -> anyhow::Result<ExitCode> {
     );
 
     let report = super::run::execute(&dir, &exp, Shard::ALL, &deps, args.quiet).await?;
-    if let Some(s) = &report.summary {
-        println!();
-        print!("{}", s.render_cells());
-        println!();
-        print!("{}", comparison(s, &exp));
-    }
+    println!();
+    print!("{}", report.summary.render_cells());
+    println!();
+    print!("{}", comparison(&report.summary, &exp));
     let code = super::run::finish(&dir, Shard::ALL, &report);
     println!("traces: {}", dir.sessions_dir().display());
     match html_report(&dir, settings).await {

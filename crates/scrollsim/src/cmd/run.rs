@@ -58,10 +58,8 @@ pub async fn run(args: Args, settings: &Settings) -> anyhow::Result<ExitCode> {
     };
     let deps = open_deps(settings, &exp).await?;
     let report = execute(&dir, &exp, shard, &deps, args.quiet).await?;
-    if let Some(s) = &report.summary {
-        print!("{}", s.render_compact());
-        print!("{}", s.render_preference());
-    }
+    print!("{}", report.summary.render_compact());
+    print!("{}", report.summary.render_preference());
     Ok(finish(&dir, shard, &report))
 }
 
