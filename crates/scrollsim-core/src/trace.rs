@@ -280,11 +280,26 @@ pub struct End {
 }
 
 /// The JSON Schema of one trace line, as published in `schema/trace-event.schema.json`.
+/// Object keys are sorted: serde_json's `preserve_order` feature is switched on by other
+/// crates in some builds, and the published file must not depend on which crates were built.
 pub fn json_schema() -> serde_json::Value {
     let schema = schemars::generate::SchemaSettings::draft2020_12()
         .into_generator()
         .into_root_schema_for::<TraceEvent>();
-    serde_json::to_value(schema).expect("schema serializes")
+    sorted(serde_json::to_value(schema).expect("schema serializes"))
+}
+
+fn sorted(v: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match v {
+        Value::Object(map) => {
+            let mut entries: Vec<(String, Value)> = map.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            Value::Object(entries.into_iter().map(|(k, v)| (k, sorted(v))).collect())
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(sorted).collect()),
+        other => other,
+    }
 }
 
 /// A trace line that could not be read.

@@ -202,8 +202,12 @@ impl fmt::Display for BenchReport {
     }
 }
 
-/// Synthetic corpus: vectors drawn around cluster centres, payload shaped like the paper's.
-struct Synth {
+/// Synthetic corpus: vectors drawn around cluster centres, payload shaped like the paper's
+/// (platform shares, six topics, value scores leaning to one value per cluster, post dates in
+/// July-October 2024, log-normal views). Deterministic per seed and index, so a corpus of any
+/// size is generated in chunks without holding it in memory. Other benchmarks (the
+/// simulation's) reuse it.
+pub struct Synth {
     opts: BenchOptions,
     text_centres: Vec<Vec<f32>>,
     image_centres: Vec<Vec<f32>>,
@@ -229,7 +233,7 @@ fn gaussian(rng: &mut impl Rng, dim: usize) -> Vec<f32> {
 }
 
 impl Synth {
-    fn new(opts: BenchOptions) -> Self {
+    pub fn new(opts: BenchOptions) -> Self {
         let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
         let mut centres = |dim: usize| -> Vec<Vec<f32>> {
             (0..opts.clusters)
@@ -249,7 +253,8 @@ impl Synth {
         }
     }
 
-    fn id(i: usize) -> VideoId {
+    /// The id of the `i`-th video.
+    pub fn id(i: usize) -> VideoId {
         VideoId::new(format!("bench-{i:07}"))
     }
 
@@ -266,7 +271,8 @@ impl Synth {
         v
     }
 
-    fn point(&self, i: usize) -> VideoPoint {
+    /// The `i`-th video with its vectors.
+    pub fn point(&self, i: usize) -> VideoPoint {
         let mut rng = ChaCha8Rng::seed_from_u64(
             self.opts.seed ^ (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
         );
@@ -320,7 +326,7 @@ impl Synth {
     }
 
     /// A query near a random cluster centre.
-    fn query(&self, rng: &mut impl Rng, using: VectorName) -> Vec<f32> {
+    pub fn query(&self, rng: &mut impl Rng, using: VectorName) -> Vec<f32> {
         let centres = match using {
             VectorName::Text => &self.text_centres,
             VectorName::Image => &self.image_centres,

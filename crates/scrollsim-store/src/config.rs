@@ -2,7 +2,7 @@
 //! speed against recall. Defaults are tuned on the benchmark (`scrollsim bench store`, figures
 //! in docs/store.md).
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 /// Which engine serves the store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -49,6 +49,9 @@ pub struct StoreConfig {
     pub retry_base_ms: u64,
     /// Points per upsert request.
     pub upsert_batch: usize,
+    /// Embedded: parsed videos kept in memory so repeat search hits skip the payload parse
+    /// (~1 KB of JSON each). About 1 KB of memory per entry; 0 turns it off.
+    pub cache_videos: usize,
     /// Index parameters, applied when a collection is created (search `ef` on every query).
     pub index: IndexParams,
 }
@@ -66,6 +69,7 @@ impl Default for StoreConfig {
             retries: 5,
             retry_base_ms: 100,
             upsert_batch: 512,
+            cache_videos: 200_000,
             index: IndexParams::default(),
         }
     }
@@ -107,7 +111,57 @@ impl Default for IndexParams {
     }
 }
 
+/// Environment variable that overrides `store.backend` (`embedded` or `server`).
+pub const ENV_BACKEND: &str = "SCROLLSIM_STORE_BACKEND";
+/// Environment variable that overrides `store.url` (as docker-compose.yml sets it).
+pub const ENV_URL: &str = "QDRANT_URL";
+
+/// For `#[serde(deserialize_with)]` on the `[store]` section: reads it, then applies the
+/// environment overrides, so they sit between the config file and command-line flags.
+pub fn deserialize_with_env<'de, D: Deserializer<'de>>(d: D) -> Result<StoreConfig, D::Error> {
+    StoreConfig::deserialize(d)?
+        .with_env_overrides()
+        .map_err(serde::de::Error::custom)
+}
+
+/// For `#[serde(default)]` when a config file has no `[store]`: the defaults with the
+/// environment overrides. An invalid override is left out here and reported by
+/// [`StoreConfig::validate`].
+pub fn default_with_env() -> StoreConfig {
+    StoreConfig::default()
+        .with_env_overrides()
+        .unwrap_or_default()
+}
+
 impl StoreConfig {
+    /// Applies the environment overrides [`ENV_BACKEND`] and [`ENV_URL`] (containers and CI
+    /// point scrollsim at a server without editing the config file).
+    pub fn with_env_overrides(self) -> Result<Self, String> {
+        self.with_overrides(std::env::var(ENV_BACKEND).ok(), std::env::var(ENV_URL).ok())
+    }
+
+    fn with_overrides(
+        mut self,
+        backend: Option<String>,
+        url: Option<String>,
+    ) -> Result<Self, String> {
+        if let Some(b) = backend.filter(|b| !b.trim().is_empty()) {
+            self.backend = match b.trim() {
+                "embedded" => Backend::Embedded,
+                "server" => Backend::Server,
+                other => {
+                    return Err(format!(
+                    "environment variable {ENV_BACKEND}={other:?}: expected `embedded` or `server`"
+                ))
+                }
+            };
+        }
+        if let Some(u) = url.filter(|u| !u.trim().is_empty()) {
+            self.url = u.trim().to_string();
+        }
+        Ok(self)
+    }
+
     /// Checks values serde cannot: names the key that is wrong.
     pub fn validate(&self) -> Result<(), String> {
         let bad = |key: &str, expected: &str| Err(format!("store.{key}: {expected}"));
@@ -140,6 +194,13 @@ impl StoreConfig {
         if self.index.segments == 0 {
             return bad("index.segments", "at least 1");
         }
+        if let Ok(b) = std::env::var(ENV_BACKEND) {
+            if !matches!(b.trim(), "" | "embedded" | "server") {
+                return Err(format!(
+                    "environment variable {ENV_BACKEND}={b:?}: expected `embedded` or `server`"
+                ));
+            }
+        }
         if let Some(var) = &self.api_key_env {
             if var.is_empty() || var.contains('=') {
                 return bad(
@@ -169,6 +230,25 @@ mod tests {
         assert_eq!(cfg.backend, Backend::Server);
         assert_eq!(cfg.index.m, 32);
         assert_eq!(cfg.index.ef, IndexParams::default().ef);
+    }
+
+    #[test]
+    fn environment_overrides_backend_and_url() {
+        let cfg = StoreConfig::default()
+            .with_overrides(Some("server".into()), Some("http://qdrant:6334".into()))
+            .unwrap();
+        assert_eq!(
+            (cfg.backend, cfg.url.as_str()),
+            (Backend::Server, "http://qdrant:6334")
+        );
+        let same = StoreConfig::default()
+            .with_overrides(None, Some(" ".into()))
+            .unwrap();
+        assert_eq!(same, StoreConfig::default());
+        let err = StoreConfig::default()
+            .with_overrides(Some("cloud".into()), None)
+            .unwrap_err();
+        assert!(err.contains(ENV_BACKEND) && err.contains("cloud"), "{err}");
     }
 
     #[test]

@@ -3,7 +3,13 @@
 //!
 //! Quirks of qdrant-edge 0.7.2 handled here:
 //! - No background optimizer: HNSW indexes are built by `EdgeShard::optimize`, which we run in
-//!   `wait_indexed` and when opening a shard with an unindexed backlog.
+//!   `wait_indexed`, when opening a shard with an unindexed backlog, and before the first
+//!   query after writes that were never indexed.
+//! - Payload indexes on the appendable segment cost ~250k instructions per upserted point
+//!   (16 numeric indexes kept in gridstore, point by point): two thirds of the upsert. A new
+//!   collection therefore starts without them; `Shard::finish_indexing` builds the HNSW index
+//!   first and then the payload indexes, once per immutable segment. Writes to a collection
+//!   that has them (incremental ingest) keep them current point by point.
 //! - No WAL replay on load: durability comes from flushing segments, done after every write.
 //! - `EdgeShard::flush` panics if it meets a concurrent writer (`try_lock`), so writes,
 //!   flushes and optimisation are serialised by our own mutex.
@@ -16,6 +22,7 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -25,14 +32,16 @@ use qdrant_edge::{
     Condition, CountRequest, DateTimeWrapper, Direction, Distance, EdgeConfig,
     EdgeOptimizersConfig, EdgeShard, EdgeVectorParams, FieldCondition, FieldIndexOperations,
     Filter as EdgeFilter, HasIdCondition, HnswIndexConfig, JsonPath, Match, OrderBy as EdgeOrderBy,
-    OrderByInterface, Payload, PayloadFieldSchema, PayloadSchemaType, PointId,
+    OrderByInterface, Payload, PayloadFieldSchema, PayloadSchemaParams, PointId,
     PointInsertOperations, PointOperations, PointStructPersisted, QueryEnum, Range, ScrollRequest,
     SearchParams, SearchRequest as EdgeSearch, StartFrom, UpdateOperation, VectorInternal,
     VectorPersisted, VectorStructInternal, VectorStructPersisted, WithPayloadInterface, WithVector,
 };
-use qdrant_edge::{CreateIndex, NamedQuery};
+use qdrant_edge::{
+    CreateIndex, DatetimeIndexParams, FloatIndexParams, IntegerIndexParams, KeywordIndexParams,
+    NamedQuery,
+};
 use scrollsim_core::Video;
-use serde_json::Value as Json;
 use uuid::Uuid;
 
 use crate::config::IndexParams;
@@ -44,6 +53,7 @@ use crate::{CollectionSpec, Result, Scored, StoreError, VectorName};
 pub struct EdgeEngine {
     root: PathBuf,
     params: IndexParams,
+    cache_capacity: usize,
     current: RwLock<Option<Arc<Shard>>>,
 }
 
@@ -54,13 +64,175 @@ struct Shard {
     edge: EdgeShard,
     /// Serialises writes, flushes and optimisation (see the module doc).
     write: Mutex<()>,
+    /// All payload indexes exist (set by `finish_indexing`, read before every query).
+    indexed: AtomicBool,
+    /// Parsed videos by point id (see `VideoCache`).
+    cache: RwLock<VideoCache>,
     /// Held for the life of the shard: one process per shard.
     _lock: File,
+}
+
+/// Parsed videos by point id. Reading a payload back means a JSON parse of ~1 KB per video
+/// (three quarters of a search's cost at 50k videos); the cache makes repeat hits a clone.
+/// It stays exact because one process owns the shard (the file lock) and every write
+/// invalidates what it touches (see `Shard::invalidate`). Bounded: when full it starts over.
+struct VideoCache {
+    map: HashMap<Uuid, Arc<Video>>,
+    /// Bumped by every write, so a read that raced a write does not cache what it read.
+    generation: u64,
+    capacity: usize,
+}
+
+impl VideoCache {
+    fn new(capacity: usize) -> Self {
+        VideoCache {
+            map: HashMap::new(),
+            generation: 0,
+            capacity,
+        }
+    }
 }
 
 impl Shard {
     fn err(&self, e: impl std::fmt::Display) -> StoreError {
         embedded_err(&self.path, e)
+    }
+
+    /// Forgets cached videos a write changed; call after the write is applied.
+    fn invalidate(&self, ids: impl IntoIterator<Item = Uuid>) {
+        let mut c = self.cache.write();
+        c.generation += 1;
+        for id in ids {
+            c.map.remove(&id);
+        }
+    }
+
+    /// Videos for point ids, in order; ids with no point are `None`.
+    fn resolve(&self, ids: &[Uuid]) -> Result<Vec<Option<Arc<Video>>>> {
+        let (mut out, generation) = {
+            let c = self.cache.read();
+            (
+                ids.iter()
+                    .map(|id| c.map.get(id).cloned())
+                    .collect::<Vec<_>>(),
+                c.generation,
+            )
+        };
+        let missing: Vec<PointId> = ids
+            .iter()
+            .zip(&out)
+            .filter(|(_, v)| v.is_none())
+            .map(|(id, _)| PointId::Uuid(*id))
+            .collect();
+        if missing.is_empty() {
+            return Ok(out);
+        }
+        let records = self
+            .edge
+            .retrieve(
+                &missing,
+                Some(EdgeEngine::with_video()),
+                Some(WithVector::Bool(false)),
+            )
+            .map_err(|e| self.err(e))?;
+        let mut fetched = HashMap::with_capacity(records.len());
+        for r in records {
+            fetched.insert(
+                uuid_of(self, &r.id)?,
+                Arc::new(video_of(self, &r.id, r.payload)?),
+            );
+        }
+        for (id, slot) in ids.iter().zip(out.iter_mut()) {
+            if slot.is_none() {
+                *slot = fetched.get(id).cloned();
+            }
+        }
+        let mut c = self.cache.write();
+        if c.generation == generation && c.capacity > 0 {
+            if c.map.len() + fetched.len() > c.capacity {
+                c.map.clear();
+            }
+            c.map.extend(fetched);
+        }
+        Ok(out)
+    }
+
+    /// Pairs engine hits with their videos, dropping any deleted meanwhile.
+    fn with_videos<T>(&self, hits: Vec<(Uuid, T)>) -> Result<Vec<(Uuid, T, Video)>> {
+        let ids: Vec<Uuid> = hits.iter().map(|h| h.0).collect();
+        let videos = self.resolve(&ids)?;
+        Ok(hits
+            .into_iter()
+            .zip(videos)
+            .filter_map(|((id, t), v)| v.map(|v| (id, t, Video::clone(&v))))
+            .collect())
+    }
+
+    /// Payload indexes the shard does not have yet.
+    fn missing_indexes(&self) -> Vec<(String, IndexKind)> {
+        let have = self.edge.info().payload_schema;
+        schema::payload_indexes()
+            .into_iter()
+            .filter(|(key, _)| !have.keys().any(|k| k.to_string() == *key))
+            .collect()
+    }
+
+    /// Creates any missing payload indexes, then builds the HNSW index over what was written
+    /// (blocking). Deferring the payload indexes to here keeps them out of bulk upserts;
+    /// creating them before the HNSW build lets the graph carry links for the keyword fields
+    /// (see `IndexKind::graph_links`): without them a platform filter could strand the graph
+    /// search on a few points (seen as one result instead of ten).
+    fn finish_indexing(&self) -> Result<()> {
+        let _w = self.write.lock();
+        let started = std::time::Instant::now();
+        let missing = self.missing_indexes();
+        for (key, kind) in &missing {
+            let graph = Some(kind.graph_links());
+            let field_schema = PayloadFieldSchema::FieldParams(match kind {
+                IndexKind::Keyword => PayloadSchemaParams::Keyword(KeywordIndexParams {
+                    enable_hnsw: graph,
+                    ..Default::default()
+                }),
+                IndexKind::Integer => PayloadSchemaParams::Integer(IntegerIndexParams {
+                    lookup: Some(false),
+                    range: Some(true),
+                    enable_hnsw: graph,
+                    ..Default::default()
+                }),
+                IndexKind::Float => PayloadSchemaParams::Float(FloatIndexParams {
+                    enable_hnsw: graph,
+                    ..Default::default()
+                }),
+                IndexKind::Datetime => PayloadSchemaParams::Datetime(DatetimeIndexParams {
+                    enable_hnsw: graph,
+                    ..Default::default()
+                }),
+            });
+            self.edge
+                .update(UpdateOperation::FieldIndexOperation(
+                    FieldIndexOperations::CreateIndex(CreateIndex {
+                        field_name: json_path(key),
+                        field_schema: Some(field_schema),
+                    }),
+                ))
+                .map_err(|e| self.err(format!("creating payload index {key}: {e}")))?;
+        }
+        // Returns at once when no segment is over the indexing threshold.
+        let optimized = self
+            .edge
+            .optimize()
+            .map_err(|e| self.err(format!("building the index: {e}")))?;
+        if optimized || !missing.is_empty() {
+            self.edge.flush();
+            tracing::info!(
+                "embedded store {}: indexed {} points in {:.1} s",
+                self.path.display(),
+                self.edge.info().points_count,
+                started.elapsed().as_secs_f64()
+            );
+        }
+        self.indexed.store(true, Ordering::SeqCst);
+        Ok(())
     }
 }
 
@@ -78,12 +250,13 @@ fn embedded_err(path: &Path, e: impl std::fmt::Display) -> StoreError {
 }
 
 impl EdgeEngine {
-    pub fn new(root: PathBuf, params: IndexParams) -> Result<Self> {
+    pub fn new(root: PathBuf, params: IndexParams, cache_capacity: usize) -> Result<Self> {
         std::fs::create_dir_all(&root)
             .map_err(|e| embedded_err(&root, format!("cannot create: {e}")))?;
         Ok(EdgeEngine {
             root,
             params,
+            cache_capacity,
             current: RwLock::new(None),
         })
     }
@@ -130,6 +303,7 @@ fn edge_config(p: &IndexParams, spec: &CollectionSpec) -> EdgeConfig {
 fn load_shard(
     root: &Path,
     params: &IndexParams,
+    cache_capacity: usize,
     name: &str,
     create: Option<&CollectionSpec>,
 ) -> Result<Option<Shard>> {
@@ -159,23 +333,9 @@ fn load_shard(
         EdgeShard::load(&path, None).map_err(|e| embedded_err(&path, e))?
     } else {
         let spec = create.expect("checked above");
+        // Payload indexes come later, in `Shard::finish_indexing`: see the module doc.
         let edge =
             EdgeShard::new(&path, edge_config(params, spec)).map_err(|e| embedded_err(&path, e))?;
-        for (key, kind) in schema::payload_indexes() {
-            let field_schema = PayloadFieldSchema::FieldType(match kind {
-                IndexKind::Keyword => PayloadSchemaType::Keyword,
-                IndexKind::Integer => PayloadSchemaType::Integer,
-                IndexKind::Float => PayloadSchemaType::Float,
-                IndexKind::Datetime => PayloadSchemaType::Datetime,
-            });
-            edge.update(UpdateOperation::FieldIndexOperation(
-                FieldIndexOperations::CreateIndex(CreateIndex {
-                    field_name: json_path(&key),
-                    field_schema: Some(field_schema),
-                }),
-            ))
-            .map_err(|e| embedded_err(&path, format!("creating payload index {key}: {e}")))?;
-        }
         edge.flush();
         edge
     };
@@ -195,12 +355,27 @@ fn load_shard(
         spec,
         edge,
         write: Mutex::new(()),
+        indexed: AtomicBool::new(false),
+        cache: RwLock::new(VideoCache::new(cache_capacity)),
         _lock: lock,
     };
+    shard
+        .indexed
+        .store(shard.missing_indexes().is_empty(), Ordering::SeqCst);
     Ok(Some(shard))
 }
 
 impl EdgeEngine {
+    /// The shard, with its indexes complete: queries call this first. After the first time it
+    /// is one atomic load.
+    async fn ready(&self) -> Result<Arc<Shard>> {
+        let shard = self.shard()?;
+        if !shard.indexed.load(Ordering::Relaxed) {
+            self.wait_indexed().await?;
+        }
+        Ok(shard)
+    }
+
     /// Runs `f` with the shard on the blocking pool.
     async fn blocking<T: Send + 'static>(
         &self,
@@ -226,20 +401,30 @@ impl EdgeEngine {
         // Close the current shard first: it flushes on drop, and its lock must be released
         // should the same directory be reopened.
         self.current.write().take();
-        let (root, params, want) = (self.root.clone(), self.params.clone(), create.clone());
-        let loaded =
-            tokio::task::spawn_blocking(move || load_shard(&root, &params, &name, want.as_ref()))
-                .await
-                .map_err(|e| embedded_err(&self.root, format!("worker failed: {e}")))??;
+        let (root, params, capacity, want) = (
+            self.root.clone(),
+            self.params.clone(),
+            self.cache_capacity,
+            create.clone(),
+        );
+        let loaded = tokio::task::spawn_blocking(move || {
+            load_shard(&root, &params, capacity, &name, want.as_ref())
+        })
+        .await
+        .map_err(|e| embedded_err(&self.root, format!("worker failed: {e}")))??;
         let Some(shard) = loaded else { return Ok(None) };
         let spec = shard.spec.clone();
         let compatible = create
             .as_ref()
             .is_none_or(|c| c.text_dim == spec.text_dim && c.image_dim == spec.image_dim);
         if compatible {
+            let has_points = shard.edge.info().points_count > 0;
             *self.current.write() = Some(Arc::new(shard));
-            // An unindexed backlog (ingest ended without `wait_indexed`) is indexed now, once.
-            self.wait_indexed().await?;
+            if has_points {
+                // An unindexed backlog (ingest ended without `wait_indexed`) is indexed now,
+                // once. An empty collection stays unindexed so a bulk load is cheap.
+                self.wait_indexed().await?;
+            }
         }
         Ok(Some(spec))
     }
@@ -371,6 +556,7 @@ impl Engine for EdgeEngine {
     async fn upsert(&self, batch: Vec<Prepared>) -> Result<usize> {
         self.blocking(move |s| {
             let n = batch.len();
+            let ids: Vec<Uuid> = batch.iter().map(|p| p.id).collect();
             let points: Vec<PointStructPersisted> = batch
                 .into_iter()
                 .map(|p| {
@@ -398,6 +584,7 @@ impl Engine for EdgeEngine {
                     PointOperations::UpsertPoints(PointInsertOperations::PointsList(points)),
                 ))
                 .map_err(|e| s.err(e))?;
+            s.invalidate(ids);
             Ok(n)
         })
         .await
@@ -414,19 +601,11 @@ impl Engine for EdgeEngine {
 
     async fn videos(&self, ids: &[Uuid]) -> Result<Vec<Video>> {
         let s = self.shard()?;
-        let pids: Vec<PointId> = ids.iter().map(|u| PointId::Uuid(*u)).collect();
-        let records = s
-            .edge
-            .retrieve(
-                &pids,
-                Some(Self::with_video()),
-                Some(WithVector::Bool(false)),
-            )
-            .map_err(|e| s.err(e))?;
-        records
+        Ok(s.resolve(ids)?
             .into_iter()
-            .map(|r| video_of(&s, &r.id, r.payload))
-            .collect()
+            .flatten()
+            .map(|v| Video::clone(&v))
+            .collect())
     }
 
     async fn vectors(&self, ids: &[Uuid], using: VectorName) -> Result<Vec<(Uuid, Vec<f32>)>> {
@@ -460,7 +639,7 @@ impl Engine for EdgeEngine {
         limit: usize,
         exact: bool,
     ) -> Result<Vec<Scored>> {
-        let s = self.shard()?;
+        let s = self.ready().await?;
         let req = EdgeSearch {
             query: QueryEnum::Nearest(NamedQuery {
                 query: VectorInternal::Dense(vector),
@@ -474,19 +653,19 @@ impl Engine for EdgeEngine {
             }),
             limit,
             offset: 0,
-            with_payload: Some(Self::with_video()),
+            with_payload: None,
             with_vector: None,
             score_threshold: None,
         };
         let hits = s.edge.search(req).map_err(|e| s.err(e))?;
-        hits.into_iter()
-            .map(|h| {
-                Ok(Scored {
-                    score: h.score,
-                    video: video_of(&s, &h.id, h.payload)?,
-                })
-            })
-            .collect()
+        let hits = hits
+            .into_iter()
+            .map(|h| Ok((uuid_of(&s, &h.id)?, h.score)))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(s.with_videos(hits)?
+            .into_iter()
+            .map(|(_, score, video)| Scored { score, video })
+            .collect())
     }
 
     async fn scroll(
@@ -495,22 +674,26 @@ impl Engine for EdgeEngine {
         offset: Option<Uuid>,
         limit: usize,
     ) -> Result<Vec<(Uuid, Video)>> {
-        let s = self.shard()?;
+        let s = self.ready().await?;
         let (records, _next) = s
             .edge
             .scroll(ScrollRequest {
                 offset: offset.map(PointId::Uuid),
                 limit: Some(limit),
                 filter: Self::native(cond),
-                with_payload: Some(Self::with_video()),
+                with_payload: Some(WithPayloadInterface::Bool(false)),
                 with_vector: WithVector::Bool(false),
                 order_by: None,
             })
             .map_err(|e| s.err(e))?;
-        records
+        let ids = records
+            .iter()
+            .map(|r| Ok((uuid_of(&s, &r.id)?, ())))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(s.with_videos(ids)?
             .into_iter()
-            .map(|r| Ok((uuid_of(&s, &r.id)?, video_of(&s, &r.id, r.payload)?)))
-            .collect()
+            .map(|(id, (), v)| (id, v))
+            .collect())
     }
 
     async fn scroll_key(
@@ -519,14 +702,14 @@ impl Engine for EdgeEngine {
         by: KeyScroll,
         limit: usize,
     ) -> Result<Vec<(Uuid, Video)>> {
-        let s = self.shard()?;
+        let s = self.ready().await?;
         let (records, _) = s
             .edge
             .scroll(ScrollRequest {
                 offset: None,
                 limit: Some(limit),
                 filter: Self::native(cond),
-                with_payload: Some(Self::with_video()),
+                with_payload: Some(WithPayloadInterface::Bool(false)),
                 with_vector: WithVector::Bool(false),
                 order_by: Some(OrderByInterface::Struct(EdgeOrderBy {
                     key: json_path(by.key),
@@ -539,14 +722,18 @@ impl Engine for EdgeEngine {
                 })),
             })
             .map_err(|e| s.err(e))?;
-        records
+        let ids = records
+            .iter()
+            .map(|r| Ok((uuid_of(&s, &r.id)?, ())))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(s.with_videos(ids)?
             .into_iter()
-            .map(|r| Ok((uuid_of(&s, &r.id)?, video_of(&s, &r.id, r.payload)?)))
-            .collect()
+            .map(|(id, (), v)| (id, v))
+            .collect())
     }
 
     async fn count(&self, cond: &Cond<'_>) -> Result<u64> {
-        let s = self.shard()?;
+        let s = self.ready().await?;
         let n = s
             .edge
             .count(CountRequest {
@@ -558,6 +745,7 @@ impl Engine for EdgeEngine {
     }
 
     async fn delete(&self, ids: &[Uuid]) -> Result<()> {
+        let uuids = ids.to_vec();
         let ids: Vec<PointId> = ids.iter().map(|u| PointId::Uuid(*u)).collect();
         self.blocking(move |s| {
             let _w = s.write.lock();
@@ -566,6 +754,7 @@ impl Engine for EdgeEngine {
                     PointOperations::DeletePoints { ids },
                 ))
                 .map_err(|e| s.err(e))?;
+            s.invalidate(uuids);
             s.edge.flush();
             Ok(())
         })
@@ -594,9 +783,7 @@ impl Engine for EdgeEngine {
                     let digest = r
                         .payload
                         .as_ref()
-                        .and_then(|p| p.0.get(field::DIGEST))
-                        .and_then(Json::as_str)
-                        .and_then(|h| u64::from_str_radix(h, 16).ok())
+                        .and_then(|p| schema::digest_of(&p.0))
                         .ok_or_else(|| {
                             s.err(format!(
                                 "point {} has no digest: not written by scrollsim",
@@ -615,26 +802,7 @@ impl Engine for EdgeEngine {
     }
 
     async fn wait_indexed(&self) -> Result<()> {
-        self.blocking(|s| {
-            // Returns at once when no segment is over the indexing threshold.
-            let _w = s.write.lock();
-            let started = std::time::Instant::now();
-            let optimized = s
-                .edge
-                .optimize()
-                .map_err(|e| s.err(format!("building the index: {e}")))?;
-            if optimized {
-                s.edge.flush();
-                tracing::info!(
-                    "embedded store {}: indexed {} points in {:.1} s",
-                    s.path.display(),
-                    s.edge.info().points_count,
-                    started.elapsed().as_secs_f64()
-                );
-            }
-            Ok(())
-        })
-        .await
+        self.blocking(|s| s.finish_indexing()).await
     }
 }
 

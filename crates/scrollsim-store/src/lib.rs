@@ -251,12 +251,18 @@ pub use store::recommend_vector;
 
 /// Opens the configured store. Embedded data lives under `<data_dir>/qdrant/<collection>`.
 /// If the configured collection exists it is opened, so callers that only read need not know
-/// its dimensions; `open_collection` creates it or checks them.
+/// its dimensions; `open_collection` creates it or checks them. `cfg` is used as given: the
+/// environment overrides are applied where the config file is read (see
+/// [`config::deserialize_with_env`]).
 pub async fn open_store(cfg: &StoreConfig, data_dir: &Path) -> Result<Arc<dyn VideoStore>> {
     cfg.validate().map_err(StoreError::Config)?;
     Ok(match cfg.backend {
         Backend::Embedded => {
-            let engine = embedded::EdgeEngine::new(data_dir.join("qdrant"), cfg.index.clone())?;
+            let engine = embedded::EdgeEngine::new(
+                data_dir.join("qdrant"),
+                cfg.index.clone(),
+                cfg.cache_videos,
+            )?;
             let store = store::Store::new(engine, cfg.upsert_batch);
             store.open_if_exists(&cfg.collection).await?;
             Arc::new(store)

@@ -11,11 +11,13 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use parking_lot::RwLock;
+use qdrant_client::qdrant::payload_index_params::IndexParams as FieldIndexParams;
 use qdrant_client::qdrant::{
     point_id::PointIdOptions, start_from, vector_output, vectors_config, vectors_output,
     CollectionStatus, Condition, CountPointsBuilder, CreateCollectionBuilder,
-    CreateFieldIndexCollectionBuilder, DatetimeRange, DeletePointsBuilder, Direction, Distance,
-    FieldType, Filter as QFilter, GetPointsBuilder, HnswConfigDiffBuilder, OptimizersConfigDiff,
+    CreateFieldIndexCollectionBuilder, DatetimeIndexParams, DatetimeRange, DeletePointsBuilder,
+    Direction, Distance, FieldType, Filter as QFilter, FloatIndexParams, GetPointsBuilder,
+    HnswConfigDiffBuilder, IntegerIndexParams, KeywordIndexParams, OptimizersConfigDiff,
     OptimizersConfigDiffBuilder, OrderByBuilder, PayloadIncludeSelector, PointId, PointStruct,
     PointsIdsList, Query, QueryPointsBuilder, Range, RetrievedPoint, ScrollPointsBuilder,
     SearchParamsBuilder, UpdateCollectionBuilder, UpdateStatus, UpsertPointsBuilder, Value,
@@ -291,13 +293,41 @@ impl ServerEngine {
             }
         }
         for (key, kind) in schema::payload_indexes() {
-            let ft = match kind {
-                IndexKind::Keyword => FieldType::Keyword,
-                IndexKind::Integer => FieldType::Integer,
-                IndexKind::Float => FieldType::Float,
-                IndexKind::Datetime => FieldType::Datetime,
+            let graph = Some(kind.graph_links());
+            let (ft, params) = match kind {
+                IndexKind::Keyword => (
+                    FieldType::Keyword,
+                    FieldIndexParams::KeywordIndexParams(KeywordIndexParams {
+                        enable_hnsw: graph,
+                        ..Default::default()
+                    }),
+                ),
+                IndexKind::Integer => (
+                    FieldType::Integer,
+                    FieldIndexParams::IntegerIndexParams(IntegerIndexParams {
+                        lookup: Some(false),
+                        range: Some(true),
+                        enable_hnsw: graph,
+                        ..Default::default()
+                    }),
+                ),
+                IndexKind::Float => (
+                    FieldType::Float,
+                    FieldIndexParams::FloatIndexParams(FloatIndexParams {
+                        enable_hnsw: graph,
+                        ..Default::default()
+                    }),
+                ),
+                IndexKind::Datetime => (
+                    FieldType::Datetime,
+                    FieldIndexParams::DatetimeIndexParams(DatetimeIndexParams {
+                        enable_hnsw: graph,
+                        ..Default::default()
+                    }),
+                ),
             };
             let req = CreateFieldIndexCollectionBuilder::new(&spec.name, &key, ft)
+                .field_index_params(params)
                 .wait(true)
                 .build();
             self.call(&format!("create payload index {key}"), || {
@@ -687,11 +717,8 @@ impl Engine for ServerEngine {
                 .await?;
             for p in reply.result {
                 let id = self.uuid(p.id.as_ref())?;
-                let digest = p
-                    .payload
-                    .get(field::DIGEST)
-                    .and_then(|v| v.as_str())
-                    .and_then(|h| u64::from_str_radix(h, 16).ok())
+                let payload = serde_json::Map::from(Payload::from(p.payload));
+                let digest = schema::digest_of(&payload)
                     .ok_or_else(|| self.foreign(format!("point {id} has no digest")))?;
                 out.push((id, digest));
             }

@@ -25,7 +25,11 @@ pub struct Store<E: Engine> {
     /// Bumped by every write; the cached corpus id is valid for one generation.
     writes: AtomicU64,
     corpus: Mutex<Option<(u64, CorpusId)>>,
+    ids: RwLock<HashMap<VideoId, Uuid>>,
 }
+
+/// Entries of the video id -> point id cache before it starts over (~100 bytes each).
+const ID_CACHE: usize = 1_000_000;
 
 impl<E: Engine> Store<E> {
     pub fn new(engine: E, upsert_batch: usize) -> Self {
@@ -35,6 +39,7 @@ impl<E: Engine> Store<E> {
             spec: RwLock::new(None),
             writes: AtomicU64::new(0),
             corpus: Mutex::new(None),
+            ids: RwLock::new(HashMap::new()),
         }
     }
 
@@ -69,8 +74,35 @@ impl<E: Engine> Store<E> {
         }
     }
 
-    fn cond<'a>(filter: &'a Filter, extra: impl IntoIterator<Item = Uuid>) -> Cond<'a> {
-        let mut exclude: Vec<Uuid> = filter.exclude.iter().map(schema::point_id).collect();
+    /// Point ids of video ids, through a cache: UUID v5 is a SHA-1 per id, and a session's
+    /// exclude list of 200 ids would pay it on every query (a tenth of a search).
+    fn point_ids<'a>(&self, ids: impl IntoIterator<Item = &'a VideoId>) -> Vec<Uuid> {
+        let mut fresh = Vec::new();
+        let out = {
+            let known = self.ids.read();
+            ids.into_iter()
+                .map(|id| match known.get(id) {
+                    Some(u) => *u,
+                    None => {
+                        let u = schema::point_id(id);
+                        fresh.push((id.clone(), u));
+                        u
+                    }
+                })
+                .collect()
+        };
+        if !fresh.is_empty() {
+            let mut known = self.ids.write();
+            if known.len() + fresh.len() > ID_CACHE {
+                known.clear();
+            }
+            known.extend(fresh);
+        }
+        out
+    }
+
+    fn cond<'a>(&self, filter: &'a Filter, extra: impl IntoIterator<Item = Uuid>) -> Cond<'a> {
+        let mut exclude: Vec<Uuid> = self.point_ids(&filter.exclude);
         exclude.extend(extra);
         Cond {
             filter,
@@ -83,7 +115,8 @@ impl<E: Engine> Store<E> {
         self.writes.fetch_add(1, Ordering::SeqCst);
     }
 
-    fn prepare(spec: &CollectionSpec, p: &VideoPoint) -> Result<Prepared> {
+    /// Rejects a point the collection cannot hold, naming the video.
+    fn validate(spec: &CollectionSpec, p: &VideoPoint) -> Result<()> {
         let check = |v: &[f32], name: VectorName, expected: usize| {
             if v.len() != expected {
                 return Err(StoreError::BadVector {
@@ -116,15 +149,27 @@ impl<E: Engine> Store<E> {
                 }
             }
         }
-        let id = schema::point_id(&p.video.id);
-        let payload = schema::payload(&p.video, &id, &p.text, p.image.as_deref())
-            .map_err(|e| StoreError::Backend(format!("video {}: payload: {e}", p.video.id)))?;
-        Ok(Prepared {
-            id,
-            text: p.text.clone(),
-            image: p.image.clone(),
-            payload,
-        })
+        Ok(())
+    }
+
+    /// Id and payload for validated points.
+    fn prepare(points: Vec<VideoPoint>) -> Result<Vec<Prepared>> {
+        points
+            .into_iter()
+            .map(|p| {
+                let id = schema::point_id(&p.video.id);
+                let payload =
+                    schema::payload(&p.video, &id, &p.text, p.image.as_deref()).map_err(|e| {
+                        StoreError::Backend(format!("video {}: payload: {e}", p.video.id))
+                    })?;
+                Ok(Prepared {
+                    id,
+                    text: p.text,
+                    image: p.image,
+                    payload,
+                })
+            })
+            .collect()
     }
 
     /// One page of an ordered scroll. The engine orders by a float key that is unique up to
@@ -138,7 +183,7 @@ impl<E: Engine> Store<E> {
         offset: Option<&VideoId>,
         limit: usize,
     ) -> Result<Page> {
-        let cond = Self::cond(filter, []);
+        let cond = self.cond(filter, []);
         let cursor = match offset {
             None => None,
             Some(id) => {
@@ -271,18 +316,26 @@ impl<E: Engine> VideoStore for Store<E> {
     async fn upsert(&self, points: Vec<VideoPoint>) -> Result<usize> {
         let spec = self.spec()?;
         // Validate everything before writing anything: a bad point fails the call up front.
-        let prepared = points
-            .iter()
-            .map(|p| Self::prepare(&spec, p))
-            .collect::<Result<Vec<_>>>()?;
-        drop(points);
+        for p in &points {
+            Self::validate(&spec, p)?;
+        }
+        let mut rest = points.into_iter();
+        let mut take_batch = || -> Result<Option<Vec<Prepared>>> {
+            let batch: Vec<VideoPoint> = rest.by_ref().take(self.upsert_batch).collect();
+            if batch.is_empty() {
+                Ok(None)
+            } else {
+                Self::prepare(batch).map(Some)
+            }
+        };
         let mut written = 0;
-        let mut rest = prepared;
-        while !rest.is_empty() {
-            let tail = rest.split_off(rest.len().min(self.upsert_batch));
-            let batch = std::mem::replace(&mut rest, tail);
+        let mut next = take_batch()?;
+        while let Some(batch) = next.take() {
             self.wrote();
-            written += self.engine.upsert(batch).await?;
+            // Build the next batch's payloads while the engine writes this one (2 cores).
+            let (n, following) = tokio::join!(self.engine.upsert(batch), async { take_batch() });
+            written += n?;
+            next = following?;
         }
         self.engine.commit().await?;
         self.wrote();
@@ -290,7 +343,7 @@ impl<E: Engine> VideoStore for Store<E> {
     }
 
     async fn get(&self, ids: &[VideoId]) -> Result<Vec<Video>> {
-        let uuids: Vec<Uuid> = ids.iter().map(schema::point_id).collect();
+        let uuids: Vec<Uuid> = self.point_ids(ids);
         self.engine.videos(&uuids).await
     }
 
@@ -300,9 +353,8 @@ impl<E: Engine> VideoStore for Store<E> {
         using: VectorName,
     ) -> Result<Vec<(VideoId, Vec<f32>)>> {
         Self::dim(&self.spec()?, using)?;
-        let by_uuid: HashMap<Uuid, &VideoId> =
-            ids.iter().map(|id| (schema::point_id(id), id)).collect();
-        let uuids: Vec<Uuid> = ids.iter().map(schema::point_id).collect();
+        let uuids: Vec<Uuid> = self.point_ids(ids);
+        let by_uuid: HashMap<Uuid, &VideoId> = uuids.iter().copied().zip(ids).collect();
         let found = self.engine.vectors(&uuids, using).await?;
         Ok(found
             .into_iter()
@@ -323,7 +375,7 @@ impl<E: Engine> VideoStore for Store<E> {
         if req.limit == 0 {
             return Ok(Vec::new());
         }
-        let cond = Self::cond(&req.filter, []);
+        let cond = self.cond(&req.filter, []);
         self.engine
             .search(req.using, req.vector.clone(), &cond, req.limit, req.exact)
             .await
@@ -360,7 +412,7 @@ impl<E: Engine> VideoStore for Store<E> {
             return Ok(Vec::new());
         }
         // Like Qdrant's recommend, never return the examples themselves.
-        let cond = Self::cond(&req.filter, ids.iter().map(schema::point_id));
+        let cond = self.cond(&req.filter, self.point_ids(&ids));
         self.engine
             .search(req.using, query, &cond, req.limit, false)
             .await
@@ -371,7 +423,7 @@ impl<E: Engine> VideoStore for Store<E> {
             return Ok(Vec::new());
         }
         let start = schema::sample_start(seed);
-        let mut cond = Self::cond(filter, []);
+        let mut cond = self.cond(filter, []);
         let by = |from: Option<u64>| KeyScroll {
             key: field::SAMPLE_KEY,
             descending: false,
@@ -411,7 +463,7 @@ impl<E: Engine> VideoStore for Store<E> {
                 .page_by_key(filter, order, offset.as_ref(), limit)
                 .await;
         }
-        let cond = Self::cond(filter, []);
+        let cond = self.cond(filter, []);
         let mut rows = self
             .engine
             .scroll(&cond, offset.as_ref().map(schema::point_id), limit + 1)
@@ -428,11 +480,11 @@ impl<E: Engine> VideoStore for Store<E> {
     }
 
     async fn count(&self, filter: &Filter) -> Result<u64> {
-        self.engine.count(&Self::cond(filter, [])).await
+        self.engine.count(&self.cond(filter, [])).await
     }
 
     async fn delete(&self, ids: &[VideoId]) -> Result<()> {
-        let uuids: Vec<Uuid> = ids.iter().map(schema::point_id).collect();
+        let uuids: Vec<Uuid> = self.point_ids(ids);
         self.wrote();
         let out = self.engine.delete(&uuids).await;
         self.wrote();

@@ -135,7 +135,19 @@ async fn indexed_search_agrees_with_exact_search_and_survives_reopen() {
         let exact = store.search(&req).await.unwrap();
         req.exact = false;
         let approx = store.search(&req).await.unwrap();
-        assert_eq!(approx.len(), 10);
+        assert_eq!(
+            approx.len(),
+            10,
+            "q {q} exact {:?} approx {:?}",
+            exact
+                .iter()
+                .map(|h| (h.video.id.to_string(), h.score))
+                .collect::<Vec<_>>(),
+            approx
+                .iter()
+                .map(|h| (h.video.id.to_string(), h.score))
+                .collect::<Vec<_>>()
+        );
         for h in &approx {
             assert!(
                 !excluded.contains(&h.video.id),

@@ -18,7 +18,13 @@ use clap::{Parser, Subcommand};
 #[command(name = "scrollsim", version, about, long_about)]
 struct Cli {
     /// Config file (TOML). Later files and flags override earlier ones.
-    #[arg(long, short, global = true, default_value = "config/default.toml", env = "SCROLLSIM_CONFIG")]
+    #[arg(
+        long,
+        short,
+        global = true,
+        default_value = "config/default.toml",
+        env = "SCROLLSIM_CONFIG"
+    )]
     config: PathBuf,
 
     /// More log output on stderr (-v info, -vv debug, -vvv trace). RUST_LOG overrides.
@@ -55,7 +61,10 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -73,7 +82,10 @@ fn main() -> ExitCode {
 
 async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     if let Command::Schema = cli.command {
-        println!("{}", serde_json::to_string_pretty(&scrollsim_core::trace::json_schema())?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&scrollsim_core::trace::json_schema())?
+        );
         return Ok(ExitCode::SUCCESS);
     }
     let settings = settings::Settings::load(&cli.config)?;
@@ -99,5 +111,8 @@ fn init_logging(verbose: u8) {
         _ => "trace",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 }

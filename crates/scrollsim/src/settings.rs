@@ -41,8 +41,13 @@ pub struct Settings {
     #[serde(default)]
     pub paths: Paths,
     // Sections below are owned by their crates and become typed as those crates land.
-    #[serde(default)]
-    pub store: toml::Table,
+    /// `[store]`: embedded Qdrant or a Qdrant server, collection and index (scrollsim-store).
+    /// `SCROLLSIM_STORE_BACKEND` and `QDRANT_URL` override the file.
+    #[serde(
+        default = "scrollsim_store::config::default_with_env",
+        deserialize_with = "scrollsim_store::config::deserialize_with_env"
+    )]
+    pub store: scrollsim_store::StoreConfig,
     /// `[embedder]`: text and image embedders and value-score settings.
     #[serde(default)]
     pub embedder: scrollsim_embed::EmbedderConfig,
