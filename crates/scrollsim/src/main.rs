@@ -104,10 +104,12 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
 
 fn init_logging(verbose: u8) {
     use tracing_subscriber::EnvFilter;
+    // qdrant-edge warns about process-wide flags a library user cannot set; its real errors
+    // still show. RUST_LOG replaces all of this.
     let default = match verbose {
-        0 => "warn",
-        1 => "info",
-        2 => "debug",
+        0 => "warn,qdrant_edge=error",
+        1 => "info,qdrant_edge=error",
+        2 => "debug,qdrant_edge=warn",
         _ => "trace",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
