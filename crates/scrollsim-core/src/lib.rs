@@ -1,6 +1,7 @@
 //! Domain core of scrollsim: Schwartz values, personas, video records, decisions, the trace
 //! format and metrics as pure folds over trace events. No network, no Qdrant, no FFmpeg.
 
+pub mod backoff;
 pub mod config;
 pub mod decision;
 pub mod ids;

@@ -2,38 +2,21 @@
 //! store (the server backend wraps every gRPC call in it).
 
 use std::future::Future;
-use std::time::Duration;
 
-use rand::Rng;
+use scrollsim_core::backoff::Backoff;
 
-/// When and how often to retry.
+/// How often to retry, and how long to wait between tries.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Backoff {
+pub struct RetryPolicy {
     /// Retries after the first attempt (0: never retry).
     pub retries: u32,
-    /// Delay before the first retry; doubles each time.
-    pub base: Duration,
-    /// No delay is longer than this.
-    pub cap: Duration,
-}
-
-impl Backoff {
-    /// "Equal jitter": half the exponential delay is fixed, half is random, so retries from
-    /// many sessions spread out yet still back off.
-    pub fn delay(&self, attempt: u32, rng: &mut impl Rng) -> Duration {
-        let exp = self
-            .base
-            .saturating_mul(1u32 << attempt.min(20))
-            .min(self.cap);
-        let half = exp / 2;
-        half + half.mul_f64(rng.random::<f64>())
-    }
+    pub backoff: Backoff,
 }
 
 /// Runs `op` until it succeeds, fails with an error `transient` rejects, or the retries are
 /// used up; returns the last error then. `what` names the call in the log line of each retry.
 pub async fn retry<T, E, Fut>(
-    policy: &Backoff,
+    policy: &RetryPolicy,
     what: &str,
     transient: impl Fn(&E) -> bool,
     mut op: impl FnMut() -> Fut,
@@ -47,7 +30,7 @@ where
         match op().await {
             Ok(v) => return Ok(v),
             Err(e) if attempt < policy.retries && transient(&e) => {
-                let wait = policy.delay(attempt, &mut rand::rng());
+                let wait = policy.backoff.delay(attempt, &mut rand::rng());
                 tracing::warn!(
                     "{what}: transient failure (attempt {} of {}), retrying in {wait:?}: {e}",
                     attempt + 1,
@@ -65,12 +48,16 @@ where
 mod tests {
     use std::sync::atomic::{AtomicU32, Ordering};
 
+    use std::time::Duration;
+
     use super::*;
 
-    const FAST: Backoff = Backoff {
+    const FAST: RetryPolicy = RetryPolicy {
         retries: 3,
-        base: Duration::from_millis(1),
-        cap: Duration::from_millis(4),
+        backoff: Backoff {
+            base: Duration::from_millis(1),
+            cap: Duration::from_millis(4),
+        },
     };
 
     #[derive(Debug, PartialEq)]
@@ -133,26 +120,5 @@ mod tests {
         .await;
         assert_eq!(out, Err(E::Fatal));
         assert_eq!(calls.load(Ordering::SeqCst), 1);
-    }
-
-    #[test]
-    fn delays_grow_exponentially_within_jitter_and_cap() {
-        let p = Backoff {
-            retries: 10,
-            base: Duration::from_millis(100),
-            cap: Duration::from_secs(1),
-        };
-        let mut rng = rand::rng();
-        for attempt in 0..10 {
-            let exp = (100u64 << attempt).min(1000);
-            for _ in 0..50 {
-                let d = p.delay(attempt, &mut rng).as_millis() as u64;
-                assert!(
-                    d >= exp / 2 && d <= exp,
-                    "attempt {attempt}: {d} ms not in [{}, {exp}]",
-                    exp / 2
-                );
-            }
-        }
     }
 }

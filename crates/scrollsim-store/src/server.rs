@@ -30,9 +30,10 @@ use uuid::Uuid;
 
 use crate::config::{IndexParams, StoreConfig};
 use crate::engine::{Cond, Engine, KeyScroll, Prepared};
-use crate::retry::{retry, Backoff};
+use crate::retry::{retry, RetryPolicy};
 use crate::schema::{self, field, IndexKind};
 use crate::{CollectionSpec, Result, Scored, StoreError, VectorName};
+use scrollsim_core::backoff::Backoff;
 
 /// Oldest server this store is written for: datetime indexes, `order_by` with `start_from`,
 /// the query API and the grey collection status.
@@ -43,7 +44,7 @@ pub struct ServerEngine {
     client: Qdrant,
     url: String,
     timeout: Duration,
-    backoff: Backoff,
+    retry: RetryPolicy,
     shards: u32,
     replication: u32,
     params: IndexParams,
@@ -143,10 +144,12 @@ impl ServerEngine {
             client,
             url,
             timeout,
-            backoff: Backoff {
+            retry: RetryPolicy {
                 retries: cfg.retries,
-                base: Duration::from_millis(cfg.retry_base_ms),
-                cap: Duration::from_secs(10),
+                backoff: Backoff {
+                    base: Duration::from_millis(cfg.retry_base_ms),
+                    cap: Duration::from_secs(10),
+                },
             },
             shards: cfg.shards,
             replication: cfg.replication,
@@ -178,7 +181,7 @@ impl ServerEngine {
     {
         let what = format!("Qdrant server at {}: {op}", self.url);
         let mut f = f;
-        retry(&self.backoff, &what, CallError::transient, || {
+        retry(&self.retry, &what, CallError::transient, || {
             let fut = f();
             async move { fut.await.map_err(CallError) }
         })

@@ -318,14 +318,15 @@ pub struct BudgetConfig {
     pub max_tokens: Option<u64>,
 }
 
-/// `[judge.retry]`: exponential backoff with full jitter; Retry-After wins when longer.
+/// `[judge.retry]`: exponential backoff with jitter (`scrollsim_core::backoff`); Retry-After
+/// wins when longer.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RetryConfig {
     /// Retries after the first attempt (0 disables retrying).
     #[serde(default = "d_retries")]
     pub max_retries: u32,
-    /// Backoff before retry n (0-based) is uniform in [0, min(max, base x 2^n)].
+    /// Backoff before retry n (0-based) is uniform in [e/2, e], e = min(max, base x 2^n).
     #[serde(default = "d_base_ms")]
     pub base_delay_ms: u64,
     #[serde(default = "d_max_ms")]

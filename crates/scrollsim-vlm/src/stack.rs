@@ -11,11 +11,12 @@ use tower::{BoxError, ServiceBuilder};
 use crate::call::Call;
 use crate::chat::{Answer, CallError};
 use crate::config::{BudgetConfig, CacheMode, ModelConfig, RetryConfig};
-use crate::layers::account::AccountLayer;
-use crate::layers::budget::BudgetLayer;
-use crate::layers::cache::CacheLayer;
-use crate::layers::rate::RateLimitLayer;
+use crate::layers::account::Account;
+use crate::layers::budget::Budget;
+use crate::layers::cache::Cache;
+use crate::layers::rate::RateLimit;
 use crate::layers::retry::RetryPolicy;
+use crate::layers::Around;
 use crate::ledger::Ledger;
 use crate::provider::{wire_for, ApiKey, HttpProvider};
 use crate::recordings::CallCache;
@@ -42,19 +43,23 @@ pub fn build_stack(cfg: StackConfig<'_>) -> Result<CallService, String> {
     let client = HttpProvider::client(timeout.min(Duration::from_secs(30)))?;
     let http = HttpProvider::new(client, wire_for(cfg.model), cfg.key);
     let svc = ServiceBuilder::new()
-        .layer(AccountLayer::new(
+        .layer(Around(Account::new(
             cfg.ledger.clone(),
             cfg.name.to_string(),
             cfg.model.prices,
-        ))
-        .layer(CacheLayer::new(cfg.cache, cfg.mode))
-        .layer(BudgetLayer::new(cfg.ledger, cfg.budget, cfg.model.prices))
+        )))
+        .layer(Around(Cache::new(cfg.cache, cfg.mode)))
+        .layer(Around(Budget::new(
+            cfg.ledger,
+            cfg.budget,
+            cfg.model.prices,
+        )))
         .concurrency_limit(cfg.model.limits.concurrency)
         .retry(RetryPolicy::new(cfg.retry))
-        .layer(RateLimitLayer::new(
+        .layer(Around(RateLimit::new(
             cfg.model.limits.rpm,
             cfg.model.limits.tpm,
-        ))
+        )))
         .map_err(move |e: BoxError| timeout_error(e, timeout))
         .timeout(timeout)
         .service(http);

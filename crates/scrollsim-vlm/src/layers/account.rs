@@ -1,27 +1,25 @@
 //! Books every call that leaves the stack into the shared [`Ledger`]: live calls with their
 //! tokens and cost, cache hits, errors.
 
-use std::task::{Context, Poll};
+use tower::{Service, ServiceExt};
 
-use tower::{Layer, Service, ServiceExt};
-
-use super::BoxFut;
+use super::{AroundCall, BoxFut};
 use crate::call::Call;
 use crate::chat::{Answer, CallError};
 use crate::config::Prices;
 use crate::ledger::{Ledger, ModelTally};
 
 #[derive(Clone)]
-pub struct AccountLayer {
+pub struct Account {
     ledger: Ledger,
     model: String,
     prices: Option<Prices>,
 }
 
-impl AccountLayer {
+impl Account {
     /// `model` is the config name the tallies are kept under.
     pub fn new(ledger: Ledger, model: String, prices: Option<Prices>) -> Self {
-        AccountLayer {
+        Account {
             ledger,
             model,
             prices,
@@ -29,38 +27,13 @@ impl AccountLayer {
     }
 }
 
-impl<S> Layer<S> for AccountLayer {
-    type Service = Account<S>;
-    fn layer(&self, inner: S) -> Account<S> {
-        Account {
-            inner,
-            cfg: self.clone(),
-        }
-    }
-}
-
-#[derive(Clone)]
-pub struct Account<S> {
-    inner: S,
-    cfg: AccountLayer,
-}
-
-impl<S> Service<Call> for Account<S>
-where
-    S: Service<Call, Response = Answer, Error = CallError> + Clone + Send + 'static,
-    S::Future: Send,
-{
-    type Response = Answer;
-    type Error = CallError;
-    type Future = BoxFut<Result<Answer, CallError>>;
-
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), CallError>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, call: Call) -> Self::Future {
-        let inner = self.inner.clone();
-        let cfg = self.cfg.clone();
+impl AroundCall for Account {
+    fn around<S>(self, call: Call, inner: S) -> BoxFut<Result<Answer, CallError>>
+    where
+        S: Service<Call, Response = Answer, Error = CallError> + Send + 'static,
+        S::Future: Send,
+    {
+        let cfg = self;
         Box::pin(async move {
             let result = inner.oneshot(call).await;
             let delta = match &result {

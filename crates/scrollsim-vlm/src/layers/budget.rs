@@ -3,26 +3,24 @@
 //! case (estimated prompt tokens + `max_tokens`) before it starts, so calls in flight cannot
 //! together overshoot the cap; the reservation becomes the actual spend when the call ends.
 
-use std::task::{Context, Poll};
+use tower::{Service, ServiceExt};
 
-use tower::{Layer, Service, ServiceExt};
-
-use super::BoxFut;
+use super::{AroundCall, BoxFut};
 use crate::call::Call;
 use crate::chat::{Answer, CallError};
 use crate::config::{BudgetConfig, Prices};
 use crate::ledger::Ledger;
 
 #[derive(Clone)]
-pub struct BudgetLayer {
+pub struct Budget {
     ledger: Ledger,
     budget: BudgetConfig,
     prices: Option<Prices>,
 }
 
-impl BudgetLayer {
+impl Budget {
     pub fn new(ledger: Ledger, budget: BudgetConfig, prices: Option<Prices>) -> Self {
-        BudgetLayer {
+        Budget {
             ledger,
             budget,
             prices,
@@ -30,38 +28,13 @@ impl BudgetLayer {
     }
 }
 
-impl<S> Layer<S> for BudgetLayer {
-    type Service = Budget<S>;
-    fn layer(&self, inner: S) -> Budget<S> {
-        Budget {
-            inner,
-            cfg: self.clone(),
-        }
-    }
-}
-
-#[derive(Clone)]
-pub struct Budget<S> {
-    inner: S,
-    cfg: BudgetLayer,
-}
-
-impl<S> Service<Call> for Budget<S>
-where
-    S: Service<Call, Response = Answer, Error = CallError> + Clone + Send + 'static,
-    S::Future: Send,
-{
-    type Response = Answer;
-    type Error = CallError;
-    type Future = BoxFut<Result<Answer, CallError>>;
-
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), CallError>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, call: Call) -> Self::Future {
-        let inner = self.inner.clone();
-        let cfg = self.cfg.clone();
+impl AroundCall for Budget {
+    fn around<S>(self, call: Call, inner: S) -> BoxFut<Result<Answer, CallError>>
+    where
+        S: Service<Call, Response = Answer, Error = CallError> + Send + 'static,
+        S::Future: Send,
+    {
+        let cfg = self;
         Box::pin(async move {
             if cfg.budget.max_tokens.is_none() && cfg.budget.max_usd.is_none() {
                 return inner.oneshot(call).await;

@@ -4,63 +4,37 @@
 //! are never recorded.
 
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use tower::{Layer, Service, ServiceExt};
+use tower::{Service, ServiceExt};
 
-use super::BoxFut;
+use super::{AroundCall, BoxFut};
 use crate::call::Call;
 use crate::chat::{Answer, CallError};
 use crate::config::CacheMode;
 use crate::recordings::{CallCache, RecordedOutcome, Recording};
 
 #[derive(Clone)]
-pub struct CacheLayer {
+pub struct Cache {
     cache: Option<Arc<CallCache>>,
     mode: CacheMode,
 }
 
-impl CacheLayer {
+impl Cache {
     /// `cache` may be `None` only in [`CacheMode::Live`].
     pub fn new(cache: Option<Arc<CallCache>>, mode: CacheMode) -> Self {
         debug_assert!(cache.is_some() || mode == CacheMode::Live);
-        CacheLayer { cache, mode }
+        Cache { cache, mode }
     }
 }
 
-impl<S> Layer<S> for CacheLayer {
-    type Service = Cache<S>;
-    fn layer(&self, inner: S) -> Cache<S> {
-        Cache {
-            inner,
-            cfg: self.clone(),
-        }
-    }
-}
-
-#[derive(Clone)]
-pub struct Cache<S> {
-    inner: S,
-    cfg: CacheLayer,
-}
-
-impl<S> Service<Call> for Cache<S>
-where
-    S: Service<Call, Response = Answer, Error = CallError> + Clone + Send + 'static,
-    S::Future: Send,
-{
-    type Response = Answer;
-    type Error = CallError;
-    type Future = BoxFut<Result<Answer, CallError>>;
-
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), CallError>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, call: Call) -> Self::Future {
-        let inner = self.inner.clone();
-        let CacheLayer { cache, mode } = self.cfg.clone();
+impl AroundCall for Cache {
+    fn around<S>(self, call: Call, inner: S) -> BoxFut<Result<Answer, CallError>>
+    where
+        S: Service<Call, Response = Answer, Error = CallError> + Send + 'static,
+        S::Future: Send,
+    {
+        let Cache { cache, mode } = self;
         Box::pin(async move {
             let cache = match (mode, cache) {
                 (CacheMode::Live, _) | (_, None) => return inner.oneshot(call).await,

@@ -5,26 +5,25 @@
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use governor::{DefaultDirectRateLimiter, Jitter, Quota, RateLimiter};
-use tower::{Layer, Service, ServiceExt};
+use tower::{Service, ServiceExt};
 
-use super::BoxFut;
+use super::{AroundCall, BoxFut};
 use crate::call::Call;
 use crate::chat::{Answer, CallError};
 
 #[derive(Clone)]
-pub struct RateLimitLayer {
+pub struct RateLimit {
     requests: Option<Arc<DefaultDirectRateLimiter>>,
     tokens: Option<(Arc<DefaultDirectRateLimiter>, NonZeroU32)>,
 }
 
-impl RateLimitLayer {
+impl RateLimit {
     pub fn new(rpm: Option<u32>, tpm: Option<u32>) -> Self {
         let nz = |x: u32| NonZeroU32::new(x).unwrap_or(NonZeroU32::MIN);
-        RateLimitLayer {
+        RateLimit {
             requests: rpm.map(|r| {
                 Arc::new(RateLimiter::direct(
                     Quota::per_minute(nz(r)).allow_burst(nz(r.div_ceil(60))),
@@ -40,38 +39,13 @@ impl RateLimitLayer {
     }
 }
 
-impl<S> Layer<S> for RateLimitLayer {
-    type Service = RateLimit<S>;
-    fn layer(&self, inner: S) -> RateLimit<S> {
-        RateLimit {
-            inner,
-            cfg: self.clone(),
-        }
-    }
-}
-
-#[derive(Clone)]
-pub struct RateLimit<S> {
-    inner: S,
-    cfg: RateLimitLayer,
-}
-
-impl<S> Service<Call> for RateLimit<S>
-where
-    S: Service<Call, Response = Answer, Error = CallError> + Clone + Send + 'static,
-    S::Future: Send,
-{
-    type Response = Answer;
-    type Error = CallError;
-    type Future = BoxFut<Result<Answer, CallError>>;
-
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), CallError>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, call: Call) -> Self::Future {
-        let inner = self.inner.clone();
-        let cfg = self.cfg.clone();
+impl AroundCall for RateLimit {
+    fn around<S>(self, call: Call, inner: S) -> BoxFut<Result<Answer, CallError>>
+    where
+        S: Service<Call, Response = Answer, Error = CallError> + Send + 'static,
+        S::Future: Send,
+    {
+        let cfg = self;
         Box::pin(async move {
             let jitter = Jitter::up_to(Duration::from_millis(20));
             if let Some(r) = &cfg.requests {

@@ -1,11 +1,11 @@
-//! Retries failed attempts with exponential backoff and full jitter, honouring the server's
+//! Retries failed attempts with exponential backoff and jitter, honouring the server's
 //! Retry-After (429, 503 and any other retryable status that sends one). Retried: 429, 500,
 //! 502, 503, 504, 529, timeouts, connection errors. Not retried: other 4xx, malformed bodies.
-//! Built on `tower::retry`, so this module is only the policy.
+//! Built on `tower::retry` and the shared [`Backoff`], so this module is only the policy.
 
 use std::time::Duration;
 
-use rand::Rng;
+use scrollsim_core::backoff::Backoff;
 use tower::retry::Policy;
 
 use super::BoxFut;
@@ -25,14 +25,12 @@ impl RetryPolicy {
         RetryPolicy { cfg, attempt: 0 }
     }
 
-    /// Full jitter: uniform in [0, min(max, base x 2^n)].
     fn backoff(&self) -> Duration {
-        let cap = self
-            .cfg
-            .base_delay_ms
-            .saturating_mul(1u64 << self.attempt.min(30))
-            .min(self.cfg.max_delay_ms);
-        Duration::from_millis(rand::rng().random_range(0..=cap))
+        Backoff {
+            base: Duration::from_millis(self.cfg.base_delay_ms),
+            cap: Duration::from_millis(self.cfg.max_delay_ms),
+        }
+        .delay(self.attempt, &mut rand::rng())
     }
 }
 
