@@ -153,6 +153,29 @@ impl TrajectoryAcc {
     }
 }
 
+/// The lines a trajectory chart draws, one per value, at each window's midpoint: the rolling
+/// like-rate and the rolling exposure share (the report's and the viewer's charts alike).
+pub fn value_lines(
+    samples: &[TrajectorySample],
+) -> (Vec<crate::chart::NamedLine>, Vec<crate::chart::NamedLine>) {
+    let x = |s: &TrajectorySample| (s.from + s.to) as f64 / 2.0;
+    let per_value = |y: &dyn Fn(&TrajectorySample, Value) -> Option<f64>| {
+        Value::ALL
+            .iter()
+            .map(|v| {
+                (
+                    v.name().to_string(),
+                    samples.iter().map(|s| (x(s), y(s, *v))).collect(),
+                )
+            })
+            .collect()
+    };
+    (
+        per_value(&|s, v| s.like_rate[v]),
+        per_value(&|s, v| Some(s.exposure_share[v])),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

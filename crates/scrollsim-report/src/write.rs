@@ -7,7 +7,7 @@ use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
 use scrollsim_core::metrics::AlignmentMeasure;
-use scrollsim_core::{ImageHash, Value};
+use scrollsim_core::ImageHash;
 use serde::Serialize;
 
 use crate::aggregate::{
@@ -337,28 +337,7 @@ fn charts(
     // Trajectories per persona: rolling like-rate and exposure share per value.
     for (key, samples) in agg.groups[1].trajectories() {
         let slug = file_slug(&key.to_string());
-        let x = |s: &crate::trajectory::TrajectorySample| (s.from + s.to) as f64 / 2.0;
-        let like: Vec<chart::NamedLine> = Value::ALL
-            .iter()
-            .map(|v| {
-                (
-                    v.name().to_string(),
-                    samples.iter().map(|s| (x(s), s.like_rate[*v])).collect(),
-                )
-            })
-            .collect();
-        let exposure: Vec<chart::NamedLine> = Value::ALL
-            .iter()
-            .map(|v| {
-                (
-                    v.name().to_string(),
-                    samples
-                        .iter()
-                        .map(|s| (x(s), Some(s.exposure_share[*v])))
-                        .collect(),
-                )
-            })
-            .collect();
+        let (like, exposure) = crate::trajectory::value_lines(&samples);
         let t1 = format!("Rolling like-rate per value: {key}");
         out.push(Chart {
             name: format!("trajectory-like-{slug}"),

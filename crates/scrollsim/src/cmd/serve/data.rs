@@ -276,28 +276,7 @@ pub fn load_session(
     )
     .map_err(ServeError::internal)?;
     let samples = traj.samples();
-    let x = |s: &scrollsim_report::trajectory::TrajectorySample| (s.from + s.to) as f64 / 2.0;
-    let like: Vec<chart::NamedLine> = Value::ALL
-        .iter()
-        .map(|v| {
-            (
-                v.name().to_string(),
-                samples.iter().map(|s| (x(s), s.like_rate[*v])).collect(),
-            )
-        })
-        .collect();
-    let exposure: Vec<chart::NamedLine> = Value::ALL
-        .iter()
-        .map(|v| {
-            (
-                v.name().to_string(),
-                samples
-                    .iter()
-                    .map(|s| (x(s), Some(s.exposure_share[*v])))
-                    .collect(),
-            )
-        })
-        .collect();
+    let (like, exposure) = scrollsim_report::trajectory::value_lines(&samples);
     let like_svg = chart::lines(
         &format!("Rolling like-rate (last {window} steps)"),
         "step",
