@@ -647,7 +647,7 @@ impl Engine for EdgeEngine {
             }),
             filter: Self::native(cond),
             params: Some(SearchParams {
-                hnsw_ef: Some(self.params.ef.max(limit)),
+                hnsw_ef: Some(self.params.search_ef(cond.filter.selects(), limit)),
                 exact,
                 ..Default::default()
             }),

@@ -76,6 +76,28 @@ pub struct Filter {
 }
 
 impl Filter {
+    /// Whether the filter selects by payload (anything beyond excluding seen ids), which
+    /// thins the graph an indexed search walks.
+    pub fn selects(&self) -> bool {
+        let Filter {
+            platforms,
+            topics,
+            labels_any,
+            min_value_score,
+            posted_from,
+            posted_to,
+            max_duration_s,
+            exclude: _,
+        } = self;
+        !platforms.is_empty()
+            || !topics.is_empty()
+            || !labels_any.is_empty()
+            || min_value_score.is_some()
+            || posted_from.is_some()
+            || posted_to.is_some()
+            || max_duration_s.is_some()
+    }
+
     pub fn excluding(ids: impl IntoIterator<Item = VideoId>) -> Self {
         Filter {
             exclude: ids.into_iter().collect(),

@@ -591,7 +591,7 @@ impl Engine for ServerEngine {
             .limit(limit as u64)
             .params(
                 SearchParamsBuilder::default()
-                    .hnsw_ef(self.params.ef.max(limit) as u64)
+                    .hnsw_ef(self.params.search_ef(cond.filter.selects(), limit) as u64)
                     .exact(exact),
             )
             .with_payload(Self::with_video());
