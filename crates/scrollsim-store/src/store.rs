@@ -115,6 +115,36 @@ impl<E: Engine> Store<E> {
         self.writes.fetch_add(1, Ordering::SeqCst);
     }
 
+    /// Nearest neighbours, with a guarantee the index alone does not give: an indexed search
+    /// never returns fewer hits than an exact one. A payload filter or a long exclude list can
+    /// cut the HNSW graph into pieces the search cannot cross (seen with qdrant-edge: one hit
+    /// where ten matched, in one build out of several), so an under-filled indexed result is
+    /// repeated exactly. When few videos match, that exact pass is cheap (payload indexes).
+    async fn nearest(
+        &self,
+        using: VectorName,
+        vector: Vec<f32>,
+        cond: &Cond<'_>,
+        limit: usize,
+        exact: bool,
+    ) -> Result<Vec<Scored>> {
+        if exact {
+            return self.engine.search(using, vector, cond, limit, true).await;
+        }
+        let hits = self
+            .engine
+            .search(using, vector.clone(), cond, limit, false)
+            .await?;
+        if hits.len() >= limit {
+            return Ok(hits);
+        }
+        tracing::debug!(
+            "indexed search returned {} of {limit} hits; repeating it exactly",
+            hits.len()
+        );
+        self.engine.search(using, vector, cond, limit, true).await
+    }
+
     /// Rejects a point the collection cannot hold, naming the video.
     fn validate(spec: &CollectionSpec, p: &VideoPoint) -> Result<()> {
         let check = |v: &[f32], name: VectorName, expected: usize| {
@@ -376,8 +406,7 @@ impl<E: Engine> VideoStore for Store<E> {
             return Ok(Vec::new());
         }
         let cond = self.cond(&req.filter, []);
-        self.engine
-            .search(req.using, req.vector.clone(), &cond, req.limit, req.exact)
+        self.nearest(req.using, req.vector.clone(), &cond, req.limit, req.exact)
             .await
     }
 
@@ -413,8 +442,7 @@ impl<E: Engine> VideoStore for Store<E> {
         }
         // Like Qdrant's recommend, never return the examples themselves.
         let cond = self.cond(&req.filter, self.point_ids(&ids));
-        self.engine
-            .search(req.using, query, &cond, req.limit, false)
+        self.nearest(req.using, query, &cond, req.limit, false)
             .await
     }
 
