@@ -146,6 +146,18 @@ pub fn default_with_env() -> StoreConfig {
         .unwrap_or_default()
 }
 
+/// The backend an [`ENV_BACKEND`] value names; blank or unset: none.
+fn backend_override(raw: Option<String>) -> Result<Option<Backend>, String> {
+    match raw.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some("embedded") => Ok(Some(Backend::Embedded)),
+        Some("server") => Ok(Some(Backend::Server)),
+        Some(other) => Err(format!(
+            "environment variable {ENV_BACKEND}={other:?}: expected `embedded` or `server`"
+        )),
+    }
+}
+
 impl StoreConfig {
     /// Applies the environment overrides [`ENV_BACKEND`] and [`ENV_URL`] (containers and CI
     /// point scrollsim at a server without editing the config file).
@@ -158,16 +170,8 @@ impl StoreConfig {
         backend: Option<String>,
         url: Option<String>,
     ) -> Result<Self, String> {
-        if let Some(b) = backend.filter(|b| !b.trim().is_empty()) {
-            self.backend = match b.trim() {
-                "embedded" => Backend::Embedded,
-                "server" => Backend::Server,
-                other => {
-                    return Err(format!(
-                    "environment variable {ENV_BACKEND}={other:?}: expected `embedded` or `server`"
-                ))
-                }
-            };
+        if let Some(b) = backend_override(backend)? {
+            self.backend = b;
         }
         if let Some(u) = url.filter(|u| !u.trim().is_empty()) {
             self.url = u.trim().to_string();
@@ -214,13 +218,7 @@ impl StoreConfig {
         if self.index.segments == 0 {
             return bad("index.segments", "at least 1");
         }
-        if let Ok(b) = std::env::var(ENV_BACKEND) {
-            if !matches!(b.trim(), "" | "embedded" | "server") {
-                return Err(format!(
-                    "environment variable {ENV_BACKEND}={b:?}: expected `embedded` or `server`"
-                ));
-            }
-        }
+        backend_override(std::env::var(ENV_BACKEND).ok())?;
         if let Some(var) = &self.api_key_env {
             if var.is_empty() || var.contains('=') {
                 return bad(

@@ -168,6 +168,18 @@ impl Shard {
             .collect())
     }
 
+    /// The videos of scrolled points, in order (dropping any deleted meanwhile).
+    fn videos_of<'a>(&self, ids: impl Iterator<Item = &'a PointId>) -> Result<Vec<(Uuid, Video)>> {
+        let ids = ids
+            .map(|id| Ok((uuid_of(self, id)?, ())))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(self
+            .with_videos(ids)?
+            .into_iter()
+            .map(|(id, (), v)| (id, v))
+            .collect())
+    }
+
     /// Payload indexes the shard does not have yet.
     fn missing_indexes(&self) -> Vec<(String, IndexKind)> {
         let have = self.edge.info().payload_schema;
@@ -686,14 +698,7 @@ impl Engine for EdgeEngine {
                 order_by: None,
             })
             .map_err(|e| s.err(e))?;
-        let ids = records
-            .iter()
-            .map(|r| Ok((uuid_of(&s, &r.id)?, ())))
-            .collect::<Result<Vec<_>>>()?;
-        Ok(s.with_videos(ids)?
-            .into_iter()
-            .map(|(id, (), v)| (id, v))
-            .collect())
+        s.videos_of(records.iter().map(|r| &r.id))
     }
 
     async fn scroll_key(
@@ -722,14 +727,7 @@ impl Engine for EdgeEngine {
                 })),
             })
             .map_err(|e| s.err(e))?;
-        let ids = records
-            .iter()
-            .map(|r| Ok((uuid_of(&s, &r.id)?, ())))
-            .collect::<Result<Vec<_>>>()?;
-        Ok(s.with_videos(ids)?
-            .into_iter()
-            .map(|(id, (), v)| (id, v))
-            .collect())
+        s.videos_of(records.iter().map(|r| &r.id))
     }
 
     async fn count(&self, cond: &Cond<'_>) -> Result<u64> {
