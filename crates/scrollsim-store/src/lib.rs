@@ -283,6 +283,7 @@ pub async fn open_store(cfg: &StoreConfig, data_dir: &Path) -> Result<Arc<dyn Vi
             let engine = embedded::EdgeEngine::new(
                 data_dir.join("qdrant"),
                 cfg.index.clone(),
+                cfg.shards as usize,
                 cfg.cache_videos,
             )?;
             let store = store::Store::new(engine, cfg.upsert_batch);

@@ -1032,10 +1032,36 @@ async fn embedded_backend_conforms() {
     let cfg = embedded_config("conformance");
     conformance(|| open_embedded(&cfg, dir.path()), "conformance").await;
     // Data lives where the docs say.
-    assert!(dir
-        .path()
-        .join("qdrant/conformance/edge_config.json")
-        .exists());
+    let root = dir.path().join("qdrant/conformance");
+    assert!(root.join("shard-0/edge_config.json").exists());
+    assert_eq!(std::fs::read_to_string(root.join("shards")).unwrap(), "1\n");
+}
+
+/// The same contract when the collection is split into qdrant-edge shards: every query asks
+/// each shard and merges (ranking, id order, key order, counts, sampling, paging).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embedded_backend_conforms_with_three_shards() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = StoreConfig {
+        shards: 3,
+        ..embedded_config("sharded")
+    };
+    conformance(|| open_embedded(&cfg, dir.path()), "sharded").await;
+    let root = dir.path().join("qdrant/sharded");
+    assert_eq!(std::fs::read_to_string(root.join("shards")).unwrap(), "3\n");
+    for i in 0..3 {
+        assert!(root.join(format!("shard-{i}/edge_config.json")).exists());
+    }
+    // The count is the collection's: a config asking for another count opens it as it is.
+    let n = {
+        let s = open_embedded(&cfg, dir.path()).await;
+        s.count(&Filter::default()).await.unwrap()
+    };
+    assert!(n > 0);
+    let other = StoreConfig { shards: 1, ..cfg };
+    let s = open_embedded(&other, dir.path()).await;
+    assert_eq!(s.count(&Filter::default()).await.unwrap(), n);
+    assert_eq!(std::fs::read_to_string(root.join("shards")).unwrap(), "3\n");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -47,10 +47,11 @@ fn point(i: usize, rng: &mut ChaCha8Rng, centres: &[Vec<f32>]) -> VideoPoint {
     }
 }
 
-fn config() -> StoreConfig {
+fn config(shards: u32) -> StoreConfig {
     StoreConfig {
         backend: Backend::Embedded,
         collection: "indexed".into(),
+        shards,
         // Small thresholds so 3,000 points of 32-d get a real HNSW index and filtered queries
         // use it instead of scanning.
         index: IndexParams {
@@ -79,8 +80,18 @@ fn segment_files(dir: &Path) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn indexed_search_agrees_with_exact_search_and_survives_reopen() {
+    indexed_search_agrees_with_exact_search(1).await;
+}
+
+/// Two shards: each builds its own graph, and a query merges their best hits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn indexed_search_over_two_shards_agrees_with_exact_search_and_survives_reopen() {
+    indexed_search_agrees_with_exact_search(2).await;
+}
+
+async fn indexed_search_agrees_with_exact_search(shards: u32) {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = config();
+    let cfg = config(shards);
     let mut rng = ChaCha8Rng::seed_from_u64(3);
     let centres: Vec<Vec<f32>> = (0..20)
         .map(|_| (0..DIM).map(|_| rng.random_range(-1.0..1.0)).collect())
@@ -98,11 +109,16 @@ async fn indexed_search_agrees_with_exact_search_and_survives_reopen() {
         .unwrap();
     assert_eq!(store.upsert(points.clone()).await.unwrap(), 3000);
     store.wait_indexed().await.unwrap();
-    let files = segment_files(&dir.path().join("qdrant/indexed/segments"));
-    assert!(
-        files.iter().any(|f| f.contains("graph")),
-        "an HNSW graph was built: {files:?}"
-    );
+    for i in 0..shards {
+        let files = segment_files(
+            &dir.path()
+                .join(format!("qdrant/indexed/shard-{i}/segments")),
+        );
+        assert!(
+            files.iter().any(|f| f.contains("graph")),
+            "shard {i}: an HNSW graph was built: {files:?}"
+        );
+    }
 
     let exclude: Vec<VideoId> = (0..200)
         .map(|i| VideoId::new(format!("v{}", i * 7)))
@@ -236,5 +252,87 @@ async fn bad_config_is_refused_naming_the_key() {
         Err(StoreError::Config(m)) => assert!(m.contains("store.collection"), "{m}"),
         Err(e) => panic!("unexpected error {e}"),
         Ok(_) => panic!("opened a collection outside the data directory"),
+    }
+}
+
+/// A collection written before shards existed (one qdrant-edge shard at the collection's root)
+/// still opens; a creation cut short (shard directories but no `shards` count) is made again;
+/// a damaged count is an error naming the file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn earlier_layout_opens_and_an_interrupted_creation_is_redone() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let centres: Vec<Vec<f32>> = (0..4)
+        .map(|_| (0..DIM).map(|_| rng.random_range(-1.0..1.0)).collect())
+        .collect();
+    let points: Vec<VideoPoint> = (0..50).map(|i| point(i, &mut rng, &centres)).collect();
+    let spec = |name: &str| CollectionSpec {
+        name: name.into(),
+        text_dim: DIM,
+        image_dim: None,
+    };
+    let cfg = |name: &str, shards: u32| StoreConfig {
+        collection: name.into(),
+        shards,
+        ..Default::default()
+    };
+    let query = SearchRequest {
+        using: VectorName::Text,
+        vector: centres[0].clone(),
+        filter: Filter::default(),
+        limit: 10,
+        exact: true,
+    };
+
+    let before = {
+        let store = open_store(&cfg("old", 1), dir.path()).await.unwrap();
+        store.open_collection(&spec("old")).await.unwrap();
+        store.upsert(points).await.unwrap();
+        store.search(&query).await.unwrap()
+    };
+    // Rewrite it as the earlier layout: the shard's files at the collection's root.
+    let root = dir.path().join("qdrant/old");
+    for e in std::fs::read_dir(root.join("shard-0")).unwrap() {
+        let e = e.unwrap();
+        std::fs::rename(e.path(), root.join(e.file_name())).unwrap();
+    }
+    std::fs::remove_dir(root.join("shard-0")).unwrap();
+    std::fs::remove_file(root.join("shards")).unwrap();
+    {
+        let store = open_store(&cfg("old", 2), dir.path()).await.unwrap();
+        assert_eq!(store.count(&Filter::default()).await.unwrap(), 50);
+        let after = store.search(&query).await.unwrap();
+        let ids = |h: &[scrollsim_store::Scored]| {
+            h.iter().map(|x| x.video.id.clone()).collect::<Vec<_>>()
+        };
+        assert_eq!(ids(&before), ids(&after));
+        assert!(!root.join("shards").exists(), "left in its layout");
+    }
+
+    // Shard directories without the count: a creation that was cut short.
+    let new = dir.path().join("qdrant/new");
+    std::fs::create_dir_all(new.join("shard-0/segments/stray")).unwrap();
+    {
+        let store = open_store(&cfg("new", 2), dir.path()).await.unwrap();
+        assert!(matches!(
+            store.count(&Filter::default()).await,
+            Err(StoreError::NoCollection(_))
+        ));
+        store.open_collection(&spec("new")).await.unwrap();
+        assert_eq!(store.count(&Filter::default()).await.unwrap(), 0);
+        assert!(!new.join("shard-0/segments/stray").exists());
+        assert_eq!(std::fs::read_to_string(new.join("shards")).unwrap(), "2\n");
+    }
+
+    std::fs::write(new.join("shards"), "two\n").unwrap();
+    match open_store(&cfg("new", 2), dir.path()).await {
+        Err(e) => {
+            let msg = e.to_string();
+            assert!(
+                msg.contains("qdrant/new/shards") && msg.contains("shard count"),
+                "{msg}"
+            );
+        }
+        Ok(_) => panic!("a damaged shard count was accepted"),
     }
 }
