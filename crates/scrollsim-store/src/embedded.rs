@@ -12,7 +12,7 @@
 //!
 //! Quirks of qdrant-edge 0.7.2 handled here:
 //! - No background optimizer: HNSW indexes are built by `EdgeShard::optimize`, which we run in
-//!   `wait_indexed`, when opening a shard with an unindexed backlog, and before the first
+//!   `wait_indexed`, when opening a collection with an unindexed backlog, and before the first
 //!   query after writes that were never indexed.
 //! - Payload indexes on the appendable segment cost ~250k instructions per upserted point
 //!   (16 numeric indexes kept in gridstore, point by point): two thirds of the upsert. A new
@@ -82,13 +82,13 @@ struct Collection {
     indexed: AtomicBool,
     /// Parsed videos by point id (see `VideoCache`).
     cache: RwLock<VideoCache>,
-    /// Held for the life of the shard: one process per shard.
+    /// Held for the life of the collection: one process per collection.
     _lock: File,
 }
 
 /// Parsed videos by point id. Reading a payload back means a JSON parse of ~1 KB per video
 /// (three quarters of a search's cost at 50k videos); the cache makes repeat hits a clone.
-/// It stays exact because one process owns the shard (the file lock) and every write
+/// It stays exact because one process owns the collection (the file lock) and every write
 /// invalidates what it touches (see `Collection::invalidate`). Bounded: when full it starts over.
 struct VideoCache {
     map: HashMap<Uuid, Arc<Video>>,
@@ -525,7 +525,7 @@ fn load_collection(
             image_dim: dim(VectorName::Image),
         }
     };
-    let shard = Collection {
+    let coll = Collection {
         path,
         spec,
         shards,
@@ -534,31 +534,29 @@ fn load_collection(
         cache: RwLock::new(VideoCache::new(cache_capacity)),
         _lock: lock,
     };
-    shard
-        .indexed
-        .store(shard.has_all_indexes(), Ordering::SeqCst);
-    Ok(Some(shard))
+    coll.indexed.store(coll.has_all_indexes(), Ordering::SeqCst);
+    Ok(Some(coll))
 }
 
 impl EdgeEngine {
-    /// The shard, with its indexes complete: queries call this first. After the first time it
+    /// The collection, with its indexes complete: queries call this first. After the first time it
     /// is one atomic load.
     async fn ready(&self) -> Result<Arc<Collection>> {
-        let shard = self.collection()?;
-        if !shard.indexed.load(Ordering::Relaxed) {
+        let coll = self.collection()?;
+        if !coll.indexed.load(Ordering::Relaxed) {
             self.wait_indexed().await?;
         }
-        Ok(shard)
+        Ok(coll)
     }
 
-    /// Runs `f` with the shard on the blocking pool.
+    /// Runs `f` with the collection on the blocking pool.
     async fn blocking<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Collection) -> Result<T> + Send + 'static,
     ) -> Result<T> {
-        let shard = self.collection()?;
-        let path = shard.path.clone();
-        tokio::task::spawn_blocking(move || f(&shard))
+        let coll = self.collection()?;
+        let path = coll.path.clone();
+        tokio::task::spawn_blocking(move || f(&coll))
             .await
             .map_err(|e| embedded_err(&path, format!("worker failed: {e}")))?
     }
@@ -573,7 +571,7 @@ impl EdgeEngine {
                 return Ok(Some(cur.spec.clone()));
             }
         }
-        // Close the current shard first: it flushes on drop, and its lock must be released
+        // Close the current collection first: it flushes on drop, and its lock must be released
         // should the same directory be reopened.
         self.current.write().take();
         let (root, params, shards, capacity, want) = (
@@ -588,14 +586,14 @@ impl EdgeEngine {
         })
         .await
         .map_err(|e| embedded_err(&self.root, format!("worker failed: {e}")))??;
-        let Some(shard) = loaded else { return Ok(None) };
-        let spec = shard.spec.clone();
+        let Some(coll) = loaded else { return Ok(None) };
+        let spec = coll.spec.clone();
         let compatible = create
             .as_ref()
             .is_none_or(|c| c.text_dim == spec.text_dim && c.image_dim == spec.image_dim);
         if compatible {
-            let has_points = shard.points() > 0;
-            *self.current.write() = Some(Arc::new(shard));
+            let has_points = coll.points() > 0;
+            *self.current.write() = Some(Arc::new(coll));
             if has_points {
                 // An unindexed backlog (ingest ended without `wait_indexed`) is indexed now,
                 // once. An empty collection stays unindexed so a bulk load is cheap.
@@ -691,25 +689,45 @@ impl EdgeEngine {
     }
 }
 
-fn uuid_of(shard: &Collection, id: &PointId) -> Result<Uuid> {
+/// A prepared point as qdrant-edge takes it.
+fn edge_point(p: Prepared) -> PointStructPersisted {
+    let mut named = HashMap::with_capacity(2);
+    named.insert(
+        VectorName::Text.as_str().to_string(),
+        VectorPersisted::Dense(p.text),
+    );
+    if let Some(img) = p.image {
+        named.insert(
+            VectorName::Image.as_str().to_string(),
+            VectorPersisted::Dense(img),
+        );
+    }
+    PointStructPersisted {
+        id: PointId::Uuid(p.id),
+        vector: VectorStructPersisted::Named(named),
+        payload: Some(Payload(p.payload)),
+    }
+}
+
+fn uuid_of(coll: &Collection, id: &PointId) -> Result<Uuid> {
     match id {
         PointId::Uuid(u) => Ok(*u),
-        PointId::NumId(n) => Err(shard.err(format!(
+        PointId::NumId(n) => Err(coll.err(format!(
             "point {n} has a numeric id: not written by scrollsim"
         ))),
     }
 }
 
-fn video_of(shard: &Collection, id: &PointId, payload: Option<Payload>) -> Result<Video> {
+fn video_of(coll: &Collection, id: &PointId, payload: Option<Payload>) -> Result<Video> {
     let v = payload
         .and_then(|mut p| p.0.remove(field::VIDEO))
         .ok_or_else(|| {
-            shard.err(format!(
+            coll.err(format!(
                 "point {id} has no `video` payload: not written by scrollsim"
             ))
         })?;
     schema::video_from_json(v)
-        .map_err(|e| shard.err(format!("point {id}: stored video does not parse: {e}")))
+        .map_err(|e| coll.err(format!("point {id}: stored video does not parse: {e}")))
 }
 
 #[async_trait]
@@ -733,31 +751,10 @@ impl Engine for EdgeEngine {
         self.blocking(move |s| {
             let n = batch.len();
             let ids: Vec<Uuid> = batch.iter().map(|p| p.id).collect();
-            let points = s
+            let points: Vec<Vec<PointStructPersisted>> = s
                 .route(batch, |p| p.id)
                 .into_iter()
-                .map(|part| {
-                    part.into_iter()
-                        .map(|p| {
-                            let mut named = HashMap::with_capacity(2);
-                            named.insert(
-                                VectorName::Text.as_str().to_string(),
-                                VectorPersisted::Dense(p.text),
-                            );
-                            if let Some(img) = p.image {
-                                named.insert(
-                                    VectorName::Image.as_str().to_string(),
-                                    VectorPersisted::Dense(img),
-                                );
-                            }
-                            PointStructPersisted {
-                                id: PointId::Uuid(p.id),
-                                vector: VectorStructPersisted::Named(named),
-                                payload: Some(Payload(p.payload)),
-                            }
-                        })
-                        .collect::<Vec<PointStructPersisted>>()
-                })
+                .map(|share| share.into_iter().map(edge_point).collect())
                 .collect();
             let _w = s.write.lock();
             s.in_parallel(points, |edge, points| {
