@@ -7,7 +7,7 @@
 //!
 //! One shard is the default: two build the HNSW index about 1.4-1.8x faster on 2 cores, but
 //! upsert slower (12.5k against 17k points/s at 50,000 videos) and queries pay a second graph
-//! walk. The write path is CPU-bound in qdrant-edge itself: about 40 % of an upsert is encoding
+//! walk. The write path is CPU-bound in qdrant-edge itself: about 40 % of its `update` is encoding
 //! the write-ahead log record (every float, one CBOR call each), which 0.7.2 never replays.
 //!
 //! Quirks of qdrant-edge 0.7.2 handled here:
