@@ -44,9 +44,10 @@ use qdrant_edge::{
     EdgeOptimizersConfig, EdgeShard, EdgeVectorParams, FieldCondition, FieldIndexOperations,
     Filter as EdgeFilter, HasIdCondition, HnswIndexConfig, JsonPath, Match, OrderBy as EdgeOrderBy,
     OrderByInterface, Payload, PayloadFieldSchema, PayloadSchemaParams, PointId,
-    PointInsertOperations, PointOperations, PointStructPersisted, QueryEnum, Range, ScrollRequest,
-    SearchParams, SearchRequest as EdgeSearch, StartFrom, UpdateOperation, VectorInternal,
-    VectorPersisted, VectorStructInternal, VectorStructPersisted, WithPayloadInterface, WithVector,
+    PointInsertOperations, PointOperations, PointStructPersisted, QueryEnum, Range, Record,
+    ScrollRequest, SearchParams, SearchRequest as EdgeSearch, StartFrom, UpdateOperation,
+    VectorInternal, VectorPersisted, VectorStructInternal, VectorStructPersisted,
+    WithPayloadInterface, WithVector,
 };
 use qdrant_edge::{
     CreateIndex, DatetimeIndexParams, FloatIndexParams, IntegerIndexParams, KeywordIndexParams,
@@ -171,6 +172,27 @@ impl Collection {
         })
     }
 
+    /// Points by id, each from its shard (unknown ids left out, order not kept).
+    fn retrieve(
+        &self,
+        ids: Vec<Uuid>,
+        with_payload: WithPayloadInterface,
+        with_vector: WithVector,
+    ) -> Result<Vec<Record>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for (edge, share) in self.shards.iter().zip(self.route(ids, |u| *u)) {
+            if share.is_empty() {
+                continue;
+            }
+            let pids: Vec<PointId> = share.into_iter().map(PointId::Uuid).collect();
+            out.extend(
+                edge.retrieve(&pids, Some(with_payload.clone()), Some(with_vector.clone()))
+                    .map_err(|e| self.err(e))?,
+            );
+        }
+        Ok(out)
+    }
+
     /// Points in the collection.
     fn points(&self) -> usize {
         self.shards.iter().map(|e| e.info().points_count).sum()
@@ -206,24 +228,11 @@ impl Collection {
             return Ok(out);
         }
         let mut fetched = HashMap::with_capacity(missing.len());
-        for (edge, ids) in self.shards.iter().zip(self.route(missing, |u| *u)) {
-            if ids.is_empty() {
-                continue;
-            }
-            let pids: Vec<PointId> = ids.into_iter().map(PointId::Uuid).collect();
-            let records = edge
-                .retrieve(
-                    &pids,
-                    Some(EdgeEngine::with_video()),
-                    Some(WithVector::Bool(false)),
-                )
-                .map_err(|e| self.err(e))?;
-            for r in records {
-                fetched.insert(
-                    uuid_of(self, &r.id)?,
-                    Arc::new(video_of(self, &r.id, r.payload)?),
-                );
-            }
+        for r in self.retrieve(missing, EdgeEngine::with_video(), WithVector::Bool(false))? {
+            fetched.insert(
+                uuid_of(self, &r.id)?,
+                Arc::new(video_of(self, &r.id, r.payload)?),
+            );
         }
         for (id, slot) in ids.iter().zip(out.iter_mut()) {
             if slot.is_none() {
@@ -789,24 +798,16 @@ impl Engine for EdgeEngine {
     async fn vectors(&self, ids: &[Uuid], using: VectorName) -> Result<Vec<(Uuid, Vec<f32>)>> {
         let s = self.collection()?;
         let mut found = HashMap::with_capacity(ids.len());
-        for (edge, part) in s.shards.iter().zip(s.route(ids.iter().copied(), |u| *u)) {
-            if part.is_empty() {
-                continue;
-            }
-            let pids: Vec<PointId> = part.into_iter().map(PointId::Uuid).collect();
-            let records = edge
-                .retrieve(
-                    &pids,
-                    Some(WithPayloadInterface::Bool(false)),
-                    Some(WithVector::Selector(vec![using.as_str().to_string()])),
-                )
-                .map_err(|e| s.err(e))?;
-            for r in records {
-                let id = uuid_of(&s, &r.id)?;
-                if let Some(VectorStructInternal::Named(mut named)) = r.vector {
-                    if let Some(VectorInternal::Dense(v)) = named.remove(using.as_str()) {
-                        found.insert(id, v);
-                    }
+        let records = s.retrieve(
+            ids.to_vec(),
+            WithPayloadInterface::Bool(false),
+            WithVector::Selector(vec![using.as_str().to_string()]),
+        )?;
+        for r in records {
+            let id = uuid_of(&s, &r.id)?;
+            if let Some(VectorStructInternal::Named(mut named)) = r.vector {
+                if let Some(VectorInternal::Dense(v)) = named.remove(using.as_str()) {
+                    found.insert(id, v);
                 }
             }
         }
