@@ -208,6 +208,39 @@ mod tests {
         assert_eq!(a.get_version_num(), 5);
     }
 
+    /// Every point stores its content digest, and the corpus id a trace records is made of
+    /// them: the same video must give the same digest in every build. This pins the encoding
+    /// the digest hashes (JSON key order, which serde_json's `preserve_order` feature decides
+    /// and qdrant-edge turns on; float formatting). If it fails, existing stores' corpus ids no
+    /// longer match a new ingest of the same videos: change the store's format deliberately
+    /// (and say so in the changelog) rather than updating the value here.
+    #[test]
+    fn content_digest_is_the_same_in_every_build() {
+        let video: Video = serde_json::from_value(json!({
+            "id": "tt-001",
+            "platform": "tiktok",
+            "caption": "Forgave my brother after three years",
+            "hashtags": ["family", "forgiveness"],
+            "duration_s": 31.5,
+            "views": 1200,
+            "value_scores": {
+                "SD": 0.14, "ST": 0.16, "HE": 0.18, "AC": 0.19, "PO": 0.19,
+                "SE": 0.11, "CO": 0.21, "TR": 0.23, "BE": 0.34, "UN": 0.2
+            },
+            "posted": "2024-05-01",
+            "values": ["BE"],
+        }))
+        .unwrap();
+        let payload = payload(
+            &video,
+            &point_id(&video.id),
+            &[0.25, -0.5, 1.0],
+            Some(&[0.125, 2.0]),
+        )
+        .unwrap();
+        assert_eq!(digest_of(&payload), Some(0xc85f_c520_8298_5ad5));
+    }
+
     #[test]
     fn sample_keys_fit_in_53_bits() {
         for i in 0..1000u64 {
