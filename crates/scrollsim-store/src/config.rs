@@ -39,7 +39,7 @@ pub struct StoreConfig {
     /// Shards a new collection is split into, by point id; an existing collection keeps the
     /// count it was created with. Embedded: qdrant-edge shards, written and indexed in parallel
     /// and each asked by every query (measured at 50,000 videos on 2 cores, 2 shards against
-    /// 1: index build 30 s instead of 55, upsert and query latency worse; docs/store.md).
+    /// 1: index build 38 s instead of 53, upsert and query latency worse; docs/store.md).
     /// Server: Qdrant shards (at least the node count spreads a cluster).
     pub shards: u32,
     /// Server backend: copies of each shard when the collection is created (cluster only).

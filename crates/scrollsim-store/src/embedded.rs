@@ -163,13 +163,65 @@ impl Collection {
         })
     }
 
+    /// Runs `f` on every shard, each on its own thread (see `in_parallel`).
+    fn each_shard(&self, f: impl Fn(&EdgeShard) -> Result<()> + Sync) -> Result<()> {
+        let all = self.shards.iter().map(|_| vec![()]).collect();
+        self.in_parallel(all, |edge, _| f(edge))
+    }
+
     /// Flushes every shard (in parallel): what was written is durable on return.
     fn flush(&self) -> Result<()> {
-        let all = self.shards.iter().map(|_| vec![()]).collect();
-        self.in_parallel(all, |edge, _| {
+        self.each_shard(|edge| {
             edge.flush();
             Ok(())
         })
+    }
+
+    /// Runs one scroll on every shard (one after another, as queries do) and returns all their
+    /// records; callers merge them in their order.
+    fn scroll_each(&self, req: ScrollRequest) -> Result<Vec<Record>> {
+        let mut out = Vec::new();
+        for edge in &self.shards {
+            let (records, _next) = edge.scroll(req.clone()).map_err(|e| self.err(e))?;
+            out.extend(records);
+        }
+        Ok(out)
+    }
+
+    /// Appends every point of one shard with its content digest, in pages.
+    fn digests_in(&self, edge: &EdgeShard, out: &mut Vec<(Uuid, u64)>) -> Result<()> {
+        let mut offset = None;
+        loop {
+            let (records, next) = edge
+                .scroll(ScrollRequest {
+                    offset,
+                    limit: Some(10_000),
+                    filter: None,
+                    with_payload: Some(WithPayloadInterface::Fields(vec![json_path(
+                        field::DIGEST,
+                    )])),
+                    with_vector: WithVector::Bool(false),
+                    order_by: None,
+                })
+                .map_err(|e| self.err(e))?;
+            for r in records {
+                let digest = r
+                    .payload
+                    .as_ref()
+                    .and_then(|p| schema::digest_of(&p.0))
+                    .ok_or_else(|| {
+                        self.err(format!(
+                            "point {} has no digest: not written by scrollsim",
+                            r.id
+                        ))
+                    })?;
+                out.push((uuid_of(self, &r.id)?, digest));
+            }
+            match next {
+                Some(n) => offset = Some(n),
+                None => return Ok(()),
+            }
+        }
     }
 
     /// Points by id, each from its shard (unknown ids left out, order not kept).
@@ -297,8 +349,7 @@ impl Collection {
         let _w = self.write.lock();
         let started = std::time::Instant::now();
         let changed = std::sync::atomic::AtomicBool::new(false);
-        let all = self.shards.iter().map(|_| vec![()]).collect();
-        self.in_parallel(all, |edge, _| {
+        self.each_shard(|edge| {
             let missing = Self::missing_indexes(edge);
             for (key, kind) in &missing {
                 edge.update(UpdateOperation::FieldIndexOperation(
@@ -494,7 +545,7 @@ fn load_collection(
             .collect::<Result<Vec<_>>>()?
     } else {
         let spec = create.expect("checked above");
-        // Collection directories without the count are a creation that was cut short: nothing was
+        // Shard directories without the count are a creation that was cut short: nothing was
         // written to them (writes start after opening), so they are made again.
         for i in 0.. {
             let dir = shard_dir(&path, i);
@@ -548,8 +599,8 @@ fn load_collection(
 }
 
 impl EdgeEngine {
-    /// The collection, with its indexes complete: queries call this first. After the first time it
-    /// is one atomic load.
+    /// The collection, with its indexes complete: queries call this first. After the first
+    /// time it is one atomic load.
     async fn ready(&self) -> Result<Arc<Collection>> {
         let coll = self.collection()?;
         if !coll.indexed.load(Ordering::Relaxed) {
@@ -866,21 +917,18 @@ impl Engine for EdgeEngine {
         limit: usize,
     ) -> Result<Vec<(Uuid, Video)>> {
         let s = self.ready().await?;
-        let filter = Self::native(cond);
-        let mut ids = Vec::with_capacity(limit * s.shards.len());
-        for edge in &s.shards {
-            let (records, _next) = edge
-                .scroll(ScrollRequest {
-                    offset: offset.map(PointId::Uuid),
-                    limit: Some(limit),
-                    filter: filter.clone(),
-                    with_payload: Some(WithPayloadInterface::Bool(false)),
-                    with_vector: WithVector::Bool(false),
-                    order_by: None,
-                })
-                .map_err(|e| s.err(e))?;
-            ids.extend(records.into_iter().map(|r| r.id));
-        }
+        let mut ids: Vec<PointId> = s
+            .scroll_each(ScrollRequest {
+                offset: offset.map(PointId::Uuid),
+                limit: Some(limit),
+                filter: Self::native(cond),
+                with_payload: Some(WithPayloadInterface::Bool(false)),
+                with_vector: WithVector::Bool(false),
+                order_by: None,
+            })?
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
         // Each shard returned its first `limit` from the offset; the first `limit` of all of
         // them are among those.
         ids.sort();
@@ -895,37 +943,34 @@ impl Engine for EdgeEngine {
         limit: usize,
     ) -> Result<Vec<(Uuid, Video)>> {
         let s = self.ready().await?;
-        let filter = Self::native(cond);
-        let mut rows = Vec::with_capacity(limit * s.shards.len());
-        for edge in &s.shards {
-            let (records, _) = edge
-                .scroll(ScrollRequest {
-                    offset: None,
-                    limit: Some(limit),
-                    filter: filter.clone(),
-                    with_payload: Some(WithPayloadInterface::Bool(false)),
-                    with_vector: WithVector::Bool(false),
-                    order_by: Some(OrderByInterface::Struct(EdgeOrderBy {
-                        key: json_path(by.key),
-                        direction: Some(if by.descending {
-                            Direction::Desc
-                        } else {
-                            Direction::Asc
-                        }),
-                        start_from: by.from.map(StartFrom::Float),
-                    })),
-                })
-                .map_err(|e| s.err(e))?;
-            for r in records {
+        let records = s.scroll_each(ScrollRequest {
+            offset: None,
+            limit: Some(limit),
+            filter: Self::native(cond),
+            with_payload: Some(WithPayloadInterface::Bool(false)),
+            with_vector: WithVector::Bool(false),
+            order_by: Some(OrderByInterface::Struct(EdgeOrderBy {
+                key: json_path(by.key),
+                direction: Some(if by.descending {
+                    Direction::Desc
+                } else {
+                    Direction::Asc
+                }),
+                start_from: by.from.map(StartFrom::Float),
+            })),
+        })?;
+        let mut rows = records
+            .into_iter()
+            .map(|r| {
                 let key = r.order_value.ok_or_else(|| {
                     s.err(format!(
                         "ordered scroll by {} returned no key value",
                         by.key
                     ))
                 })?;
-                rows.push((key, r.id));
-            }
-        }
+                Ok((key, r.id))
+            })
+            .collect::<Result<Vec<_>>>()?;
         // Merge the shards' runs by key (ties in id order); each holds its first `limit`.
         rows.sort_by(|a, b| {
             let by_key = if by.descending {
@@ -978,38 +1023,7 @@ impl Engine for EdgeEngine {
         self.blocking(|s| {
             let mut out = Vec::new();
             for edge in &s.shards {
-                let mut offset = None;
-                loop {
-                    let (records, next) = edge
-                        .scroll(ScrollRequest {
-                            offset,
-                            limit: Some(10_000),
-                            filter: None,
-                            with_payload: Some(WithPayloadInterface::Fields(vec![json_path(
-                                field::DIGEST,
-                            )])),
-                            with_vector: WithVector::Bool(false),
-                            order_by: None,
-                        })
-                        .map_err(|e| s.err(e))?;
-                    for r in records {
-                        let digest = r
-                            .payload
-                            .as_ref()
-                            .and_then(|p| schema::digest_of(&p.0))
-                            .ok_or_else(|| {
-                                s.err(format!(
-                                    "point {} has no digest: not written by scrollsim",
-                                    r.id
-                                ))
-                            })?;
-                        out.push((uuid_of(s, &r.id)?, digest));
-                    }
-                    match next {
-                        Some(n) => offset = Some(n),
-                        None => break,
-                    }
-                }
+                s.digests_in(edge, &mut out)?;
             }
             Ok(out)
         })
