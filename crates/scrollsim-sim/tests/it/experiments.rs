@@ -1,7 +1,7 @@
 //! Experiment files: the shipped ones resolve against the repo's config, and mistakes are
 //! errors naming the file and the key.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

@@ -5,7 +5,7 @@
 //! and that `../../etc/passwd` in any spelling is refused. A screenshot is written to
 //! target/test-output/browser/.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

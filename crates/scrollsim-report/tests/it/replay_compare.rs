@@ -1,6 +1,6 @@
 //! `replay::first_divergence` and `replay::check_trace` on hand-made traces.
 
-mod common;
+use crate::common;
 
 use common::{header, step, write_trace};
 use scrollsim_core::{PerValue, Step, Value};

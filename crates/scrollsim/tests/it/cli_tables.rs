@@ -1,7 +1,7 @@
 //! `scrollsim inspect`, `report` and `replay` (trace-only) as a user runs them, on small
 //! traces with hand-checked contents.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

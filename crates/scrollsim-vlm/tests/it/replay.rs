@@ -2,7 +2,7 @@
 //! replay-strict fails with a clear message on a miss; replay-or-live never pays twice; the
 //! budget stops new calls but never recorded ones.
 
-mod common;
+use crate::common;
 
 use common::*;
 use scrollsim_core::{Decision, ImageHash, ParseStatus, Video};

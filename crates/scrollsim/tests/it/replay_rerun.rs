@@ -2,7 +2,7 @@
 //! ingested into a temporary embedded store, a small persona study run with the offline persona
 //! model, then re-executed through the session loop from the recorded feed.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;

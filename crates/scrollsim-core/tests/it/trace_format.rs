@@ -134,7 +134,7 @@ fn published_schema_matches_the_types() {
     assert!(
         published == generated,
         "{} is out of date with the Rust types; regenerate with \
-         `SCROLLSIM_BLESS=1 cargo test -p scrollsim-core --test trace_format`",
+         `SCROLLSIM_BLESS=1 cargo test -p scrollsim-core --test it trace_format`",
         path.display()
     );
 }

@@ -2,7 +2,7 @@
 //! were cut mid-line (as a crash leaves them), both continue to traces identical to an
 //! uninterrupted run's. Real parts: the embedded store, MiniLM and the offline persona model.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::time::Duration;

@@ -1,6 +1,6 @@
 //! Inspect's numbers on small traces whose contents are checked by hand (see the comments).
 
-mod common;
+use crate::common;
 
 use std::fs::File;
 use std::io::Write;

@@ -1,6 +1,6 @@
 //! The store contract, checked the same way against both backends: always against the
 //! embedded engine, and against a real Qdrant server when `QDRANT_URL` is set (e.g.
-//! `QDRANT_URL=http://localhost:6334 cargo test -p scrollsim-store --test conformance`; an API
+//! `QDRANT_URL=http://localhost:6334 cargo test -p scrollsim-store --test it conformance`; an API
 //! key is read from `QDRANT_API_KEY` when set).
 //!
 //! The corpus is small and hand-made: 4-d text and 3-d image vectors in clusters whose

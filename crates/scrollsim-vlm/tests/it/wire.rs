@@ -4,7 +4,7 @@
 //! body. Every call ends as a parsed decision after retry or as a recorded error; none is
 //! counted as a skip.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -1,6 +1,6 @@
 //! Concurrency and rate limits hold across every judge built from one environment.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -28,7 +28,7 @@ fn s(x: &str) -> String {
 #[test]
 fn matches_the_numpy_reference() {
     let reference: serde_json::Value =
-        serde_json::from_str(include_str!("data/minilm_reference.json")).unwrap();
+        serde_json::from_str(include_str!("../data/minilm_reference.json")).unwrap();
     let rows = reference["sentences"].as_array().unwrap();
     let texts: Vec<String> = rows
         .iter()

@@ -2,7 +2,7 @@
 //! key is sent to the server (so the test means something) and then searched for everywhere
 //! else, including when the server echoes it back in an error.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};

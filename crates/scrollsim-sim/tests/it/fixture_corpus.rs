@@ -2,7 +2,7 @@
 //! offline persona model: a reacting feed moves exposure toward each persona's values more
 //! than a random feed does, and the keyword benchmark yields the paper's table.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::io::BufReader;

@@ -1,7 +1,7 @@
 //! Feed policies against the real embedded store (qdrant-edge) on a synthetic corpus whose
 //! videos cluster by value, driven by a scripted agent that likes one value only.
 
-mod common;
+use crate::common;
 
 use std::collections::HashSet;
 use std::sync::Arc;

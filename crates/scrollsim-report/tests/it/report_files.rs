@@ -1,7 +1,7 @@
 //! `write_report`: tables, charts (SVG and PNG), the authors' CSV per session and the
 //! self-contained HTML page, on the hand-made run.
 
-mod common;
+use crate::common;
 
 use common::{hand_run, KEYFRAME, XSS_CAPTION};
 use scrollsim_core::ImageHash;

@@ -1,0 +1,4 @@
+//! Integration tests of `scrollsim-ingest`, one module per area, linked into one binary so the
+//! crate and its dependencies are linked once for all of them.
+
+mod ingest;

@@ -1,0 +1,8 @@
+//! Integration tests of `scrollsim-sim`, one module per area, linked into one binary so the
+//! crate and its dependencies are linked once for all of them.
+
+mod common;
+mod experiments;
+mod fixture_corpus;
+mod policies;
+mod resume;

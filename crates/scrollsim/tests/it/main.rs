@@ -1,0 +1,9 @@
+//! Integration tests of `scrollsim`, one module per area, linked into one binary so the
+//! crate and its dependencies are linked once for all of them.
+
+mod cli_tables;
+mod common;
+mod ingest_cli;
+mod replay_rerun;
+mod run_resume;
+mod viewer_browser;
