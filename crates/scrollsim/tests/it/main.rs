@@ -3,6 +3,7 @@
 
 mod cli_tables;
 mod common;
+mod demo_traces;
 mod ingest_cli;
 mod replay_rerun;
 mod run_resume;

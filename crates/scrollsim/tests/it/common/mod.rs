@@ -26,6 +26,38 @@ pub fn scrollsim(args: &[&str]) -> Output {
         .expect("scrollsim runs")
 }
 
+/// `scrollsim --config <config> <args>` from the workspace root, on the embedded store whatever
+/// the environment says (`SCROLLSIM_STORE_BACKEND` and `QDRANT_URL` would switch it).
+pub fn scrollsim_with(config: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_scrollsim"))
+        .current_dir(workspace())
+        .env_remove("SCROLLSIM_STORE_BACKEND")
+        .env_remove("QDRANT_URL")
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .output()
+        .expect("scrollsim runs")
+}
+
+/// The repository's config/default.toml with its data and runs directories under `root`,
+/// written to `root/config.toml`.
+pub fn config_in(root: &Path) -> PathBuf {
+    let text = std::fs::read_to_string(workspace().join("config/default.toml")).unwrap();
+    let mut cfg: toml::Table = toml::from_str(&text).unwrap();
+    let paths = cfg
+        .entry("paths")
+        .or_insert_with(|| toml::Value::Table(Default::default()))
+        .as_table_mut()
+        .unwrap();
+    for (key, dir) in [("data", "data"), ("runs", "runs")] {
+        paths.insert(key.into(), root.join(dir).display().to_string().into());
+    }
+    let path = root.join("config.toml");
+    std::fs::write(&path, toml::to_string(&cfg).unwrap()).unwrap();
+    path
+}
+
 pub fn persona() -> Persona {
     toml::from_str(
         r#"id = "family"
