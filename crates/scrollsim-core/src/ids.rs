@@ -64,6 +64,31 @@ string_id!(
     CorpusId
 );
 
+/// A file-name-safe form of a name: ASCII letters, digits, `.`, `_` and `-` kept, anything
+/// else (`/`, `:`, spaces, non-ASCII) replaced by `fill`, so a name made of it cannot reach
+/// outside its directory. Session ids join such parts with `__`.
+pub fn file_safe(s: &str, fill: char) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                fill
+            }
+        })
+        .collect()
+}
+
+/// A whole file name from any id: [`file_safe`] with `_`, no leading dot (not hidden, never
+/// `..`), never empty.
+pub fn file_slug(s: &str) -> String {
+    let slug = file_safe(s, '_');
+    match slug.trim_start_matches('.') {
+        "" => "_".into(),
+        rest => rest.to_string(),
+    }
+}
+
 /// SHA-256 of an image's bytes, 64 lowercase hex digits: the key of the content-addressed
 /// image store. Traces carry these, never the bytes.
 #[derive(

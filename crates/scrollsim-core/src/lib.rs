@@ -6,6 +6,7 @@ pub mod config;
 pub mod decision;
 pub mod ids;
 pub mod metrics;
+pub mod mix;
 pub mod persona;
 pub mod trace;
 pub mod value;

@@ -155,5 +155,5 @@ pub fn page(r: &Report) -> String {
 }
 
 fn slug(s: &str) -> String {
-    crate::write::file_slug(&s.to_lowercase())
+    scrollsim_core::ids::file_slug(&s.to_lowercase())
 }

@@ -6,6 +6,7 @@ use std::fs::File;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
+use scrollsim_core::ids::file_slug;
 use scrollsim_core::metrics::AlignmentMeasure;
 use scrollsim_core::ImageHash;
 use serde::Serialize;
@@ -204,26 +205,6 @@ fn end_word(r: &scrollsim_core::EndReason) -> String {
         CorpusExhausted => "corpus exhausted".into(),
         BudgetExhausted => "budget exhausted".into(),
         Error { message } => format!("error: {message}"),
-    }
-}
-
-/// A file-name-safe form of an id: ASCII letters, digits, `.`, `_` and `-` kept, the rest `_`.
-pub fn file_slug(s: &str) -> String {
-    let slug: String = s
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let slug = slug.trim_start_matches('.').to_string();
-    if slug.is_empty() {
-        "_".into()
-    } else {
-        slug
     }
 }
 

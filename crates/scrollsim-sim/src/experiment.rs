@@ -376,15 +376,7 @@ pub fn session_id(
 
 /// Letters, digits, `.`, `-` and `_` kept; anything else (`/`, `:`, spaces) becomes `-`.
 fn file_safe(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect()
+    scrollsim_core::ids::file_safe(s, '-')
 }
 
 /// `base` with `overrides` merged in, table by table (an override replaces scalars and

@@ -7,6 +7,7 @@
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+use scrollsim_core::mix::splitmix64 as mix;
 
 /// What a draw is for; each purpose gets an independent stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,14 +16,6 @@ pub enum Purpose {
     Dwell = 1,
     Explore = 2,
     Sample = 3,
-}
-
-/// SplitMix64 finaliser: a well-mixed 64-bit hash step.
-fn mix(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
 }
 
 /// A 64-bit seed for (session seed, step, purpose).

@@ -101,12 +101,9 @@ pub fn sample_key(point: &Uuid) -> u64 {
     u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) >> 11
 }
 
-/// Where `sample(seed)` starts scrolling: a splitmix64 mix of the seed.
+/// Where `sample(seed)` starts scrolling: a splitmix64 mix of the seed, in the key span.
 pub fn sample_start(seed: u64) -> u64 {
-    let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    (z ^ (z >> 31)) >> 11
+    scrollsim_core::mix::splitmix64(seed) >> 11
 }
 
 /// Order keys missing a value sort below every real one.

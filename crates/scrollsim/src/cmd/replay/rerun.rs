@@ -135,7 +135,7 @@ pub async fn run(args: Args, settings: &Settings) -> anyhow::Result<ExitCode> {
         (None, false, Some(j)) => settings.paths.runs.join(format!(
             "{}-vs-{}",
             source.id,
-            scrollsim_report::write::file_slug(&j.replace(':', "-"))
+            scrollsim_core::ids::file_slug(&j.replace(':', "-"))
         )),
         (None, false, None) => unreachable!("called for --rerun or --judge"),
     };
