@@ -10,7 +10,6 @@ mod config;
 mod minilm;
 mod openai;
 mod scorer;
-pub mod testing;
 
 pub use clip::{ClipEmbedder, ClipPreprocess, CLIP_MEAN, CLIP_STD};
 pub use config::{

@@ -8,7 +8,6 @@
 //! (embedder, store, journal) stops the run with an error, and the next run resumes after the
 //! last batch that was stored.
 
-pub mod bench;
 mod config;
 pub mod journal;
 pub mod metadata;

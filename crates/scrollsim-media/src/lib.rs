@@ -3,6 +3,9 @@
 //! copy, JPEG encoding, probing, and the content-addressed image store. Knows nothing of
 //! models or stores. See docs/media.md.
 
+#[cfg(feature = "bench")]
+pub mod bench;
+mod cli;
 mod error;
 mod extract;
 mod options;
@@ -11,8 +14,7 @@ mod render;
 mod source;
 mod store;
 
-pub mod bench;
-
+pub use cli::ffmpeg_command;
 pub use error::MediaError;
 pub use extract::{
     extract_keyframes, extract_keyframes_with_work, probe, store_frames, uniform_targets,
@@ -20,7 +22,6 @@ pub use extract::{
 };
 pub use options::{BadFrameSize, BadStrategy, ExtractOptions, FrameSize, KeyframeStrategy};
 pub use orient::Orientation;
-pub use render::{filter_chain, mjpeg_qscale};
 pub use scrollsim_core::ImageHash;
 pub use source::Work;
 pub use store::ImageStore;

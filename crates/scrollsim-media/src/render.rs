@@ -20,7 +20,7 @@ use crate::MediaError;
 /// The filter chain that turns a `w`x`h` frame with sample aspect ratio `sar` into an upright
 /// `size` picture: crop the largest centred region of `size`'s aspect ratio (in display
 /// terms, after the turn), scale it, turn it, and convert to full-range YUV 4:2:0 for JPEG.
-/// The `ffmpeg` command line in the benchmark runs this same chain.
+/// Its command-line equivalent ([`crate::ffmpeg_command`]) runs this same chain.
 pub fn filter_chain(
     w: u32,
     h: u32,

@@ -23,6 +23,11 @@ pub struct ImageStore {
 }
 
 impl ImageStore {
+    /// Where a data directory keeps its image store.
+    pub fn default_path(data_dir: &Path) -> PathBuf {
+        data_dir.join("images")
+    }
+
     /// Opens (creating if needed) the store at `root`.
     pub fn open(root: &Path) -> Result<ImageStore, MediaError> {
         fs::create_dir_all(root).map_err(|source| MediaError::Io {

@@ -17,7 +17,6 @@ pub mod seed;
 pub mod session;
 pub mod state;
 pub mod summary;
-pub mod synthetic;
 
 pub use config::{ForYouParams, PolicyConfig, PolicyKind, PolicySpec};
 pub use dwell::DwellConfig;

@@ -4,9 +4,8 @@
 //!
 //! Layout: the contract (this file), the config (`config`), the point layout shared by both
 //! backends (`schema`), the semantics written once over an engine seam (`store`, `engine`),
-//! the two engines (`embedded`, `server`), the retry loop (`retry`) and the benchmark (`bench`).
+//! the two engines (`embedded`, `server`) and the retry loop (`retry`).
 
-pub mod bench;
 pub mod config;
 mod embedded;
 mod engine;

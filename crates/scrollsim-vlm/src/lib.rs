@@ -7,7 +7,6 @@
 //! section), a [`JudgeSpec`] (model, strategy, parser) and a [`JudgeEnv`] (image store, text
 //! embedder, cache path, prompt directory, shared ledger). See docs/judges.md.
 
-pub mod bench;
 mod build;
 pub mod call;
 pub mod chat;

@@ -1,7 +1,10 @@
-//! `scrollsim`: the command line. Wiring only: each subcommand parses its flags, loads the
-//! config and calls into the library crates.
+//! `scrollsim`: the command line. Wiring only: each subcommand parses its flags and calls into
+//! the library crates through the application context ([`app::App`]: settings, data
+//! directory, store, ingest, experiments, a run's dependencies); no subcommand calls another.
 
+mod app;
 mod cmd;
+mod runner;
 mod settings;
 
 use std::path::PathBuf;
@@ -88,16 +91,16 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
-    let settings = settings::Settings::load(&cli.config)?;
+    let app = app::App::load(&cli.config)?;
     match cli.command {
-        Command::Ingest(a) => cmd::ingest::run(a, &settings).await,
-        Command::Run(a) => cmd::run::run(a, &settings).await,
-        Command::Replay(a) => cmd::replay::run(a, &settings).await,
-        Command::Inspect(a) => cmd::inspect::run(a, &settings).await,
-        Command::Report(a) => cmd::report::run(a, &settings).await,
-        Command::Serve(a) => cmd::serve::run(a, &settings).await,
-        Command::Bench(a) => cmd::bench::run(a, &settings).await,
-        Command::Demo(a) => cmd::demo::run(a, &settings).await,
+        Command::Ingest(a) => cmd::ingest::run(a, &app).await,
+        Command::Run(a) => cmd::run::run(a, &app).await,
+        Command::Replay(a) => cmd::replay::run(a, &app).await,
+        Command::Inspect(a) => cmd::inspect::run(a).await,
+        Command::Report(a) => cmd::report::run(a, &app).await,
+        Command::Serve(a) => cmd::serve::run(a, &app).await,
+        Command::Bench(a) => cmd::bench::run(a, &app).await,
+        Command::Demo(a) => cmd::demo::run(a, &app).await,
         Command::Schema => unreachable!("handled above"),
     }
 }

@@ -40,7 +40,6 @@ impl Default for Paths {
 pub struct Settings {
     #[serde(default)]
     pub paths: Paths,
-    // Sections below are owned by their crates and become typed as those crates land.
     /// `[store]`: embedded Qdrant or a Qdrant server, collection and index (scrollsim-store).
     /// `SCROLLSIM_STORE_BACKEND` and `QDRANT_URL` override the file.
     #[serde(
@@ -62,7 +61,23 @@ pub struct Settings {
     pub policy: scrollsim_sim::PolicyConfig,
     /// `[demo]`: what `scrollsim demo` runs.
     #[serde(default)]
-    pub demo: crate::cmd::demo::DemoConfig,
+    pub demo: DemoConfig,
+}
+
+/// `[demo]`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DemoConfig {
+    /// The persona study the demo runs (sized for the fixture corpus).
+    pub experiment: PathBuf,
+}
+
+impl Default for DemoConfig {
+    fn default() -> Self {
+        DemoConfig {
+            experiment: "experiments/demo.toml".into(),
+        }
+    }
 }
 
 impl Settings {

@@ -8,7 +8,7 @@ use scrollsim_embed::{
     Embedder, EmbedderConfig, ImageEmbedderConfig, TextEmbedderConfig,
 };
 
-use scrollsim_embed::testing::{write_tiny_clip, TINY_CLIP_DIM as PROJ};
+use scrollsim_testkit::{write_tiny_clip, TINY_CLIP_DIM as PROJ};
 
 fn tiny(batch_size: usize) -> (tempfile::TempDir, ClipEmbedder) {
     let dir = tempfile::tempdir().unwrap();

@@ -414,7 +414,7 @@ async fn clip_image_vectors_are_the_mean_of_keyframe_vectors_and_searchable() {
     use scrollsim_embed::{cosine, mean_vector, ClipEmbedder, ClipOptions};
     // No real CLIP weights are reachable: the tiny random-weight checkpoint runs the same path.
     let ckpt = tempfile::tempdir().unwrap();
-    scrollsim_embed::testing::write_tiny_clip(ckpt.path()).unwrap();
+    scrollsim_testkit::write_tiny_clip(ckpt.path()).unwrap();
     let clip: Arc<dyn Embedder> = Arc::new(
         ClipEmbedder::load(&ClipOptions {
             path: ckpt.path().into(),

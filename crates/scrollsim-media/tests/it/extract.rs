@@ -561,7 +561,7 @@ fn probe_reports_the_stream() {
     assert!(p.is_video && !p.mirrored);
 }
 
-/// The benchmark's `ffmpeg` command line produces the same pictures as the in-process path, so
+/// The `ffmpeg` command line equivalent produces the same pictures as the in-process path, so
 /// the comparison it prints is like for like.
 #[test]
 fn the_benchmark_cli_extracts_the_same_frames() {
@@ -572,16 +572,11 @@ fn the_benchmark_cli_extracts_the_same_frames() {
         let ours = extract_keyframes(&clip, &o).unwrap();
         let out = d.path().join(strategy.replace(':', "_"));
         std::fs::create_dir_all(&out).unwrap();
-        let status = scrollsim_media::bench::ffmpeg_command(
-            Path::new("ffmpeg"),
-            &clip,
-            &o,
-            &times(&ours),
-            &out,
-        )
-        .unwrap()
-        .status()
-        .unwrap();
+        let status =
+            scrollsim_media::ffmpeg_command(Path::new("ffmpeg"), &clip, &o, &times(&ours), &out)
+                .unwrap()
+                .status()
+                .unwrap();
         assert!(status.success(), "{strategy}");
         let mut theirs: Vec<PathBuf> = std::fs::read_dir(&out)
             .unwrap()

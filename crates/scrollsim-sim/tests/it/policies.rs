@@ -8,11 +8,11 @@ use std::sync::Arc;
 
 use scrollsim_core::{Decision, Value, VideoId};
 use scrollsim_sim::policy::KeywordQuery;
-use scrollsim_sim::synthetic::SyntheticCorpus;
 use scrollsim_sim::{
     build_policy, FeedPolicy, Pick, PolicyContext, PolicyMemo, PolicySpec, SessionState,
 };
 use scrollsim_store::VideoStore;
+use scrollsim_testkit::SyntheticCorpus;
 
 /// Runs a policy for up to `steps` steps with an agent that likes videos labelled `liked`,
 /// staying 10 s on a like and 1 s on a skip. Stops early when the policy has nothing left.

@@ -6,31 +6,14 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use anyhow::Context;
 use scrollsim_core::RunId;
 use scrollsim_sim::{PolicyKind, RunDir, Shard, Summary};
-use scrollsim_store::{Filter, StoreError, VideoStore};
-use serde::{Deserialize, Serialize};
+use scrollsim_store::Filter;
 
-use crate::settings::Settings;
-
-/// `[demo]`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct DemoConfig {
-    /// The persona study the demo runs (sized for the fixture corpus).
-    pub experiment: PathBuf,
-}
-
-impl Default for DemoConfig {
-    fn default() -> Self {
-        DemoConfig {
-            experiment: "experiments/demo.toml".into(),
-        }
-    }
-}
+use crate::app::App;
+use crate::runner;
 
 /// Ingest the fixtures if needed, run a persona study, print the table.
 #[derive(Debug, clap::Args)]
@@ -46,12 +29,13 @@ pub struct Args {
     pub quiet: bool,
 }
 
-pub async fn run(args: Args, settings: &Settings) -> anyhow::Result<ExitCode> {
-    let store = fixture_store(settings, args.quiet).await?;
+pub async fn run(args: Args, app: &App) -> anyhow::Result<ExitCode> {
+    let store = app.fixture_store(args.quiet).await?;
     let videos = store.count(&Filter::default()).await?;
 
-    // 2. The study, with a real VLM when one is configured.
-    let mut exp = super::run::load_experiment(&settings.demo.experiment, settings)?;
+    // The study, with a real VLM when one is configured.
+    let experiment = &app.settings.demo.experiment;
+    let mut exp = app.load_experiment(experiment)?;
     let judge_note = match exp.judge.configured_vlm().filter(|_| !args.offline) {
         Some(name) => {
             exp.models = vec![name.to_string()];
@@ -64,8 +48,8 @@ pub async fn run(args: Args, settings: &Settings) -> anyhow::Result<ExitCode> {
         .clone()
         .map(RunId::new)
         .unwrap_or_else(|| RunDir::new_id(&exp));
-    let dir = super::run::create_run(&settings.demo.experiment, &id, &exp, settings)?;
-    let deps = super::run::deps_for(settings, &exp, store).await?;
+    let dir = app.create_run(experiment, &id, &exp)?;
+    let deps = app.run_deps(&exp, store).await?;
     let w = exp.windows;
     println!("{judge_note}");
     println!(
@@ -83,14 +67,14 @@ pub async fn run(args: Args, settings: &Settings) -> anyhow::Result<ExitCode> {
         w.last_start,
     );
 
-    let report = super::run::execute(&dir, &exp, Shard::ALL, &deps, args.quiet).await?;
+    let report = runner::execute(&dir, &exp, Shard::ALL, &deps, args.quiet).await?;
     println!();
     print!("{}", report.summary.render_cells());
     println!();
     print!("{}", comparison(&report.summary, &exp));
-    let code = super::run::finish(&dir, Shard::ALL, &report);
+    let code = runner::finish(&dir, Shard::ALL, &report);
     println!("traces: {}", dir.sessions_dir().display());
-    match html_report(&dir, settings).await {
+    match html_report(&dir, app).await {
         Ok(page) => println!("report: {} (tables and charts beside it)", page.display()),
         Err(e) => {
             eprintln!("warning: the HTML report could not be written: {e:#}");
@@ -101,11 +85,10 @@ pub async fn run(args: Args, settings: &Settings) -> anyhow::Result<ExitCode> {
 }
 
 /// The report crate's tables, charts and HTML page for the run, with keyframe examples.
-async fn html_report(dir: &RunDir, settings: &Settings) -> anyhow::Result<PathBuf> {
+async fn html_report(dir: &RunDir, app: &App) -> anyhow::Result<PathBuf> {
     let run = dir.root.clone();
-    let images = settings.paths.data.join("images");
+    let store = app.image_store(None)?;
     tokio::task::spawn_blocking(move || {
-        let store = scrollsim_media::ImageStore::open(&images)?;
         let opts = scrollsim_report::ReportOptions {
             html: true,
             ..Default::default()
@@ -114,54 +97,6 @@ async fn html_report(dir: &RunDir, settings: &Settings) -> anyhow::Result<PathBu
         paths.html.context("the report wrote no HTML page")
     })
     .await?
-}
-
-/// The configured store, with the fixture corpus ingested first when the collection is missing
-/// or empty (also used by `scrollsim bench sim`).
-pub async fn fixture_store(
-    settings: &Settings,
-    quiet: bool,
-) -> anyhow::Result<Arc<dyn VideoStore>> {
-    let store_cfg = &super::run::store_config(settings)?;
-    let fixtures = &settings.paths.fixtures;
-    let open = || async {
-        scrollsim_store::open_store(store_cfg, &settings.paths.data)
-            .await
-            .with_context(|| format!("opening the {} store", store_cfg.backend.as_str()))
-    };
-    let stored = match open().await?.count(&Filter::default()).await {
-        Ok(n) => n,
-        Err(StoreError::NoCollection(_)) => 0,
-        Err(e) => return Err(e).context("counting the stored videos"),
-    };
-    // The handle above is closed here: ingest opens the store itself.
-    if stored == 0 {
-        eprintln!(
-            "ingesting the fixture corpus from {} (first run only)",
-            fixtures.display()
-        );
-        let meta = fixtures.join("metadata.jsonl");
-        let progress = if quiet {
-            scrollsim_ingest::IngestProgress::hidden()
-        } else {
-            scrollsim_ingest::IngestProgress::stderr()
-        };
-        let summary = super::ingest::ingest_sources(
-            std::slice::from_ref(fixtures),
-            meta.is_file().then_some(meta.as_path()),
-            settings.ingest.clone(),
-            None,
-            settings,
-            &progress,
-        )
-        .await
-        .context("ingesting the fixture corpus")?;
-        eprintln!("{summary}");
-        if summary.nothing_available() {
-            anyhow::bail!("nothing could be ingested from {}", fixtures.display());
-        }
-    }
-    open().await
 }
 
 /// One line per persona: aligned-exposure change under each reacting feed against random.

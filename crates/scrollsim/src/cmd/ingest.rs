@@ -1,15 +1,13 @@
-//! `scrollsim ingest`: wiring only (config, store, embedders, image store) around
-//! `scrollsim_ingest::ingest`.
+//! `scrollsim ingest`: flags over `[ingest]`, then the application context's ingest (store,
+//! embedders, image store) with a progress bar and Ctrl-C.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
-use scrollsim_core::config::ValueCatalog;
-use scrollsim_ingest::{IngestOptions, IngestProgress, IngestSummary};
-use scrollsim_media::{ImageStore, KeyframeStrategy};
+use scrollsim_ingest::IngestProgress;
+use scrollsim_media::KeyframeStrategy;
 
-use crate::settings::Settings;
+use crate::app::App;
 
 /// Ingest videos and screenshots: keyframes, embeddings, value scores, upsert.
 ///
@@ -39,8 +37,8 @@ pub struct Args {
     pub concurrency: Option<usize>,
 }
 
-pub async fn run(args: Args, settings: &Settings) -> anyhow::Result<ExitCode> {
-    let mut cfg = settings.ingest.clone();
+pub async fn run(args: Args, app: &App) -> anyhow::Result<ExitCode> {
+    let mut cfg = app.settings.ingest.clone();
     if let Some(k) = args.keyframes {
         cfg.keyframes.strategy = k;
     }
@@ -48,12 +46,11 @@ pub async fn run(args: Args, settings: &Settings) -> anyhow::Result<ExitCode> {
         cfg.concurrency = c;
     }
     let progress = IngestProgress::stderr();
-    let work = ingest_sources(
+    let work = app.ingest(
         &args.sources,
         args.meta.as_deref(),
         cfg,
         args.limit,
-        settings,
         &progress,
     );
     let summary = tokio::select! {
@@ -73,45 +70,4 @@ pub async fn run(args: Args, settings: &Settings) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Opens what ingest needs from the config and ingests `sources` (also used by `demo`).
-pub async fn ingest_sources(
-    sources: &[PathBuf],
-    meta: Option<&Path>,
-    config: scrollsim_ingest::IngestConfig,
-    limit: Option<usize>,
-    settings: &Settings,
-    progress: &IngestProgress,
-) -> anyhow::Result<IngestSummary> {
-    config.validate()?;
-    let data = &settings.paths.data;
-    let store_cfg = &settings.store;
-    let catalog_path = settings.paths.config.join("values.toml");
-    let catalog = ValueCatalog::load(&catalog_path)?;
-    let embedders = scrollsim_embed::build_embedders(&settings.embedder)
-        .await
-        .context("loading the embedders ([embedder] in the config)")?;
-    let images = ImageStore::open(&data.join("images"))?;
-    let store = scrollsim_store::open_store(store_cfg, data)
-        .await
-        .with_context(|| format!("opening the {} store", store_cfg.backend.as_str()))?;
-    let opts = IngestOptions {
-        config,
-        value_scoring: settings.embedder.value_scores,
-        journal: IngestOptions::journal_path(data, &store_cfg.collection),
-        collection: store_cfg.collection.clone(),
-        limit,
-    };
-    Ok(scrollsim_ingest::ingest(
-        sources,
-        meta,
-        &opts,
-        store.as_ref(),
-        &embedders,
-        &images,
-        &catalog,
-        progress,
-    )
-    .await?)
 }

@@ -12,8 +12,6 @@ use scrollsim_report::{
     aggregate_with_progress, find_traces, AggregateOptions, Format, Grouping, Inspection,
 };
 
-use crate::settings::Settings;
-
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Run directories (`runs/<id>`), directories of runs, or trace files (`.jsonl`).
@@ -35,8 +33,8 @@ pub struct Args {
     pub threads: Option<usize>,
 }
 
-/// Reads the traces and returns the inspection (also used by `bench inspect`).
-pub fn inspect(args: &Args, progress: bool) -> anyhow::Result<Inspection> {
+/// Reads the traces and returns the inspection.
+fn inspect(args: &Args, progress: bool) -> anyhow::Result<Inspection> {
     let traces = find_traces(&args.paths).context("finding traces")?;
     let mut opts = AggregateOptions::new(vec![args.by.clone()]);
     if let Some(t) = args.threads {
@@ -56,7 +54,7 @@ pub fn inspect(args: &Args, progress: bool) -> anyhow::Result<Inspection> {
     Ok(Inspection::from_aggregation(&agg, 0, args.exclude_unparsed))
 }
 
-pub async fn run(args: Args, _settings: &Settings) -> anyhow::Result<ExitCode> {
+pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let inspection = tokio::task::spawn_blocking(move || {
         let i = inspect(&args, true)?;
         Ok::<_, anyhow::Error>((i, args.format))

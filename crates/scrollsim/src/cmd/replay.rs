@@ -12,7 +12,7 @@ use scrollsim_report::replay::{check_trace, SessionCheck};
 use scrollsim_report::tables::{pct, Table};
 use scrollsim_report::{find_traces, Format};
 
-use crate::settings::Settings;
+use crate::app::App;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -37,9 +37,9 @@ pub struct Args {
     pub format: Format,
 }
 
-pub async fn run(args: Args, settings: &Settings) -> anyhow::Result<ExitCode> {
+pub async fn run(args: Args, app: &App) -> anyhow::Result<ExitCode> {
     if args.rerun || args.judge.is_some() {
-        return rerun::run(args, settings).await;
+        return rerun::run(args, app).await;
     }
     let paths = args.paths.clone();
     let checks = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<SessionCheck>> {

@@ -6,10 +6,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use scrollsim_media::ImageStore;
 use scrollsim_report::{write_report, KeyframeSource, ReportOptions};
 
-use crate::settings::Settings;
+use crate::app::App;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -32,20 +31,9 @@ pub struct Args {
     pub exclude_unparsed: bool,
 }
 
-pub async fn run(args: Args, settings: &Settings) -> anyhow::Result<ExitCode> {
-    let images_root = args
-        .images
-        .clone()
-        .unwrap_or_else(|| settings.paths.data.join("images"));
+pub async fn run(args: Args, app: &App) -> anyhow::Result<ExitCode> {
+    let store = app.existing_image_store(args.images.as_deref())?;
     let paths = tokio::task::spawn_blocking(move || {
-        let store = if images_root.is_dir() {
-            Some(
-                ImageStore::open(&images_root)
-                    .with_context(|| format!("opening {}", images_root.display()))?,
-            )
-        } else {
-            None
-        };
         let opts = ReportOptions {
             html: args.html,
             out: args.out.clone(),

@@ -32,7 +32,7 @@ use serde::Deserialize;
 use tower_http::services::ServeFile;
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use crate::settings::Settings;
+use crate::app::App;
 use data::{component, load_session, Runs, StepFilter};
 
 #[derive(Debug, clap::Args)]
@@ -333,30 +333,19 @@ fn router(state: Arc<AppState>) -> Router {
         ))
 }
 
-fn images_store(args: &Args, settings: &Settings) -> anyhow::Result<Option<ImageStore>> {
-    let root = args
-        .images
-        .clone()
-        .unwrap_or_else(|| settings.paths.data.join("images"));
-    if !root.is_dir() {
-        eprintln!(
-            "scrollsim serve: no image store at {}: keyframes will not show",
-            root.display()
-        );
-        return Ok(None);
-    }
-    Ok(Some(ImageStore::open(&root).with_context(|| {
-        format!("opening the image store {}", root.display())
-    })?))
-}
-
-pub async fn run(args: Args, settings: &Settings) -> anyhow::Result<ExitCode> {
+pub async fn run(args: Args, app: &App) -> anyhow::Result<ExitCode> {
     let root = args
         .runs
         .clone()
-        .unwrap_or_else(|| settings.paths.runs.clone());
+        .unwrap_or_else(|| app.settings.paths.runs.clone());
     let runs = Runs::open(&root)?;
-    let images = images_store(&args, settings)?;
+    let images = app.existing_image_store(args.images.as_deref())?;
+    if images.is_none() {
+        eprintln!(
+            "scrollsim serve: no image store at {}: keyframes will not show",
+            app.images_path(args.images.as_deref()).display()
+        );
+    }
     let state = Arc::new(AppState {
         runs,
         images,

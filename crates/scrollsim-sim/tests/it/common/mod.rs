@@ -6,9 +6,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use scrollsim_sim::synthetic::SyntheticCorpus;
 use scrollsim_sim::PolicyConfig;
-use scrollsim_store::{open_store, CollectionSpec, StoreConfig, VideoPoint, VideoStore};
+use scrollsim_store::{open_store, StoreConfig, VideoPoint, VideoStore};
+use scrollsim_testkit::SyntheticCorpus;
 
 /// The repository root.
 pub fn repo() -> PathBuf {
@@ -32,25 +32,10 @@ pub fn policy_config() -> PolicyConfig {
 
 /// A fresh embedded store holding `points`.
 pub async fn store_with(points: Vec<VideoPoint>) -> (tempfile::TempDir, Arc<dyn VideoStore>) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open_store(&StoreConfig::default(), dir.path())
-        .await
-        .unwrap();
-    let text_dim = points[0].text.len();
-    store
-        .open_collection(&CollectionSpec {
-            name: StoreConfig::default().collection,
-            text_dim,
-            image_dim: None,
-        })
-        .await
-        .unwrap();
-    store.upsert(points).await.unwrap();
-    store.wait_indexed().await.unwrap();
-    (dir, store)
+    scrollsim_testkit::store_with(points).await.unwrap()
 }
 
-/// A synthetic corpus clustered by value (see `scrollsim_sim::synthetic`).
+/// A synthetic corpus clustered by value (see `scrollsim_testkit::SyntheticCorpus`).
 pub fn synthetic(videos: usize, dim: usize) -> Vec<VideoPoint> {
     SyntheticCorpus {
         videos,

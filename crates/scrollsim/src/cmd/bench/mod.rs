@@ -1,8 +1,9 @@
-//! `scrollsim bench`: benchmarks that print figures (never timed assertions in tests).
+//! `scrollsim bench`: flags and settings into the harnesses of `scrollsim_bench`, which
+//! measure and print (figures only, never timed assertions in tests).
 
 use std::process::ExitCode;
 
-use crate::settings::Settings;
+use crate::app::App;
 
 mod ingest;
 mod inspect;
@@ -30,12 +31,13 @@ enum What {
     Inspect(inspect::Args),
 }
 
-pub async fn run(args: Args, settings: &Settings) -> anyhow::Result<ExitCode> {
+pub async fn run(args: Args, app: &App) -> anyhow::Result<ExitCode> {
     match args.what {
-        What::Store(a) => store::run(a, settings).await,
-        What::Ingest(a) => ingest::run(a, settings).await,
-        What::Judge(a) => judge::run(a, settings).await,
-        What::Sim(a) => sim::run(a, settings).await,
-        What::Inspect(a) => inspect::run(a, settings).await,
+        What::Store(a) => store::run(a, app).await?,
+        What::Ingest(a) => ingest::run(a, app).await?,
+        What::Judge(a) => judge::run(a, app).await?,
+        What::Sim(a) => sim::run(a, app).await?,
+        What::Inspect(a) => inspect::run(a, app).await?,
     }
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,13 +1,9 @@
-//! `scrollsim bench store`: wiring for `scrollsim_store::bench` (the measuring lives there).
-
 use std::path::PathBuf;
-use std::process::ExitCode;
 
-use anyhow::Context;
-use scrollsim_store::bench::{self, BenchOptions};
-use scrollsim_store::{Backend, StoreConfig};
+use scrollsim_bench::store::{BenchOptions, Placement};
+use scrollsim_store::Backend;
 
-use crate::settings::Settings;
+use crate::app::App;
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 enum BackendArg {
@@ -35,45 +31,25 @@ pub struct Args {
     keep: bool,
 }
 
-pub async fn run(args: Args, settings: &Settings) -> anyhow::Result<ExitCode> {
-    let mut cfg: StoreConfig = settings.store.clone();
+pub async fn run(args: Args, app: &App) -> anyhow::Result<()> {
+    let mut config = app.settings.store.clone();
     if let Some(b) = args.backend {
-        cfg.backend = match b {
+        config.backend = match b {
             BackendArg::Embedded => Backend::Embedded,
             BackendArg::Server => Backend::Server,
         };
     }
+    let placement = Placement {
+        config,
+        dir: args.dir,
+        scratch_parent: app.data().root().to_path_buf(),
+        keep: args.keep,
+    };
     let opts = BenchOptions {
         n: args.n,
         queries: args.queries,
         ..Default::default()
     };
-    cfg.collection = opts.collection.clone();
-    let (dir, temporary) = match &args.dir {
-        Some(d) => (d.clone(), false),
-        None => (
-            settings
-                .paths
-                .data
-                .join(format!("bench-store-{}", std::process::id())),
-            !args.keep,
-        ),
-    };
-    if cfg.backend == Backend::Embedded && dir.join("qdrant").join(&cfg.collection).exists() {
-        anyhow::bail!(
-            "{} already holds a benchmark store: remove it or pass another --dir",
-            dir.join("qdrant").join(&cfg.collection).display()
-        );
-    }
-    let store = scrollsim_store::open_store(&cfg, &dir)
-        .await
-        .with_context(|| format!("opening the {} store", cfg.backend.as_str()))?;
-    let disk_dir = (cfg.backend == Backend::Embedded).then_some(dir.as_path());
-    let report = bench::run(store.as_ref(), disk_dir, opts).await;
-    drop(store);
-    if temporary && cfg.backend == Backend::Embedded {
-        std::fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?;
-    }
-    print!("{}", report.context("store benchmark")?);
-    Ok(ExitCode::SUCCESS)
+    print!("{}", scrollsim_bench::store::bench(placement, opts).await?);
+    Ok(())
 }

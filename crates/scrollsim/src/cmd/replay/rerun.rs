@@ -23,7 +23,7 @@ use scrollsim_vlm::build_judge;
 use scrollsim_vlm::config::{CacheMode, JudgeSpec, StrategyKind};
 
 use super::Args;
-use crate::settings::Settings;
+use crate::app::App;
 
 /// The run directory holding these paths (a run, or traces in its `sessions/`).
 fn run_root(paths: &[PathBuf]) -> anyhow::Result<PathBuf> {
@@ -112,7 +112,7 @@ fn end_reason(o: &Outcome) -> Option<&EndReason> {
     }
 }
 
-pub async fn run(args: Args, settings: &Settings) -> anyhow::Result<ExitCode> {
+pub async fn run(args: Args, app: &App) -> anyhow::Result<ExitCode> {
     let root = run_root(&args.paths)?;
     let (source, mut exp) = RunDir::open(&root)?;
     let traces = find_traces(&args.paths)?;
@@ -121,7 +121,7 @@ pub async fn run(args: Args, settings: &Settings) -> anyhow::Result<ExitCode> {
         // Exact replay is reading the recorded answers back; a miss is an error, never a call.
         exp.judge.cache = CacheMode::ReplayStrict;
     }
-    let deps = crate::cmd::run::open_deps(settings, &exp).await?;
+    let deps = app.run_deps(&exp, app.open_store().await?).await?;
 
     // Where the re-executed traces go: a scratch directory for --rerun (kept with --out), a
     // new run for --judge.
@@ -132,7 +132,7 @@ pub async fn run(args: Args, settings: &Settings) -> anyhow::Result<ExitCode> {
             scratch = tempfile::Builder::new().prefix("rerun-").tempdir()?;
             scratch.path().to_path_buf()
         }
-        (None, false, Some(j)) => settings.paths.runs.join(format!(
+        (None, false, Some(j)) => app.settings.paths.runs.join(format!(
             "{}-vs-{}",
             source.id,
             scrollsim_core::ids::file_slug(&j.replace(':', "-"))

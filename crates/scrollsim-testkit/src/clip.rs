@@ -1,6 +1,6 @@
-//! A tiny random-weight CLIP checkpoint in Hugging Face layout, for tests: no real CLIP weights
-//! are reachable from scrollsim's machines, so tests of the loading and inference path (here
-//! and in ingest) run on this. Its vectors mean nothing.
+//! A tiny random-weight CLIP checkpoint in Hugging Face layout: no real CLIP weights are
+//! reachable from scrollsim's machines, so tests of the loading and inference path (in embed
+//! and ingest) run on this. Its vectors mean nothing.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -10,7 +10,7 @@ use candle_core::{Device, Tensor};
 /// Output dimension of the tiny checkpoint.
 pub const TINY_CLIP_DIM: usize = PROJ;
 
-pub const VOCAB: [&str; 12] = [
+const VOCAB: [&str; 12] = [
     "<|startoftext|>",
     "<|endoftext|>",
     "<unk>",

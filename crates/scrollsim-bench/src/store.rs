@@ -1,23 +1,22 @@
-//! The store benchmark behind `scrollsim bench store`: synthetic clustered videos, upsert rate,
-//! index build time, search/recommend latency with a session-sized exclude list, recall@10 of
-//! the index against exact search, disk size and peak memory. Figures, never assertions.
+//! `scrollsim bench store`: synthetic clustered videos, upsert rate, index build time,
+//! search/recommend latency with a session-sized exclude list, recall@10 of the index against
+//! exact search, disk size and peak memory. Figures, never assertions.
 
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use chrono::NaiveDate;
 use indicatif::{ProgressBar, ProgressStyle};
-use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use rand_distr::{Distribution, LogNormal, StandardNormal};
-use scrollsim_core::{PerValue, Platform, Value, ValueLabeling, Video, VideoId};
-
-use crate::{
-    CollectionSpec, Example, Filter, RecommendRequest, Result, SearchRequest, VectorName,
-    VideoPoint, VideoStore,
+use scrollsim_core::{Platform, Value, VideoId};
+use scrollsim_store::{
+    Backend, CollectionSpec, Example, Filter, RecommendRequest, Result, SearchRequest, StoreConfig,
+    VectorName, VideoPoint, VideoStore,
 };
+use scrollsim_testkit::ClusteredCorpus;
+
+use crate::timings::Timings;
 
 /// What to generate and measure.
 #[derive(Debug, Clone)]
@@ -56,43 +55,6 @@ impl Default for BenchOptions {
     }
 }
 
-/// p50/p99/mean of a set of timings.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Latency {
-    pub p50: Duration,
-    pub p99: Duration,
-    pub mean: Duration,
-}
-
-impl Latency {
-    fn of(mut xs: Vec<Duration>) -> Self {
-        if xs.is_empty() {
-            return Latency::default();
-        }
-        xs.sort();
-        let at = |q: f64| xs[((xs.len() - 1) as f64 * q).round() as usize];
-        let mean = xs.iter().sum::<Duration>() / xs.len() as u32;
-        Latency {
-            p50: at(0.50),
-            p99: at(0.99),
-            mean,
-        }
-    }
-}
-
-impl fmt::Display for Latency {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let ms = |d: Duration| d.as_secs_f64() * 1e3;
-        write!(
-            f,
-            "p50 {:7.3} ms  p99 {:7.3} ms  mean {:7.3} ms",
-            ms(self.p50),
-            ms(self.p99),
-            ms(self.mean)
-        )
-    }
-}
-
 /// Everything the benchmark measured.
 #[derive(Debug, Clone, Default)]
 pub struct BenchReport {
@@ -102,14 +64,14 @@ pub struct BenchReport {
     pub image_dim: usize,
     pub upsert_secs: f64,
     pub index_secs: f64,
-    pub search: Latency,
-    pub search_filtered: Latency,
-    pub recommend: Latency,
-    pub recommend_filtered: Latency,
-    pub get: Latency,
-    pub sample: Latency,
+    pub search: Timings,
+    pub search_filtered: Timings,
+    pub recommend: Timings,
+    pub recommend_filtered: Timings,
+    pub get: Timings,
+    pub sample: Timings,
     /// A no-op round trip through the blocking pool, to weigh running edge calls there.
-    pub spawn_blocking: Latency,
+    pub spawn_blocking: Timings,
     pub recall_at_10: f64,
     pub recall_at_10_filtered: f64,
     pub filtered_share: f64,
@@ -202,140 +164,6 @@ impl fmt::Display for BenchReport {
     }
 }
 
-/// Synthetic corpus: vectors drawn around cluster centres, payload shaped like the paper's
-/// (platform shares, six topics, value scores leaning to one value per cluster, post dates in
-/// July-October 2024, log-normal views). Deterministic per seed and index, so a corpus of any
-/// size is generated in chunks without holding it in memory. Other benchmarks (the
-/// simulation's) reuse it.
-pub struct Synth {
-    opts: BenchOptions,
-    text_centres: Vec<Vec<f32>>,
-    image_centres: Vec<Vec<f32>>,
-}
-
-const PLATFORMS: [(&str, f64); 3] = [("tiktok", 0.39), ("instagram", 0.32), ("youtube", 0.29)];
-const TOPICS: [&str; 6] = [
-    "family",
-    "health",
-    "hobbies",
-    "society",
-    "technology",
-    "lifestyle",
-];
-
-fn unit(v: &mut [f32]) {
-    let n = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
-    v.iter_mut().for_each(|x| *x /= n);
-}
-
-fn gaussian(rng: &mut impl Rng, dim: usize) -> Vec<f32> {
-    (0..dim).map(|_| StandardNormal.sample(rng)).collect()
-}
-
-impl Synth {
-    pub fn new(opts: BenchOptions) -> Self {
-        let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
-        let mut centres = |dim: usize| -> Vec<Vec<f32>> {
-            (0..opts.clusters)
-                .map(|_| {
-                    let mut c = gaussian(&mut rng, dim);
-                    unit(&mut c);
-                    c
-                })
-                .collect()
-        };
-        let text_centres = centres(opts.text_dim);
-        let image_centres = centres(opts.image_dim);
-        Synth {
-            opts,
-            text_centres,
-            image_centres,
-        }
-    }
-
-    /// The id of the `i`-th video.
-    pub fn id(i: usize) -> VideoId {
-        VideoId::new(format!("bench-{i:07}"))
-    }
-
-    /// Around its centre at cosine ~0.7: neighbours are close but not duplicates.
-    fn around(rng: &mut impl Rng, centre: &[f32], spread: f32) -> Vec<f32> {
-        let noise = gaussian(rng, centre.len());
-        let scale = spread / (centre.len() as f32).sqrt();
-        let mut v: Vec<f32> = centre
-            .iter()
-            .zip(noise)
-            .map(|(c, e)| c + scale * e)
-            .collect();
-        unit(&mut v);
-        v
-    }
-
-    /// The `i`-th video with its vectors.
-    pub fn point(&self, i: usize) -> VideoPoint {
-        let mut rng = ChaCha8Rng::seed_from_u64(
-            self.opts.seed ^ (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
-        );
-        let cluster = rng.random_range(0..self.opts.clusters);
-        let text = Self::around(&mut rng, &self.text_centres[cluster], 1.0);
-        let image = Self::around(&mut rng, &self.image_centres[cluster], 1.0);
-        let r: f64 = rng.random();
-        let platform = if r < PLATFORMS[0].1 {
-            PLATFORMS[0].0
-        } else if r < PLATFORMS[0].1 + PLATFORMS[1].1 {
-            PLATFORMS[1].0
-        } else {
-            PLATFORMS[2].0
-        };
-        // Each cluster leans to one value, so value filters select neighbourhoods.
-        let lean = Value::ALL[cluster % 10];
-        let scores = PerValue::from_fn(|v| {
-            let base: f32 = rng.random_range(0.0..0.4);
-            if v == lean {
-                base + 0.3
-            } else {
-                base
-            }
-        });
-        let views = LogNormal::new(9.0, 2.0).expect("valid").sample(&mut rng) as u64;
-        let day = NaiveDate::from_ymd_opt(2024, 7, 1).expect("date")
-            + chrono::Days::new(rng.random_range(0..120));
-        let video = Video {
-            id: Self::id(i),
-            platform: Platform::new(platform),
-            kind: Default::default(),
-            url: None,
-            posted: Some(day),
-            caption: format!("synthetic video {i} in cluster {cluster}"),
-            hashtags: vec![format!("c{cluster}")],
-            topic: Some(TOPICS[cluster % TOPICS.len()].to_string()),
-            description: None,
-            duration_s: Some(rng.random_range(5.0..180.0)),
-            views: Some(views),
-            keyframes: Vec::new(),
-            values: ValueLabeling::default().assign(&scores),
-            value_scores: scores,
-            label: None,
-            source: None,
-        };
-        VideoPoint {
-            video,
-            text,
-            image: Some(image),
-        }
-    }
-
-    /// A query near a random cluster centre.
-    pub fn query(&self, rng: &mut impl Rng, using: VectorName) -> Vec<f32> {
-        let centres = match using {
-            VectorName::Text => &self.text_centres,
-            VectorName::Image => &self.image_centres,
-        };
-        let c = centres.choose(rng).expect("clusters > 0");
-        Self::around(rng, c, 1.0)
-    }
-}
-
 /// Total size of the files under `dir`, and of those under any `wal` directory.
 pub fn disk_usage(dir: &Path) -> (u64, u64) {
     fn walk(p: &Path, in_wal: bool, total: &mut u64, wal: &mut u64) {
@@ -374,14 +202,6 @@ fn allocated(md: &std::fs::Metadata) -> u64 {
     md.len()
 }
 
-/// Peak resident memory of this process (VmHWM), where Linux reports it.
-pub fn peak_rss_bytes() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
-}
-
 /// Runs the benchmark against `store` (a fresh collection `opts.collection` is created or
 /// must not exist with other dimensions). `data_dir` is where an embedded store lives, for the
 /// disk figure.
@@ -390,7 +210,7 @@ pub async fn run(
     data_dir: Option<&Path>,
     opts: BenchOptions,
 ) -> Result<BenchReport> {
-    let synth = Synth::new(opts.clone());
+    let synth = ClusteredCorpus::new(opts.seed, opts.clusters, opts.text_dim, opts.image_dim);
     let spec = CollectionSpec {
         name: opts.collection.clone(),
         text_dim: opts.text_dim,
@@ -433,7 +253,7 @@ pub async fn run(
     let mut rng = ChaCha8Rng::seed_from_u64(opts.seed.wrapping_add(1));
     let seen = |rng: &mut ChaCha8Rng| -> Vec<VideoId> {
         (0..opts.exclude)
-            .map(|_| Synth::id(rng.random_range(0..opts.n)))
+            .map(|_| ClusteredCorpus::id(rng.random_range(0..opts.n)))
             .collect()
     };
     let filter_for = |rng: &mut ChaCha8Rng, exclude: Vec<VideoId>, filtered: bool| {
@@ -459,7 +279,7 @@ pub async fn run(
     };
     report.filtered_share = share;
 
-    // Latency: search and recommend, with and without a payload filter.
+    // Timings: search and recommend, with and without a payload filter.
     for filtered in [false, true] {
         let mut times = Vec::with_capacity(opts.queries);
         for _ in 0..opts.queries {
@@ -476,7 +296,7 @@ pub async fn run(
             times.push(t.elapsed());
             std::hint::black_box(hits);
         }
-        let l = Latency::of(times);
+        let l = Timings::of(times);
         if filtered {
             report.search_filtered = l
         } else {
@@ -507,7 +327,7 @@ pub async fn run(
             times.push(t.elapsed());
             std::hint::black_box(hits);
         }
-        let l = Latency::of(times);
+        let l = Timings::of(times);
         if filtered {
             report.recommend_filtered = l
         } else {
@@ -517,12 +337,12 @@ pub async fn run(
 
     let mut times = Vec::with_capacity(opts.queries);
     for _ in 0..opts.queries {
-        let id = [Synth::id(rng.random_range(0..opts.n))];
+        let id = [ClusteredCorpus::id(rng.random_range(0..opts.n))];
         let t = Instant::now();
         std::hint::black_box(store.get(&id).await?);
         times.push(t.elapsed());
     }
-    report.get = Latency::of(times);
+    report.get = Timings::of(times);
 
     let mut times = Vec::with_capacity(opts.queries);
     for q in 0..opts.queries {
@@ -531,7 +351,7 @@ pub async fn run(
         std::hint::black_box(store.sample(10, q as u64, &f).await?);
         times.push(t.elapsed());
     }
-    report.sample = Latency::of(times);
+    report.sample = Timings::of(times);
 
     let mut times = Vec::with_capacity(opts.queries);
     for _ in 0..opts.queries {
@@ -539,7 +359,7 @@ pub async fn run(
         let _ = tokio::task::spawn_blocking(|| std::hint::black_box(1)).await;
         times.push(t.elapsed());
     }
-    report.spawn_blocking = Latency::of(times);
+    report.spawn_blocking = Timings::of(times);
 
     // Recall@10 of the index against exact search, both vectors, with and without a filter.
     for filtered in [false, true] {
@@ -594,6 +414,53 @@ pub async fn run(
         report.disk_bytes = Some(disk);
         report.wal_bytes = Some(wal);
     }
-    report.peak_rss_bytes = peak_rss_bytes();
+    report.peak_rss_bytes = crate::sys::peak_rss_bytes();
     Ok(report)
+}
+
+/// Where the benchmark store goes and what happens to it afterwards.
+#[derive(Debug, Clone)]
+pub struct Placement {
+    /// The store's configuration: backend, URL, index settings (the collection is replaced by
+    /// the benchmark's own).
+    pub config: StoreConfig,
+    /// Embedded: the directory the store is written to; `None` for a fresh directory under
+    /// `scratch_parent`, removed afterwards unless `keep`.
+    pub dir: Option<PathBuf>,
+    pub scratch_parent: PathBuf,
+    /// Keep the benchmark store (embedded directory or server collection).
+    pub keep: bool,
+}
+
+/// Opens the benchmark store as `placement` says, runs [`run`] and cleans up.
+pub async fn bench(placement: Placement, opts: BenchOptions) -> crate::Result<BenchReport> {
+    let mut cfg = placement.config;
+    cfg.collection = opts.collection.clone();
+    let embedded = cfg.backend == Backend::Embedded;
+    let (dir, temporary) = match placement.dir {
+        Some(d) => (d, false),
+        None => (
+            placement
+                .scratch_parent
+                .join(format!("bench-store-{}", std::process::id())),
+            !placement.keep,
+        ),
+    };
+    let existing = dir.join("qdrant").join(&cfg.collection);
+    if embedded && existing.exists() {
+        return Err(crate::BenchError::Setup(format!(
+            "{} already holds a benchmark store: remove it or pass another --dir",
+            existing.display()
+        )));
+    }
+    let store = scrollsim_store::open_store(&cfg, &dir).await?;
+    let report = run(store.as_ref(), embedded.then_some(dir.as_path()), opts).await;
+    drop(store);
+    if temporary && embedded {
+        std::fs::remove_dir_all(&dir).map_err(|source| crate::BenchError::Io {
+            path: dir.clone(),
+            source,
+        })?;
+    }
+    Ok(report?)
 }

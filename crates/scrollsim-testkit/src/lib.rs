@@ -1,0 +1,15 @@
+//! Kits for tests and benchmarks: synthetic corpora whose structure is known (videos clustered
+//! by value or by topic), a fresh embedded store holding a corpus, and a tiny random-weight
+//! CLIP checkpoint.
+//!
+//! A library crate takes this crate as a dev-dependency only: nothing here belongs in a
+//! library's own code, and nothing here is evidence of a finding (the corpora are made to have
+//! the structure a test needs; the tiny CLIP's vectors mean nothing).
+
+mod clip;
+mod store;
+mod synthetic;
+
+pub use clip::{write_tiny_clip, TINY_CLIP_DIM};
+pub use store::store_with;
+pub use synthetic::{ClusteredCorpus, SyntheticCorpus};

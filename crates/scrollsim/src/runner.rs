@@ -1,0 +1,112 @@
+//! Running a shard of an experiment in the terminal: a progress bar on stderr, Ctrl-C that
+//! stops after the steps in flight, and the closing lines that say where the run is and how to
+//! continue it. `run` and `demo` both run experiments through here.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use scrollsim_sim::{Experiment, RunDeps, RunDir, RunProgress, RunReport, Shard, Stop};
+
+/// Runs a shard with a progress bar on stderr; Ctrl-C stops after the steps in flight (a
+/// second Ctrl-C exits at once).
+pub async fn execute(
+    dir: &RunDir,
+    exp: &Experiment,
+    shard: Shard,
+    deps: &RunDeps,
+    quiet: bool,
+) -> anyhow::Result<RunReport> {
+    let stop = Stop::new();
+    let progress = RunProgress::new();
+    let bar = if quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr())
+    };
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} {elapsed_precise} [{bar:30}] {pos}/{len} steps | {msg}",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
+    );
+    let ticker = {
+        let (bar, progress) = (bar.clone(), progress.clone());
+        tokio::spawn(async move {
+            loop {
+                update_bar(&bar, &progress);
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        })
+    };
+    let signals = {
+        let stop = stop.clone();
+        let bar = bar.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                stop.request();
+                // Printed even when the bar is hidden (stderr not a terminal).
+                bar.suspend(|| {
+                    eprintln!(
+                        "interrupted: finishing the steps in flight (Ctrl-C again to quit at once)"
+                    )
+                });
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    std::process::exit(130);
+                }
+            }
+        })
+    };
+    let result = scrollsim_sim::execute(dir, exp, shard, deps, stop, progress.clone()).await;
+    ticker.abort();
+    signals.abort();
+    update_bar(&bar, &progress);
+    bar.finish();
+    Ok(result?)
+}
+
+fn update_bar(bar: &ProgressBar, progress: &RunProgress) {
+    let s = progress.snapshot();
+    bar.set_length(s.steps_planned.max(s.steps));
+    bar.set_position(s.steps);
+    let rate = s.steps_run as f64 / bar.elapsed().as_secs_f64().max(1e-3);
+    bar.set_message(format!(
+        "{rate:.0} steps/s | sessions {}/{} | likes {} | calls {} | ${:.4}",
+        s.sessions_done, s.sessions_total, s.likes, s.calls, s.cost_usd
+    ));
+}
+
+/// Prints where the run is and how to continue it; the exit code says whether it is complete.
+pub fn finish(dir: &RunDir, shard: Shard, report: &RunReport) -> ExitCode {
+    let shard_flag = if shard == Shard::ALL {
+        String::new()
+    } else {
+        format!(" --shard {shard}")
+    };
+    println!("run directory: {}", dir.root.display());
+    for (id, e) in &report.failures {
+        eprintln!("session {id} stopped: {e}");
+    }
+    if report.complete() {
+        println!(
+            "{} session(s) complete ({} now, {} earlier); summary: {}",
+            report.sessions,
+            report.ended,
+            report.already_ended,
+            dir.summary_path().display()
+        );
+        return ExitCode::SUCCESS;
+    }
+    eprintln!(
+        "{} of {} session(s) unfinished; continue with: scrollsim run --resume {}{shard_flag}",
+        report.sessions - report.ended - report.already_ended,
+        report.sessions,
+        dir.root.display()
+    );
+    if report.failures.is_empty() {
+        ExitCode::from(130)
+    } else {
+        ExitCode::FAILURE
+    }
+}
