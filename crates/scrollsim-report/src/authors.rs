@@ -1,4 +1,4 @@
-//! The Value-Spectrum authors' log columns (PAPER.md section 2), one CSV per session, for
+//! The Value-Spectrum authors' log columns (docs/protocol.md), one CSV per session, for
 //! comparison with their published logs: image name, prompt, answer, reason, image
 //! description, stay duration, platform, model; persona sessions add persona, number of
 //! traits, matched trait (or NA) and decision.

@@ -165,7 +165,7 @@ pub struct JudgeSpec {
     pub parser: ParserKind,
 }
 
-/// The paper's prompting strategies (PAPER.md section 4-6).
+/// The paper's prompting strategies (docs/protocol.md, docs/judges.md).
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize,
 )]

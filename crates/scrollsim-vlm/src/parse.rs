@@ -1,4 +1,4 @@
-//! From a model's answer to a decision. Two parsers (PAPER.md section 4):
+//! From a model's answer to a decision. Two parsers (docs/protocol.md):
 //!
 //! - `lenient`, the authors' rule: a like when the LIKE answer contains "yes" anywhere,
 //!   case-insensitive. The LIKE answer is the `LIKE:` line when the model used the labels,
