@@ -3,7 +3,6 @@
 
 mod cli_tables;
 mod common;
-mod demo_traces;
 mod ingest_cli;
 mod replay_rerun;
 mod run_resume;

@@ -10,9 +10,7 @@ use std::process::Output;
 use common::workspace;
 
 fn run_cli(config: &Path, args: &[&str]) -> Output {
-    let mut all = vec!["-c", config.to_str().unwrap()];
-    all.extend_from_slice(args);
-    common::scrollsim(&all)
+    common::scrollsim_with(config, args)
 }
 
 fn ok(out: &Output) -> String {
@@ -24,21 +22,6 @@ fn ok(out: &Output) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// The default config with data and runs in `tmp`.
-fn config(tmp: &Path) -> PathBuf {
-    let text = std::fs::read_to_string(workspace().join("config/default.toml")).unwrap();
-    let mut cfg: toml::Table = toml::from_str(&text).unwrap();
-    let paths = cfg
-        .entry("paths")
-        .or_insert_with(|| toml::Value::Table(Default::default()));
-    let paths = paths.as_table_mut().unwrap();
-    paths.insert("data".into(), tmp.join("data").display().to_string().into());
-    paths.insert("runs".into(), tmp.join("runs").display().to_string().into());
-    let path = tmp.join("config.toml");
-    std::fs::write(&path, toml::to_string(&cfg).unwrap()).unwrap();
-    path
 }
 
 fn videos(trace: &Path) -> Vec<(String, bool)> {
@@ -66,7 +49,7 @@ fn rerun_matches_a_recorded_run_and_finds_a_flipped_decision() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
-    let cfg = config(tmp.path());
+    let cfg = common::config_in(tmp.path());
     ok(&run_cli(&cfg, &["ingest", "fixtures", "--limit", "30"]));
     let exp = tmp.path().join("exp.toml");
     std::fs::write(
