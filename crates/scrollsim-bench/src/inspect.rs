@@ -226,6 +226,8 @@ fn write_session(run: &Path, s: u64, steps: u64) -> Result<()> {
             strategy: ["simple", "isq"][(s / 8 % 2) as usize].into(),
             parser: "lenient".into(),
             prompt_version: Some("v1".into()),
+            structured: None,
+            capability: None,
         },
         policy: PolicyInfo {
             name: "foryou".into(),
@@ -336,6 +338,7 @@ fn write_session(run: &Path, s: u64, steps: u64) -> Result<()> {
                 }),
                 isq: None,
                 score: Some(p_like as f32),
+                read: None,
                 raw: vec![RawAnswer {
                     question: "offline".into(),
                     text: format!(

@@ -3,6 +3,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::judge::AnswerRead;
 use crate::persona::MatchedTrait;
 
 /// Whether a decision was read from the model's answer, and if not, why not. A parse failure
@@ -19,11 +20,30 @@ pub enum ParseStatus {
     Refused { detail: String },
     /// No answer: the call failed after its retries, timed out, or hit the budget.
     CallError { message: String },
+    /// The endpoint answered, but its usage shows it did not count the images sent (fewer
+    /// prompt tokens than the probe measured for them): the model never saw them, so the
+    /// answer is not a decision about the video.
+    ImagesDropped {
+        /// Prompt tokens the response reported.
+        prompt_tokens: u64,
+        /// The least the probe says a prompt with these images counts.
+        expected_min: u64,
+        images: u32,
+    },
 }
 
 impl ParseStatus {
     pub fn is_parsed(&self) -> bool {
         matches!(self, ParseStatus::Parsed)
+    }
+
+    /// No usable answer came back: the call failed, or its images never reached the model.
+    /// (A parse failure or refusal is an answer that could not be read; counted apart.)
+    pub fn is_call_failure(&self) -> bool {
+        matches!(
+            self,
+            ParseStatus::CallError { .. } | ParseStatus::ImagesDropped { .. }
+        )
     }
 }
 
@@ -175,7 +195,8 @@ pub struct Decision {
     /// scores in words.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
-    /// The model's description of the image (question 3), used by the text-only ablation.
+    /// The model's description of the keyframes: question 3 of the plain protocol, or, in the
+    /// text-only ablation, its answer to the describe call that the decision was made from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// The persona trait the video matched, or none (the paper's NA).
@@ -186,6 +207,10 @@ pub struct Decision {
     /// A judge's confidence or like probability when it has one (the offline model does).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub score: Option<f32>,
+    /// How the decision was read from the answer (None when no answer was read: the offline
+    /// model, a failed call).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read: Option<AnswerRead>,
     #[serde(default)]
     pub raw: Vec<RawAnswer>,
     #[serde(default)]

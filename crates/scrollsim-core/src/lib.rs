@@ -5,6 +5,7 @@ pub mod backoff;
 pub mod config;
 pub mod decision;
 pub mod ids;
+pub mod judge;
 pub mod metrics;
 pub mod mix;
 pub mod persona;
@@ -14,10 +15,14 @@ pub mod video;
 
 pub use decision::{CallUsage, Decision, IsqItems, IsqResult, IsqScoring, ParseStatus, RawAnswer};
 pub use ids::{CorpusId, ImageHash, PersonaId, RunId, SessionId, VideoId};
+pub use judge::{
+    AnswerParser, AnswerRead, Capability, JudgeStrategy, StructuredMode, StructuredOutcome,
+    StructuredProbe,
+};
 pub use persona::{MatchedTrait, Persona};
 pub use trace::{
     AlignmentWindows, End, EndReason, Header, JudgeInfo, JudgeKind, PolicyInfo, SessionTrace,
-    SlateEntry, Step, TraceEvent, TraceReader, TraceWriter, SCHEMA_VERSION,
+    SlateEntry, Step, TraceEvent, TraceReader, TraceWriter, NOT_A_VLM, SCHEMA_VERSION,
 };
 pub use value::{HigherOrder, PerValue, SparseWeights, Value};
 pub use video::{Keyframe, MediaKind, Platform, ValueLabeling, Video};

@@ -76,7 +76,9 @@ impl ValueTally {
         let unparsed = !d.status.is_parsed();
         match d.status {
             ParseStatus::Parsed => {}
-            ParseStatus::CallError { .. } => self.call_errors += 1,
+            ParseStatus::CallError { .. } | ParseStatus::ImagesDropped { .. } => {
+                self.call_errors += 1
+            }
             ParseStatus::ParseFailure { .. } | ParseStatus::Refused { .. } => {
                 self.parse_failures += 1
             }

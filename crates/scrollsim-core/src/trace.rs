@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::decision::{CallUsage, Decision};
 use crate::ids::{CorpusId, RunId, SessionId, VideoId};
+use crate::judge::{AnswerParser, Capability, JudgeStrategy, StructuredMode};
 use crate::persona::Persona;
 use crate::value::{PerValue, Value};
 use crate::video::{Keyframe, Platform};
@@ -113,22 +114,45 @@ pub struct JudgeInfo {
     /// `offline`, `openai`, `anthropic`, `gemini`...
     pub provider: String,
     pub model: String,
-    /// `plain`, `simple`, `isq` or `text-only`.
-    pub strategy: String,
-    /// `lenient` or `strict`.
-    pub parser: String,
+    pub strategy: JudgeStrategy,
+    pub parser: AnswerParser,
     /// Version of the prompt template file, part of every cache key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prompt_version: Option<String>,
+    /// The structured-output mode requests asked for (None: free text only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub structured: Option<StructuredMode>,
+    /// What the probe found the model's endpoint can see and answer (live studies).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capability: Option<Capability>,
 }
 
+/// The words every output judged by the offline persona model carries.
+pub const NOT_A_VLM: &str = "not a VLM";
+
 impl JudgeInfo {
-    /// A short human label: `gpt-4o (openai, isq)`, `offline persona model (simple)`.
+    /// A short human label: `gpt-4o (openai, isq)`, `offline persona model, not a VLM (simple)`.
     pub fn label(&self) -> String {
         match self.kind {
-            JudgeKind::OfflinePersonaModel => format!("offline persona model ({})", self.strategy),
+            JudgeKind::OfflinePersonaModel => {
+                format!("offline persona model, {NOT_A_VLM} ({})", self.strategy)
+            }
             _ => format!("{} ({}, {})", self.model, self.provider, self.strategy),
         }
+    }
+
+    /// Whether a real model judged (the offline persona model is not one).
+    pub fn is_model(&self) -> bool {
+        self.kind != JudgeKind::OfflinePersonaModel
+    }
+
+    /// The caveat an output must carry when this judge produced its numbers (None for a real
+    /// model): the offline persona model checks the machinery and is never evidence of what a
+    /// model values.
+    pub fn caveat(&self) -> Option<&'static str> {
+        (!self.is_model()).then_some(
+            "judged by the offline persona model: not a VLM; these numbers check the machinery and are no evidence of what a model values",
+        )
     }
 }
 

@@ -439,7 +439,7 @@ impl Aggregation {
                 session_id: h.session_id.0.clone(),
                 persona: h.persona.as_ref().map(|p| p.id.0.clone()),
                 model: crate::group::model_label(h),
-                strategy: h.judge.strategy.clone(),
+                strategy: h.judge.strategy.to_string(),
                 policy: crate::group::GroupBy::Policy
                     .of_header(h)
                     .unwrap_or_default(),

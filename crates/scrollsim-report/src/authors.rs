@@ -39,6 +39,7 @@ pub fn decision_word(status: &ParseStatus, like: bool) -> &'static str {
         ParseStatus::ParseFailure { .. } => "parse_failure",
         ParseStatus::Refused { .. } => "refused",
         ParseStatus::CallError { .. } => "call_error",
+        ParseStatus::ImagesDropped { .. } => "images_dropped",
     }
 }
 
@@ -62,7 +63,7 @@ impl<W: Write> AuthorsCsv<W> {
         let j = &header.judge;
         let prompt_head = match &j.prompt_version {
             Some(v) => format!("{} (prompt {v})", j.strategy),
-            None => j.strategy.clone(),
+            None => j.strategy.to_string(),
         };
         Ok(AuthorsCsv {
             out,

@@ -46,7 +46,7 @@ impl GroupBy {
                 .as_ref()
                 .map_or_else(|| CONTROL.to_string(), |p| p.id.0.clone()),
             GroupBy::Model => model_label(h),
-            GroupBy::Strategy => h.judge.strategy.clone(),
+            GroupBy::Strategy => h.judge.strategy.to_string(),
             GroupBy::Policy => match &h.policy.preset {
                 Some(preset) => format!("{}/{preset}", h.policy.name),
                 None => h.policy.name.clone(),

@@ -131,7 +131,7 @@ pub fn check_trace(path: &Path) -> Result<SessionCheck, ReportError> {
         total_likes += d.like as u32;
         match d.status {
             ParseStatus::Parsed => {}
-            ParseStatus::CallError { .. } => errors += 1,
+            ParseStatus::CallError { .. } | ParseStatus::ImagesDropped { .. } => errors += 1,
             ParseStatus::ParseFailure { .. } | ParseStatus::Refused { .. } => failures += 1,
         }
         // The agent likes only on a parsed answer: a failure is never a silent like.

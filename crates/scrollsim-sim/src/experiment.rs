@@ -20,10 +20,11 @@
 //! cache = "replay-strict"
 //! ```
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use scrollsim_core::config::{load_persona, parse_toml, ConfigError, ValueCatalog};
-use scrollsim_core::{AlignmentWindows, Persona, PersonaId, SessionId};
+use scrollsim_core::{AlignmentWindows, Capability, Persona, PersonaId, SessionId};
 use scrollsim_vlm::config::{JudgeConfig, JudgeSpec, ParserKind, StrategyKind, OFFLINE_MODEL};
 use serde::{Deserialize, Serialize};
 
@@ -107,6 +108,10 @@ pub struct Experiment {
     pub judge: JudgeConfig,
     /// The value keywords (the keyword benchmark retrieves by them).
     pub values: ValueCatalog,
+    /// What the probe found each live model's endpoint can do, by model name (filled in
+    /// before the run starts; empty for offline or replay-only studies).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub capabilities: BTreeMap<String, Capability>,
 }
 
 /// One session of an experiment.
@@ -313,6 +318,7 @@ impl Experiment {
             policy,
             judge,
             values,
+            capabilities: BTreeMap::new(),
         })
     }
 

@@ -117,7 +117,9 @@ impl SessionState {
         self.total_likes += decision.like as u32;
         match decision.status {
             ParseStatus::Parsed => {}
-            ParseStatus::CallError { .. } => self.call_errors += 1,
+            ParseStatus::CallError { .. } | ParseStatus::ImagesDropped { .. } => {
+                self.call_errors += 1
+            }
             ParseStatus::ParseFailure { .. } | ParseStatus::Refused { .. } => {
                 self.parse_failures += 1
             }

@@ -8,7 +8,11 @@ use std::sync::{Arc, Mutex};
 
 use scrollsim_embed::Embedder;
 
-use crate::config::{CacheMode, JudgeConfig, JudgeSpec, ModelConfig, StrategyKind, OFFLINE_MODEL};
+use scrollsim_core::Capability;
+
+use crate::config::{
+    CacheMode, DescriptionSource, JudgeConfig, JudgeSpec, ModelConfig, StrategyKind, OFFLINE_MODEL,
+};
 use crate::images::ImageSource;
 use crate::ledger::Ledger;
 use crate::offline::{OfflineJudge, TraitCache};
@@ -16,7 +20,7 @@ use crate::prompts::PromptTemplate;
 use crate::provider::ApiKey;
 use crate::recordings::CallCache;
 use crate::stack::{build_stack, CallService, StackConfig};
-use crate::vlm::VlmJudge;
+use crate::vlm::{VlmJudge, VlmParts};
 use crate::{Judge, JudgeError};
 
 #[derive(Default)]
@@ -38,6 +42,38 @@ pub struct JudgeEnv {
     prompt_dir: PathBuf,
     ledger: Ledger,
     shared: Arc<Shared>,
+    /// Probe records by model name: judges check calls against them and refuse strategies
+    /// the endpoint cannot serve.
+    capabilities: Arc<HashMap<String, Arc<Capability>>>,
+}
+
+/// Whether a strategy sends keyframes: all do, except text-only deciding from the corpus's
+/// descriptions.
+pub fn strategy_needs_images(strategy: StrategyKind, descriptions: DescriptionSource) -> bool {
+    !(strategy == StrategyKind::TextOnly && descriptions == DescriptionSource::Metadata)
+}
+
+/// Why a probed endpoint cannot serve a strategy that needs images, in the probe's words.
+pub fn blind_reason(c: &Capability) -> String {
+    let found = if !c.accepts_images {
+        "the endpoint refused a request with an image".to_string()
+    } else {
+        format!(
+            "the endpoint accepts images but the model does not see them ({}{})",
+            c.prompt_tokens_per_image
+                .map(|t| format!("{t:.0} prompt tokens per image; "))
+                .unwrap_or_default(),
+            if c.sees_detail.is_empty() {
+                "it could not name the pictures' colours"
+            } else {
+                c.sees_detail.as_str()
+            }
+        )
+    };
+    format!(
+        "refused before any paid call: the probe of {} at {} found that {found}. Use a vision model, or the text-only strategy with judge.text_only_description = \"metadata\"",
+        c.model, c.endpoint
+    )
 }
 
 impl std::fmt::Debug for JudgeEnv {
@@ -63,6 +99,7 @@ impl JudgeEnv {
             prompt_dir: prompt_dir.into(),
             ledger: Ledger::new(),
             shared: Arc::default(),
+            capabilities: Arc::default(),
         }
     }
 
@@ -80,6 +117,20 @@ impl JudgeEnv {
     /// The MiniLM text embedder (the offline persona model needs it).
     pub fn with_text_embedder(mut self, embedder: Arc<dyn Embedder>) -> Self {
         self.text_embedder = Some(embedder);
+        self
+    }
+
+    /// The probe records of the study's models (by `[judge.models.<name>]` name).
+    pub fn with_capabilities(
+        mut self,
+        capabilities: impl IntoIterator<Item = (String, Capability)>,
+    ) -> Self {
+        self.capabilities = Arc::new(
+            capabilities
+                .into_iter()
+                .map(|(k, c)| (k, Arc::new(c)))
+                .collect(),
+        );
         self
     }
 
@@ -203,16 +254,29 @@ pub fn build_judge(
             spec.model
         )));
     }
+    let capability = env.capabilities.get(&spec.model).cloned();
+    if let Some(c) = &capability {
+        if strategy_needs_images(spec.strategy, cfg.text_only_description) && !c.sees_images {
+            return Err(JudgeError::Capability(format!(
+                "judge model `{}` with strategy {}: {}",
+                spec.model,
+                spec.strategy,
+                blind_reason(c)
+            )));
+        }
+    }
     let template = env.template(spec.strategy)?;
     let stack = env.stack(cfg, &spec.model, model)?;
-    Ok(Arc::new(VlmJudge::new(
-        spec.model.clone(),
-        Arc::new(model.clone()),
-        spec.strategy,
-        spec.parser,
+    Ok(Arc::new(VlmJudge::new(VlmParts {
+        name: spec.model.clone(),
+        model: Arc::new(model.clone()),
+        strategy: spec.strategy,
+        parser: spec.parser,
         template,
         stack,
-        env.images.clone(),
-        cfg.isq,
-    )))
+        images: env.images.clone(),
+        isq: cfg.isq,
+        descriptions: cfg.text_only_description,
+        capability,
+    })))
 }

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use scrollsim_core::ImageHash;
+use scrollsim_core::{ImageHash, StructuredMode};
 use serde::{Deserialize, Serialize};
 
 use crate::config::GenerationSettings;
@@ -33,11 +33,24 @@ impl std::fmt::Debug for ImagePart {
 }
 
 /// Structured output requested from providers that support it (OpenAI `response_format`,
-/// Gemini `responseSchema`): a name and a JSON Schema (object, required fields, no extras).
+/// Gemini `responseSchema`, llama.cpp's `grammar`): a name, a JSON Schema (object, required
+/// fields, no extras) and the mode it is asked for in.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AnswerSchema {
     pub name: String,
     pub schema: serde_json::Value,
+    /// Absent from cache keys when `json_schema`, the mode every recording made before modes
+    /// existed used, so those recordings still replay.
+    #[serde(default = "json_schema_mode", skip_serializing_if = "is_json_schema")]
+    pub mode: StructuredMode,
+}
+
+fn json_schema_mode() -> StructuredMode {
+    StructuredMode::JsonSchema
+}
+
+fn is_json_schema(m: &StructuredMode) -> bool {
+    *m == StructuredMode::JsonSchema
 }
 
 /// A rendered prompt: an optional system prompt, then one user turn of text and images (the
@@ -48,7 +61,8 @@ pub struct ChatRequest {
     pub user: String,
     pub images: Vec<ImagePart>,
     pub settings: GenerationSettings,
-    /// `Some` when the strict parser wants JSON and the model has `structured_output` on.
+    /// `Some` when the strict parser wants JSON and the endpoint honours a structured-output
+    /// mode (found by the probe, or the provider's schema mode when unprobed).
     pub schema: Option<AnswerSchema>,
 }
 

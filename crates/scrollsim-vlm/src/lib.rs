@@ -16,24 +16,28 @@ pub mod layers;
 pub mod ledger;
 pub mod offline;
 pub mod parse;
+pub mod probe;
 pub mod prompts;
 pub mod provider;
 pub mod recordings;
 pub mod stack;
+pub mod study;
 mod vlm;
 
 use async_trait::async_trait;
 use scrollsim_core::{Decision, JudgeInfo, Persona, Video};
 
-pub use build::{build_judge, JudgeEnv};
+pub use build::{blind_reason, build_judge, strategy_needs_images, JudgeEnv};
 pub use config::{
-    BudgetConfig, CacheMode, GenerationSettings, ImageDetail, JudgeConfig, JudgeSpec, Limits,
-    ModelConfig, OfflineParams, ParserKind, Prices, ProviderKind, RetryConfig, StrategyKind,
-    OFFLINE_MODEL,
+    BudgetConfig, CacheMode, DescriptionSource, GenerationSettings, ImageDetail, JudgeConfig,
+    JudgeSpec, Limits, ModelConfig, OfflineParams, ParserKind, Prices, ProbeConfig, ProviderKind,
+    RetryConfig, StrategyKind, OFFLINE_MODEL,
 };
 pub use images::ImageSource;
 pub use ledger::{Ledger, LedgerSnapshot, ModelTally};
 pub use offline::OfflineJudge;
+pub use probe::{ProbeCache, ProbeError, ProbeOptions};
+pub use study::{check_study, StudyErrors, StudyPlan, StudyProblem, StudyReady};
 pub use vlm::VlmJudge;
 
 /// One judgement to make.
@@ -65,6 +69,9 @@ pub enum JudgeError {
     CacheMiss { key: String, what: String },
     #[error("configuration: {0}")]
     Config(String),
+    /// The probe found the endpoint cannot serve the strategy (it does not see images).
+    #[error("{0}")]
+    Capability(String),
     /// The keyframes would exceed the model's image limits (count, size or request bytes).
     #[error("image budget: {0}")]
     ImageBudget(String),

@@ -184,9 +184,11 @@ impl Judge for OfflineJudge {
                 "offline persona model v1 (text embedder: {})",
                 self.embedder.info().model
             ),
-            strategy: self.strategy.as_str().to_string(),
-            parser: "none".into(),
+            strategy: self.strategy.into(),
+            parser: scrollsim_core::AnswerParser::NotApplicable,
             prompt_version: None,
+            structured: None,
+            capability: None,
         }
     }
 
@@ -295,6 +297,8 @@ fn decision(
         matched_trait: matched,
         isq: None,
         score: Some(scores.p_like),
+        // No answer was read: the offline model decides without text.
+        read: None,
         usage: CallUsage::default(),
     }
 }

@@ -19,7 +19,9 @@
 
 use std::collections::HashMap;
 
-use scrollsim_core::{IsqItems, IsqResult, IsqScoring, MatchedTrait, ParseStatus, Persona};
+use scrollsim_core::{
+    AnswerRead, IsqItems, IsqResult, IsqScoring, MatchedTrait, ParseStatus, Persona,
+};
 use serde_json::{json, Value as Json};
 
 use crate::chat::{AnswerSchema, ChatResponse, Finish};
@@ -35,6 +37,8 @@ pub struct Parsed {
     pub description: Option<String>,
     pub matched_trait: Option<MatchedTrait>,
     pub isq: Option<IsqResult>,
+    /// How the decision was read (`Failed` when it could not be).
+    pub read: Option<AnswerRead>,
 }
 
 const LABELS: [&str; 10] = [
@@ -72,6 +76,7 @@ pub fn parse(
             status: ParseStatus::Refused {
                 detail: detail.clone(),
             },
+            read: Some(AnswerRead::Failed),
             ..Default::default()
         };
     }
@@ -91,18 +96,24 @@ pub fn parse(
         ..Default::default()
     };
     let decided = match strategy {
-        StrategyKind::Isq => answer.isq(parser, isq).map(|r| {
+        StrategyKind::Isq => answer.isq(parser, isq).map(|(r, read)| {
             out.isq = Some(r);
-            isq.stays(&r.items)
+            (isq.stays(&r.items), read)
         }),
         _ => match parser {
-            ParserKind::Lenient => Ok(answer.lenient_like()),
+            ParserKind::Lenient | ParserKind::Auto => Ok(answer.lenient_like()),
             ParserKind::Strict => answer.strict_like(),
         },
     };
     match decided {
-        Ok(like) => out.like = like,
-        Err(detail) => out.status = ParseStatus::ParseFailure { detail },
+        Ok((like, read)) => {
+            out.like = like;
+            out.read = Some(read);
+        }
+        Err(detail) => {
+            out.status = ParseStatus::ParseFailure { detail };
+            out.read = Some(AnswerRead::Failed);
+        }
     }
     out
 }
@@ -110,6 +121,7 @@ pub fn parse(
 fn failure(detail: String) -> Parsed {
     Parsed {
         status: ParseStatus::ParseFailure { detail },
+        read: Some(AnswerRead::Failed),
         ..Default::default()
     }
 }
@@ -148,6 +160,7 @@ pub fn answer_schema(strategy: StrategyKind, with_trait: bool) -> AnswerSchema {
     AnswerSchema {
         name: format!("{}_answer", strategy.as_str().replace('-', "_")),
         schema,
+        mode: scrollsim_core::StructuredMode::JsonSchema,
     }
 }
 
@@ -194,26 +207,35 @@ impl<'a> Answer<'a> {
             .filter(|s| !s.is_empty())
     }
 
-    /// The authors' rule on the LIKE answer.
-    fn lenient_like(&self) -> bool {
+    /// The authors' rule on the LIKE answer, and how cleanly it was given: a LIKE answer (or
+    /// a JSON `like`, or the whole answer) whose first word is yes or no is exact; anything
+    /// else the rule decides is salvaged.
+    fn lenient_like(&self) -> (bool, AnswerRead) {
+        let clean = |s: &str, read: AnswerRead| {
+            let read = match yes_no(s) {
+                Some(_) => read,
+                None => AnswerRead::Salvaged,
+            };
+            (contains_yes(s), read)
+        };
         if let Some(s) = self.sections.get("LIKE") {
-            return contains_yes(s);
+            return clean(s, AnswerRead::Exact);
         }
         match self.json_field("like") {
-            Some(Json::Bool(b)) => *b,
-            Some(Json::String(s)) => contains_yes(s),
-            _ => contains_yes(self.text),
+            Some(Json::Bool(b)) => (*b, AnswerRead::Json),
+            Some(Json::String(s)) => clean(s, AnswerRead::Json),
+            _ => clean(self.text, AnswerRead::Exact),
         }
     }
 
     /// JSON `like`, else the first token of the LIKE answer.
-    fn strict_like(&self) -> Result<bool, String> {
+    fn strict_like(&self) -> Result<(bool, AnswerRead), String> {
         if self.json.is_some() {
             return match self.json_field("like") {
-                Some(Json::Bool(b)) => Ok(*b),
-                Some(Json::String(s)) => {
-                    yes_no(s).ok_or_else(|| format!("JSON `like` is {s:?}, not yes or no"))
-                }
+                Some(Json::Bool(b)) => Ok((*b, AnswerRead::Json)),
+                Some(Json::String(s)) => yes_no(s)
+                    .map(|b| (b, AnswerRead::Json))
+                    .ok_or_else(|| format!("JSON `like` is {s:?}, not yes or no")),
                 Some(other) => Err(format!("JSON `like` is {other}, not yes or no")),
                 None => Err("the JSON answer has no `like` field".into()),
             };
@@ -225,8 +247,8 @@ impl<'a> Answer<'a> {
             .unwrap_or(self.text);
         let tok = first_token(like);
         match tok.as_str() {
-            "yes" => Ok(true),
-            "no" => Ok(false),
+            "yes" => Ok((true, AnswerRead::Exact)),
+            "no" => Ok((false, AnswerRead::Exact)),
             "" => Err("no JSON object and no first word to read yes or no from".into()),
             t => Err(format!(
                 "no JSON object, and the first word {t:?} is neither yes nor no"
@@ -234,7 +256,11 @@ impl<'a> Answer<'a> {
         }
     }
 
-    fn isq(&self, parser: ParserKind, scoring: &IsqScoring) -> Result<IsqResult, String> {
+    fn isq(
+        &self,
+        parser: ParserKind,
+        scoring: &IsqScoring,
+    ) -> Result<(IsqResult, AnswerRead), String> {
         let mut vals = [0u8; 6];
         let mut missing = Vec::new();
         if parser == ParserKind::Strict && self.json.is_none() {
@@ -268,11 +294,19 @@ impl<'a> Answer<'a> {
             action_decision: vals[5],
         };
         items.validate()?;
-        Ok(IsqResult {
-            items,
-            s_percent: scoring.s_percent(&items),
-            threshold: scoring.threshold,
-        })
+        let read = if self.json.is_some() {
+            AnswerRead::Json
+        } else {
+            AnswerRead::Exact
+        };
+        Ok((
+            IsqResult {
+                items,
+                s_percent: scoring.s_percent(&items),
+                threshold: scoring.threshold,
+            },
+            read,
+        ))
     }
 
     fn matched_trait(&self, persona: &Persona) -> Option<MatchedTrait> {

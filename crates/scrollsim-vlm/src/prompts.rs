@@ -244,9 +244,11 @@ impl PromptTemplate {
         .filter(|s| !s.trim().is_empty());
         let f = &self.file.format;
         let format = match (ctx.parser, ctx.persona.is_some()) {
-            (ParserKind::Lenient, true) => &f.labelled,
+            (ParserKind::Lenient | ParserKind::Auto, true) => &f.labelled,
             (ParserKind::Strict, true) => &f.json,
-            (ParserKind::Lenient, false) => f.labelled_control.as_ref().unwrap_or(&f.labelled),
+            (ParserKind::Lenient | ParserKind::Auto, false) => {
+                f.labelled_control.as_ref().unwrap_or(&f.labelled)
+            }
             (ParserKind::Strict, false) => f.json_control.as_ref().unwrap_or(&f.json),
         };
         let user = fill(&self.file.user, |v| match v {

@@ -1,19 +1,28 @@
 //! The VLM judge: renders the strategy's prompt, loads the keyframes, sends the call through
 //! the model's call stack and parses the answer. A call that fails after its retries becomes
-//! a decision with `ParseStatus::CallError` (recorded, counted, never a skip); a replay miss,
-//! an exhausted budget or an image budget violation stops the session with a `JudgeError`.
+//! a decision with `ParseStatus::CallError` (recorded, counted, never a skip); an answer whose
+//! usage shows the images were not counted becomes `ParseStatus::ImagesDropped`; a replay
+//! miss, an exhausted budget or an image budget violation stops the session with a
+//! `JudgeError`.
+//!
+//! Text-only (the paper's VLM-vs-LLM ablation): the model first describes the keyframes (an
+//! image call), then decides from its own description (a text-only call); both answers are in
+//! `raw` and the description is the decision's `description`. With
+//! `judge.text_only_description = "metadata"` it decides from the corpus's description instead
+//! (no image call; not the paper's ablation).
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use scrollsim_core::{
-    CallUsage, Decision, IsqScoring, JudgeInfo, JudgeKind, ParseStatus, RawAnswer,
+    CallUsage, Capability, Decision, IsqScoring, JudgeInfo, JudgeKind, ParseStatus, RawAnswer,
+    StructuredMode,
 };
 use tower::ServiceExt;
 
 use crate::call::{Call, KeyMaterial, KEY_FORMAT};
 use crate::chat::{Answer, CallError, ChatRequest, ImagePart};
-use crate::config::{ModelConfig, ParserKind, StrategyKind};
+use crate::config::{DescriptionSource, ModelConfig, ParserKind, StrategyKind};
 use crate::images::{load_keyframes, ImageSource, LoadError};
 use crate::parse::{answer_schema, parse};
 use crate::prompts::{PromptContext, PromptTemplate};
@@ -26,35 +35,102 @@ pub struct VlmJudge {
     name: String,
     model: Arc<ModelConfig>,
     strategy: StrategyKind,
+    /// The parser in effect (never `Auto`: resolved at construction).
     parser: ParserKind,
+    /// The structured-output mode requests ask for under the strict parser.
+    structured: Option<StructuredMode>,
     template: Arc<PromptTemplate>,
     stack: CallService,
     images: Option<Arc<dyn ImageSource>>,
     isq: IsqScoring,
+    descriptions: DescriptionSource,
+    /// What the probe found; its tokens per image check every call that sends images.
+    capability: Option<Arc<Capability>>,
+}
+
+/// What a [`VlmJudge`] is built from besides its stack.
+pub(crate) struct VlmParts {
+    pub name: String,
+    pub model: Arc<ModelConfig>,
+    pub strategy: StrategyKind,
+    pub parser: ParserKind,
+    pub template: Arc<PromptTemplate>,
+    pub stack: CallService,
+    pub images: Option<Arc<dyn ImageSource>>,
+    pub isq: IsqScoring,
+    pub descriptions: DescriptionSource,
+    pub capability: Option<Arc<Capability>>,
+}
+
+/// The structured-output mode a model's requests use: none when the model turns it off;
+/// the probe's best honoured mode when it was probed; the provider's schema mode otherwise
+/// (Anthropic has none).
+pub(crate) fn structured_mode(
+    model: &ModelConfig,
+    capability: Option<&Capability>,
+) -> Option<StructuredMode> {
+    if !model.structured_output {
+        return None;
+    }
+    match capability {
+        Some(c) => c.best_structured(),
+        None => model.provider.schema_mode(),
+    }
+}
+
+/// `auto` becomes strict where the probe found a structured-output mode, lenient elsewhere.
+pub(crate) fn effective_parser(
+    parser: ParserKind,
+    model: &ModelConfig,
+    capability: Option<&Capability>,
+) -> ParserKind {
+    match parser {
+        ParserKind::Auto
+            if capability.is_some() && structured_mode(model, capability).is_some() =>
+        {
+            ParserKind::Strict
+        }
+        ParserKind::Auto => ParserKind::Lenient,
+        p => p,
+    }
 }
 
 impl VlmJudge {
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn new(
-        name: String,
-        model: Arc<ModelConfig>,
-        strategy: StrategyKind,
-        parser: ParserKind,
-        template: Arc<PromptTemplate>,
-        stack: CallService,
-        images: Option<Arc<dyn ImageSource>>,
-        isq: IsqScoring,
-    ) -> Self {
+    pub(crate) fn new(p: VlmParts) -> Self {
+        let parser = effective_parser(p.parser, &p.model, p.capability.as_deref());
+        let structured = structured_mode(&p.model, p.capability.as_deref());
         VlmJudge {
-            name,
-            model,
-            strategy,
+            name: p.name,
+            model: p.model,
+            strategy: p.strategy,
             parser,
-            template,
-            stack,
-            images,
-            isq,
+            structured,
+            template: p.template,
+            stack: p.stack,
+            images: p.images,
+            isq: p.isq,
+            descriptions: p.descriptions,
+            capability: p.capability,
         }
+    }
+
+    /// An answer to a call that sent `images` whose usage shows the images were not counted:
+    /// fewer prompt tokens than half the probe's tokens per image for each, plus the text at
+    /// a generous 8 characters a token. None when nothing can be checked (no images, no probe,
+    /// no usage reported).
+    fn images_dropped(&self, call: &Call, prompt_tokens: u64) -> Option<ParseStatus> {
+        let n = call.request.images.len() as u64;
+        let per_image = self.capability.as_ref()?.prompt_tokens_per_image?;
+        if n == 0 || prompt_tokens == 0 || per_image <= 0.0 {
+            return None;
+        }
+        let text = call.request.system.as_deref().map_or(0, str::len) + call.request.user.len();
+        let expected_min = (text as u64) / 8 + (n as f64 * per_image * 0.5).ceil() as u64;
+        (prompt_tokens < expected_min).then_some(ParseStatus::ImagesDropped {
+            prompt_tokens,
+            expected_min,
+            images: n as u32,
+        })
     }
 
     /// The keyframes to send. A budget violation stops the session (the configuration must
@@ -164,8 +240,12 @@ impl VlmJudge {
     }
 
     fn schema(&self, with_trait: bool) -> Option<crate::chat::AnswerSchema> {
-        (self.parser == ParserKind::Strict && self.model.structured_output)
-            .then(|| answer_schema(self.strategy, with_trait))
+        let mode = self
+            .structured
+            .filter(|_| self.parser == ParserKind::Strict)?;
+        let mut schema = answer_schema(self.strategy, with_trait);
+        schema.mode = mode;
+        Some(schema)
     }
 }
 
@@ -210,9 +290,13 @@ impl Judge for VlmJudge {
             },
             provider: self.model.provider.as_str().to_string(),
             model: self.model.model.clone(),
-            strategy: self.strategy.as_str().to_string(),
-            parser: self.parser.as_str().to_string(),
+            strategy: self.strategy.into(),
+            parser: self.parser.into(),
             prompt_version: Some(self.template.version.clone()),
+            structured: self
+                .structured
+                .filter(|_| self.parser == ParserKind::Strict),
+            capability: self.capability.as_deref().cloned(),
         }
     }
 
@@ -220,50 +304,29 @@ impl Judge for VlmJudge {
         let mut usage = CallUsage::default();
         let mut raw = Vec::new();
         let (images, description) = if self.strategy == StrategyKind::TextOnly {
-            let stored = req
-                .video
-                .description
-                .as_deref()
-                .map(str::trim)
-                .filter(|d| !d.is_empty());
-            match stored {
-                Some(d) => (Vec::new(), Some(d.to_string())),
-                None => {
-                    // No description to ask about: the same model describes the keyframes first.
-                    let frames = match self.keyframes(req)? {
-                        Ok(f) => f,
-                        Err(m) => return Ok(unavailable(m, raw, usage)),
-                    };
-                    let n = frames.len();
-                    let user = self.template.render_describe(req.video, n).ok_or_else(|| {
-                        JudgeError::Config(format!(
-                            "{}: no [describe] section",
-                            self.template.path.display()
-                        ))
-                    })?;
-                    let call = self.call(req, "describe", None, user, frames, None);
-                    match self.send(call, &mut usage).await? {
-                        Ok(a) if !a.response.text.trim().is_empty() => {
-                            raw.push(RawAnswer {
-                                question: "describe".into(),
-                                text: a.response.text.clone(),
-                            });
-                            (Vec::new(), Some(a.response.text.trim().to_string()))
+            match self.descriptions {
+                DescriptionSource::Metadata => {
+                    let stored = req
+                        .video
+                        .description
+                        .as_deref()
+                        .map(str::trim)
+                        .filter(|d| !d.is_empty());
+                    match stored {
+                        Some(d) => (Vec::new(), Some(d.to_string())),
+                        None => {
+                            let m = format!(
+                                "video {} has no description in the corpus (judge.text_only_description = \"metadata\"), no call made",
+                                req.video.id
+                            );
+                            return Ok(unavailable(m, raw, usage));
                         }
-                        Ok(a) => {
-                            raw.push(RawAnswer {
-                                question: "describe".into(),
-                                text: a.response.text.clone(),
-                            });
-                            let e = CallError::Malformed {
-                                provider: self.model.provider.to_string(),
-                                detail: "the describe call returned an empty description".into(),
-                            };
-                            return Ok(call_error(&e, raw, usage, None));
-                        }
-                        Err(e) => return Ok(call_error(&e, raw, usage, None)),
                     }
                 }
+                DescriptionSource::Model => match self.describe(req, &mut usage, &mut raw).await? {
+                    Ok(d) => (Vec::new(), Some(d)),
+                    Err(decision) => return Ok(*decision),
+                },
             }
         } else {
             match self.keyframes(req)? {
@@ -294,6 +357,7 @@ impl Judge for VlmJudge {
             images,
             self.schema(req.persona.is_some()),
         );
+        let checked = call.clone();
         let answer = match self.send(call, &mut usage).await? {
             Ok(a) => a,
             Err(e) => return Ok(call_error(&e, raw, usage, description)),
@@ -302,6 +366,15 @@ impl Judge for VlmJudge {
             question: self.strategy.as_str().to_string(),
             text: answer.response.text.clone(),
         });
+        if let Some(status) = self.images_dropped(&checked, answer.response.usage.prompt_tokens) {
+            return Ok(Decision {
+                status,
+                raw,
+                usage,
+                description,
+                ..Default::default()
+            });
+        }
         let parsed = parse(
             self.strategy,
             self.parser,
@@ -317,8 +390,71 @@ impl Judge for VlmJudge {
             matched_trait: parsed.matched_trait,
             isq: parsed.isq,
             score: parsed.isq.map(|r| r.s_percent / 100.0),
+            read: parsed.read,
             raw,
             usage,
         })
+    }
+}
+
+impl VlmJudge {
+    /// The text-only ablation's first call: the model describes the keyframes. `Err` carries
+    /// the decision to record when no description came back.
+    async fn describe(
+        &self,
+        req: &JudgeRequest<'_>,
+        usage: &mut CallUsage,
+        raw: &mut Vec<RawAnswer>,
+    ) -> Result<Result<String, Box<Decision>>, JudgeError> {
+        let frames = match self.keyframes(req)? {
+            Ok(f) => f,
+            Err(m) => return Ok(Err(Box::new(unavailable(m, raw.clone(), usage.clone())))),
+        };
+        let n = frames.len();
+        let user = self.template.render_describe(req.video, n).ok_or_else(|| {
+            JudgeError::Config(format!(
+                "{}: no [describe] section",
+                self.template.path.display()
+            ))
+        })?;
+        let call = self.call(req, "describe", None, user, frames, None);
+        let checked = call.clone();
+        let a = match self.send(call, usage).await? {
+            Ok(a) => a,
+            Err(e) => {
+                return Ok(Err(Box::new(call_error(
+                    &e,
+                    raw.clone(),
+                    usage.clone(),
+                    None,
+                ))))
+            }
+        };
+        raw.push(RawAnswer {
+            question: "describe".into(),
+            text: a.response.text.clone(),
+        });
+        if let Some(status) = self.images_dropped(&checked, a.response.usage.prompt_tokens) {
+            return Ok(Err(Box::new(Decision {
+                status,
+                raw: raw.clone(),
+                usage: usage.clone(),
+                ..Default::default()
+            })));
+        }
+        let text = a.response.text.trim();
+        if text.is_empty() {
+            let e = CallError::Malformed {
+                provider: self.model.provider.to_string(),
+                detail: "the describe call returned an empty description".into(),
+            };
+            return Ok(Err(Box::new(call_error(
+                &e,
+                raw.clone(),
+                usage.clone(),
+                None,
+            ))));
+        }
+        Ok(Ok(text.to_string()))
     }
 }

@@ -14,7 +14,7 @@ use scrollsim_ingest::{IngestConfig, IngestOptions, IngestProgress, IngestSummar
 use scrollsim_media::ImageStore;
 use scrollsim_sim::{Defaults, Experiment, PolicyKind, RunDeps, RunDir};
 use scrollsim_store::{Filter, StoreError, VideoStore};
-use scrollsim_vlm::{JudgeConfig, JudgeEnv};
+use scrollsim_vlm::{check_study, JudgeConfig, JudgeEnv, ProbeCache, ProbeOptions, StudyPlan};
 
 use crate::settings::Settings;
 
@@ -193,6 +193,54 @@ impl App {
         Ok(Experiment::load(path, &self.defaults())?)
     }
 
+    /// Checks the study's judges as a whole before any call (models, keys, prompt files
+    /// against the persona and control arms, and a probe of every live model, cached per model
+    /// and endpoint), prints its warnings, and records the probes in the experiment
+    /// (resolved.json and every trace header). Every problem is listed, naming the experiment
+    /// file and key.
+    pub async fn check_judges(&self, path: &Path, exp: &mut Experiment) -> anyhow::Result<()> {
+        let plan = StudyPlan {
+            models: &exp.models,
+            strategies: &exp.strategies,
+            personas: !exp.personas.is_empty(),
+            control: exp.control,
+            probe: ProbeOptions::default(),
+        };
+        let probes = ProbeCache::new(ProbeCache::default_dir(self.data().root()));
+        let prompts = exp.judge.prompt_dir(&self.settings.paths.config);
+        match check_study(&exp.judge, &plan, &prompts, Some(&probes)).await {
+            Ok(ready) => {
+                for w in &ready.warnings {
+                    eprintln!("warning: {}: {w}", path.display());
+                }
+                for (name, fresh) in &ready.probed {
+                    let c = &ready.capabilities[name];
+                    eprintln!(
+                        "probe {} `{name}`: images seen {}, structured output {}, {} ms a call",
+                        if *fresh { "ran for" } else { "cached for" },
+                        if c.sees_images { "yes" } else { "no" },
+                        c.best_structured().map_or("none".into(), |m| m.to_string()),
+                        c.latency_ms
+                    );
+                }
+                exp.capabilities = ready.capabilities;
+                Ok(())
+            }
+            Err(errors) => {
+                let list = errors
+                    .0
+                    .iter()
+                    .map(|p| format!("  {}: {}: {}", path.display(), p.key, p.message))
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                anyhow::bail!(
+                    "the study cannot run; nothing was called or spent ({} problem(s)):\n{list}",
+                    errors.0.len()
+                )
+            }
+        }
+    }
+
     /// Creates (or reopens, when identical) `<paths.runs>/<id>/` for the experiment in `path`.
     pub fn create_run(&self, path: &Path, id: &RunId, exp: &Experiment) -> anyhow::Result<RunDir> {
         let text =
@@ -246,7 +294,9 @@ impl App {
         }
         Ok(RunDeps {
             store,
-            judges: self.judge_env(&exp.judge, images, text.clone()),
+            judges: self
+                .judge_env(&exp.judge, images, text.clone())
+                .with_capabilities(exp.capabilities.clone()),
             text_embedder: Some(text),
         })
     }

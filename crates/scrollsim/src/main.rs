@@ -57,6 +57,9 @@ enum Command {
     Bench(cmd::bench::Args),
     /// The main job: ingest the fixture corpus if needed, run a persona study, print the table.
     Demo(cmd::demo::Args),
+    /// What a configured model's endpoint can do: images accepted and seen, structured
+    /// output, latency, tokens per image, cost per decision.
+    Probe(cmd::probe::Args),
     /// Print the JSON Schema of one trace line (as published in schema/).
     Schema,
 }
@@ -101,6 +104,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(a) => cmd::serve::run(a, &app).await,
         Command::Bench(a) => cmd::bench::run(a, &app).await,
         Command::Demo(a) => cmd::demo::run(a, &app).await,
+        Command::Probe(a) => cmd::probe::run(a, &app).await,
         Command::Schema => unreachable!("handled above"),
     }
 }

@@ -82,7 +82,10 @@ impl Default for DemoConfig {
 
 impl Settings {
     pub fn load(path: &Path) -> anyhow::Result<Settings> {
-        scrollsim_core::config::load_toml(path)
-            .with_context(|| format!("loading config {}", path.display()))
+        let mut s: Settings = scrollsim_core::config::load_toml(path)
+            .with_context(|| format!("loading config {}", path.display()))?;
+        // SCROLLSIM_VLM_URL / SCROLLSIM_VLM_MODEL (docker-compose's `vlm` profile).
+        s.judge.apply_env().map_err(anyhow::Error::msg)?;
+        Ok(s)
     }
 }

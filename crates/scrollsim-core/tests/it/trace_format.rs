@@ -32,6 +32,8 @@ fn header() -> Header {
             strategy: "simple".into(),
             parser: "lenient".into(),
             prompt_version: None,
+            structured: None,
+            capability: None,
         },
         policy: PolicyInfo {
             name: "foryou".into(),
@@ -93,6 +95,7 @@ fn step() -> Step {
                 threshold: 60.0,
             }),
             score: Some(0.8),
+            read: Some(scrollsim_core::AnswerRead::Json),
             raw: vec![RawAnswer {
                 question: "isq".into(),
                 text: "{...}".into(),

@@ -6,6 +6,8 @@
 use reqwest::header::HeaderMap;
 use serde_json::{json, Map, Value as Json};
 
+use scrollsim_core::StructuredMode;
+
 use super::{b64, f32_json, ApiKey, WireFormat};
 use crate::chat::{CallError, ChatRequest, ChatResponse, Finish, TokenUsage};
 use crate::config::ProviderKind;
@@ -47,8 +49,16 @@ impl WireFormat for Gemini {
             gen.insert("seed".into(), json!(seed as i64 as i32));
         }
         if let Some(schema) = &req.schema {
-            gen.insert("responseMimeType".into(), json!("application/json"));
-            gen.insert("responseSchema".into(), openapi_schema(&schema.schema));
+            // JSON mode without a schema is the mime type alone; Gemini has no grammars.
+            if matches!(
+                schema.mode,
+                StructuredMode::JsonSchema | StructuredMode::JsonObject
+            ) {
+                gen.insert("responseMimeType".into(), json!("application/json"));
+            }
+            if schema.mode == StructuredMode::JsonSchema {
+                gen.insert("responseSchema".into(), openapi_schema(&schema.schema));
+            }
         }
         let mut body = json!({
             "contents": [{"role": "user", "parts": parts}],

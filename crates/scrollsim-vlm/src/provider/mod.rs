@@ -307,6 +307,54 @@ pub(crate) fn f32_json(x: f32) -> serde_json::Value {
         .map_or(serde_json::Value::Null, serde_json::Value::from)
 }
 
+/// A GBNF grammar (llama.cpp) for the flat answer schemas of [`crate::parse::answer_schema`]:
+/// an object with the required properties in order, each a string (or one of a string enum)
+/// or an integer. Whitespace between tokens is bounded so a model cannot loop on it.
+pub(crate) fn gbnf(schema: &serde_json::Value) -> String {
+    let quote = |s: &str| {
+        format!(
+            "\"\\\"{}\\\"\"",
+            s.replace('\\', "\\\\").replace('"', "\\\"")
+        )
+    };
+    let props = schema.get("properties").and_then(|p| p.as_object());
+    let required: Vec<&str> = schema
+        .get("required")
+        .and_then(|r| r.as_array())
+        .map(|r| r.iter().filter_map(|k| k.as_str()).collect())
+        .unwrap_or_default();
+    let mut root = vec!["\"{\" ws".to_string()];
+    for (i, key) in required.iter().enumerate() {
+        if i > 0 {
+            root.push("\",\" ws".into());
+        }
+        let prop = props.and_then(|p| p.get(*key));
+        let value = match prop.and_then(|p| p.get("enum")).and_then(|e| e.as_array()) {
+            Some(options) => format!(
+                "({})",
+                options
+                    .iter()
+                    .filter_map(|o| o.as_str())
+                    .map(quote)
+                    .collect::<Vec<_>>()
+                    .join(" | ")
+            ),
+            None if prop.and_then(|p| p.get("type")).and_then(|t| t.as_str())
+                == Some("integer") =>
+            {
+                "int".into()
+            }
+            None => "str".into(),
+        };
+        root.push(format!("{} ws \":\" ws {value} ws", quote(key)));
+    }
+    root.push("\"}\"".into());
+    format!(
+        "root ::= {}\nstr ::= \"\\\"\" ( [^\"\\\\\\x00-\\x1f] | \"\\\\\" [\"\\\\/bfnrt] )* \"\\\"\"\nint ::= \"-\"? [0-9] [0-9]?\nws ::= ([ \\t\\n] [ \\t\\n]?)?\n",
+        root.join(" ")
+    )
+}
+
 /// Base64 of image bytes (standard alphabet, padded), as all three providers expect.
 pub(crate) fn b64(bytes: &[u8]) -> String {
     use base64::Engine;

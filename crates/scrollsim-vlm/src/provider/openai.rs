@@ -5,7 +5,9 @@
 use reqwest::header::{HeaderMap, AUTHORIZATION};
 use serde_json::{json, Value as Json};
 
-use super::{b64, f32_json, ApiKey, WireFormat};
+use scrollsim_core::StructuredMode;
+
+use super::{b64, f32_json, gbnf, ApiKey, WireFormat};
 use crate::chat::{CallError, ChatRequest, ChatResponse, Finish, TokenUsage};
 use crate::config::ProviderKind;
 
@@ -31,21 +33,29 @@ impl WireFormat for OpenAi {
         if let Some(system) = &req.system {
             messages.push(json!({"role": "system", "content": system}));
         }
-        let mut parts: Vec<Json> = req
-            .images
-            .iter()
-            .map(|img| {
-                json!({
-                    "type": "image_url",
-                    "image_url": {
-                        "url": format!("data:{};base64,{}", img.mime, b64(&img.bytes)),
-                        "detail": req.settings.detail.as_str(),
-                    }
+        // Content parts only when there are images: some servers (llama-cpp-python's, for a
+        // text model's chat template) read only the image parts of an array and drop a lone
+        // text part, so a text-only question must travel as a plain string.
+        let content = if req.images.is_empty() {
+            json!(req.user)
+        } else {
+            let mut parts: Vec<Json> = req
+                .images
+                .iter()
+                .map(|img| {
+                    json!({
+                        "type": "image_url",
+                        "image_url": {
+                            "url": format!("data:{};base64,{}", img.mime, b64(&img.bytes)),
+                            "detail": req.settings.detail.as_str(),
+                        }
+                    })
                 })
-            })
-            .collect();
-        parts.push(json!({"type": "text", "text": req.user}));
-        messages.push(json!({"role": "user", "content": parts}));
+                .collect();
+            parts.push(json!({"type": "text", "text": req.user}));
+            Json::Array(parts)
+        };
+        messages.push(json!({"role": "user", "content": content}));
         let s = &req.settings;
         let mut body = json!({
             "model": self.model,
@@ -67,10 +77,20 @@ impl WireFormat for OpenAi {
             body["seed"] = json!(seed);
         }
         if let Some(schema) = &req.schema {
-            body["response_format"] = json!({
-                "type": "json_schema",
-                "json_schema": {"name": schema.name, "strict": true, "schema": schema.schema},
-            });
+            match schema.mode {
+                StructuredMode::JsonSchema => {
+                    body["response_format"] = json!({
+                        "type": "json_schema",
+                        "json_schema": {"name": schema.name, "strict": true, "schema": schema.schema},
+                    });
+                }
+                StructuredMode::JsonObject => {
+                    body["response_format"] = json!({"type": "json_object"});
+                }
+                // llama.cpp's server (and llama-cpp-python's) extension.
+                StructuredMode::Grammar => body["grammar"] = json!(gbnf(&schema.schema)),
+                StructuredMode::Other => {}
+            }
         }
         body
     }

@@ -2,8 +2,10 @@
 //! crate and its dependencies are linked once for all of them.
 
 mod common;
+mod findings;
 mod limits;
 mod no_key_leak;
 mod offline_fixtures;
+mod real_server;
 mod replay;
 mod wire;

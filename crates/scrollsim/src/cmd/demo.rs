@@ -43,6 +43,7 @@ pub async fn run(args: Args, app: &App) -> anyhow::Result<ExitCode> {
         }
         None => "judge: the offline persona model (a seeded user model over MiniLM similarity and the persona's value weights; NOT a VLM). Configure [judge.models.*] with a key or local endpoint to use a VLM.".to_string(),
     };
+    app.check_judges(experiment, &mut exp).await?;
     let id = args
         .run_id
         .clone()

@@ -4,6 +4,7 @@ pub mod bench;
 pub mod demo;
 pub mod ingest;
 pub mod inspect;
+pub mod probe;
 pub mod replay;
 pub mod report;
 pub mod run;

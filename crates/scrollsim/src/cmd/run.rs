@@ -41,7 +41,8 @@ pub async fn run(args: Args, app: &App) -> anyhow::Result<ExitCode> {
     let (dir, exp) = match (&args.resume, &args.experiment) {
         (Some(path), _) => RunDir::open(path)?,
         (None, Some(path)) => {
-            let exp = app.load_experiment(path)?;
+            let mut exp = app.load_experiment(path)?;
+            app.check_judges(path, &mut exp).await?;
             let id = args
                 .run_id
                 .clone()

@@ -34,6 +34,8 @@ pub fn header(session: &str, model: &str, seed: u64, policy: &str) -> Header {
             strategy: "simple".into(),
             parser: "lenient".into(),
             prompt_version: None,
+            structured: None,
+            capability: None,
         },
         policy: PolicyInfo {
             name: policy.into(),

@@ -83,6 +83,8 @@ pub fn header(run: &str, session: &str, model: &str, seed: u64) -> Header {
             strategy: "simple".into(),
             parser: "lenient".into(),
             prompt_version: None,
+            structured: None,
+            capability: None,
         },
         policy: PolicyInfo {
             name: "foryou".into(),

@@ -1,0 +1,359 @@
+//! The four things a real OpenAI-compatible server (llama-cpp-python serving a small text
+//! GGUF) showed scrollsim recording that did not happen, each against a local server that
+//! behaves as that one did: a one-part content array never reaches the model (an empty answer
+//! from 9 prompt tokens), images are dropped without a word (the prompt tokens do not grow),
+//! and the answer rambles around yes and no. The real server itself is in `real_server`.
+
+use crate::common;
+
+use common::*;
+use scrollsim_core::{AnswerRead, ParseStatus};
+use scrollsim_vlm::probe::probe;
+use scrollsim_vlm::{
+    build_judge, check_study, JudgeRequest, JudgeSpec, ParserKind, ProbeCache, ProbeOptions,
+    StrategyKind, StudyPlan,
+};
+use serde_json::{json, Value};
+
+/// The last user message's text and image count, as the server would read it: from a string,
+/// or from an array of parts, where (like llama-cpp-python's chat handler for a text model) a
+/// lone text part is lost.
+fn read_user(body: &Value) -> (String, usize) {
+    let content = &body["messages"].as_array().unwrap().last().unwrap()["content"];
+    match content {
+        Value::String(s) => (s.clone(), 0),
+        Value::Array(parts) => {
+            let images = parts.iter().filter(|p| p["type"] == "image_url").count();
+            let text = if images == 0 {
+                String::new()
+            } else {
+                parts
+                    .iter()
+                    .filter_map(|p| p["text"].as_str())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            };
+            (text, images)
+        }
+        _ => (String::new(), 0),
+    }
+}
+
+fn reply(text: &str, prompt_tokens: u64) -> Reply {
+    Reply::ok(json!({
+        "id": "chatcmpl-x", "object": "chat.completion", "created": 1, "model": "gemma-3-270m",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": 20, "total_tokens": prompt_tokens + 20}
+    }))
+}
+
+/// A text model behind an OpenAI-compatible server: counts only text (9 tokens of template
+/// when the text was lost), cannot see images, ignores structured output, and rambles.
+async fn text_model_server() -> MockServer {
+    MockServer::start(|_, seen| {
+        let body = seen.json();
+        let (text, _images) = read_user(&body);
+        let system = body["messages"][0]["content"]
+            .as_str()
+            .filter(|_| body["messages"][0]["role"] == "system")
+            .unwrap_or("");
+        if text.is_empty() {
+            return reply("", 9);
+        }
+        let tokens = 9 + (text.len() + system.len()) as u64 / 4;
+        let answer = if text.contains("colour") {
+            "The picture is red."
+        } else if text.contains("banana") {
+            "Yes, a ripe banana is yellow."
+        } else {
+            "I think it is better to explain rather than just say \"yes\" or \"no\": the video shows people."
+        };
+        reply(answer, tokens)
+    })
+    .await
+}
+
+/// Finding 1: a text-only question carried as a one-part content array never reached the
+/// model; it must travel as a plain string and be answered.
+#[tokio::test]
+async fn text_only_question_arrives_whole_as_a_plain_string() {
+    let server = text_model_server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (store, frames) = keyframes(dir.path(), 2);
+    let mut cfg = config(
+        "openai",
+        &format!("{}/v1", server.url),
+        "live",
+        "model = \"gemma\"",
+    );
+    cfg.text_only_description = scrollsim_vlm::DescriptionSource::Metadata;
+    let spec = JudgeSpec {
+        model: "m".into(),
+        strategy: StrategyKind::TextOnly,
+        parser: ParserKind::Lenient,
+    };
+    let judge = build_judge(&cfg, &spec, &env(dir.path(), store)).unwrap();
+    let mut v = video("v1", &frames);
+    v.description = Some("A crowd dancing at a festival.".into());
+    let d = judge
+        .decide(&JudgeRequest {
+            persona: None,
+            video: &v,
+            text_vector: None,
+            seed: 1,
+        })
+        .await
+        .unwrap();
+    let sent = server.seen()[0].json();
+    let content = &sent["messages"].as_array().unwrap().last().unwrap()["content"];
+    assert!(
+        content
+            .as_str()
+            .is_some_and(|s| s.contains("A crowd dancing at a festival.")),
+        "text-only content must be a plain string: {content}"
+    );
+    assert!(
+        !d.raw.last().unwrap().text.is_empty(),
+        "the answer arrived: {d:?}"
+    );
+    assert!(d.usage.prompt_tokens > 30, "{:?}", d.usage);
+}
+
+/// Finding 2: an endpoint that drops images is found out by the probe, and a strategy that
+/// needs images is refused before any study call.
+#[tokio::test]
+async fn probe_finds_no_images_and_an_image_strategy_is_refused_before_any_call() {
+    let server = text_model_server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(
+        "openai",
+        &format!("{}/v1", server.url),
+        "live",
+        "model = \"gemma\"",
+    );
+    let c = probe("m", &cfg.models["m"], &ProbeOptions::default())
+        .await
+        .unwrap();
+    assert!(c.accepts_images, "the server answers requests with images");
+    assert!(!c.sees_images, "{c:?}");
+    assert!(c.prompt_tokens_per_image.unwrap() < 1.0, "{c:?}");
+    let probe_calls = server.count();
+
+    let models = vec!["m".to_string()];
+    let strategies = vec![StrategyKind::Simple];
+    let plan = StudyPlan {
+        models: &models,
+        strategies: &strategies,
+        personas: true,
+        control: true,
+        probe: ProbeOptions::default(),
+    };
+    let cache = ProbeCache::new(dir.path().join("probes"));
+    let err = check_study(&cfg, &plan, &prompt_dir(), Some(&cache))
+        .await
+        .unwrap_err();
+    let problem = err.0.iter().find(|p| p.key == "strategies").unwrap();
+    assert!(
+        problem.message.contains("does not see them") && problem.message.contains("simple"),
+        "{problem:?}"
+    );
+    assert_eq!(
+        server.count(),
+        2 * probe_calls,
+        "only the probe called the server"
+    );
+
+    // build_judge refuses too, given the record.
+    let env = env(dir.path(), keyframes(dir.path(), 1).0).with_capabilities([("m".into(), c)]);
+    let spec = JudgeSpec {
+        model: "m".into(),
+        strategy: StrategyKind::Simple,
+        parser: ParserKind::Lenient,
+    };
+    assert!(matches!(
+        build_judge(&cfg, &spec, &env),
+        Err(scrollsim_vlm::JudgeError::Capability(_))
+    ));
+}
+
+/// Finding 2, per call: an answer whose prompt tokens show the images were not counted is an
+/// `images_dropped` failure, never a decision.
+#[tokio::test]
+async fn an_answer_without_its_images_counted_is_images_dropped() {
+    let server = text_model_server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (store, frames) = keyframes(dir.path(), 4);
+    let cfg = config(
+        "openai",
+        &format!("{}/v1", server.url),
+        "live",
+        "model = \"gemma\"",
+    );
+    // A record that says images count 85 tokens each (as a probe of a VLM would find); the
+    // server then drops them.
+    let c: scrollsim_core::Capability = serde_json::from_value(json!({
+        "name": "m", "provider": "openai", "model": "gemma", "endpoint": server.url,
+        "probed_at": "2025-01-01T00:00:00Z", "scrollsim_version": "test",
+        "accepts_images": true, "max_images_accepted": 4, "sees_images": true,
+        "latency_ms": 10, "text_prompt_tokens": 30, "prompt_tokens_per_image": 85.0
+    }))
+    .unwrap();
+    let env = env(dir.path(), store).with_capabilities([("m".into(), c)]);
+    let spec = JudgeSpec {
+        model: "m".into(),
+        strategy: StrategyKind::Simple,
+        parser: ParserKind::Lenient,
+    };
+    let judge = build_judge(&cfg, &spec, &env).unwrap();
+    let p = persona();
+    let v = video("v1", &frames);
+    let d = judge
+        .decide(&JudgeRequest {
+            persona: Some(&p),
+            video: &v,
+            text_vector: None,
+            seed: 1,
+        })
+        .await
+        .unwrap();
+    assert!(
+        matches!(d.status, ParseStatus::ImagesDropped { images: 4, .. }),
+        "{:?}",
+        d.status
+    );
+    assert!(!d.like && d.read.is_none());
+    assert!(d.status.is_call_failure());
+}
+
+/// Finding 3: a ramble the lenient rule reads as a like is recorded as salvaged, not as a
+/// clean answer.
+#[tokio::test]
+async fn a_rambling_answer_is_recorded_as_salvaged() {
+    let server = MockServer::start(|_, _| {
+        reply(
+            "Instead of a one-word answer, rather than just say \"yes\" or \"no\", I would describe it.",
+            500,
+        )
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let (store, frames) = keyframes(dir.path(), 2);
+    let cfg = config(
+        "openai",
+        &format!("{}/v1", server.url),
+        "live",
+        "model = \"m\"",
+    );
+    let judge = build_judge(
+        &cfg,
+        &JudgeSpec {
+            model: "m".into(),
+            strategy: StrategyKind::Simple,
+            parser: ParserKind::Lenient,
+        },
+        &env(dir.path(), store),
+    )
+    .unwrap();
+    let v = video("v1", &frames);
+    let d = judge
+        .decide(&JudgeRequest {
+            persona: None,
+            video: &v,
+            text_vector: None,
+            seed: 1,
+        })
+        .await
+        .unwrap();
+    assert!(
+        d.like,
+        "the authors' rule still reads a like (paper-faithful)"
+    );
+    assert_eq!(d.read, Some(AnswerRead::Salvaged));
+
+    let clean = MockServer::start(|_, _| reply("LIKE: No\nWHY: not for me", 500)).await;
+    let cfg = config(
+        "openai",
+        &format!("{}/v1", clean.url),
+        "live",
+        "model = \"m\"",
+    );
+    let (store, frames) = keyframes(dir.path(), 2);
+    let judge = build_judge(
+        &cfg,
+        &JudgeSpec {
+            model: "m".into(),
+            strategy: StrategyKind::Simple,
+            parser: ParserKind::Lenient,
+        },
+        &env(dir.path(), store),
+    )
+    .unwrap();
+    let v = video("v2", &frames);
+    let d = judge
+        .decide(&JudgeRequest {
+            persona: None,
+            video: &v,
+            text_vector: None,
+            seed: 1,
+        })
+        .await
+        .unwrap();
+    assert_eq!((d.like, d.read), (false, Some(AnswerRead::Exact)));
+}
+
+/// Finding 4: text-only crossed with a persona is refused before any call, naming the key.
+#[tokio::test]
+async fn text_only_with_a_persona_is_refused_before_any_call() {
+    let server = text_model_server().await;
+    let cfg = config(
+        "openai",
+        &format!("{}/v1", server.url),
+        "live",
+        "model = \"gemma\"",
+    );
+    let models = vec!["m".to_string(), "offline".to_string()];
+    let strategies = vec![StrategyKind::Simple, StrategyKind::TextOnly];
+    let plan = StudyPlan {
+        models: &models,
+        strategies: &strategies,
+        personas: true,
+        control: true,
+        probe: ProbeOptions::default(),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let cache = ProbeCache::new(dir.path().join("probes"));
+    let err = check_study(&cfg, &plan, &prompt_dir(), Some(&cache))
+        .await
+        .unwrap_err();
+    assert!(
+        err.0.iter().any(|p| p.key == "strategies"
+            && p.message.contains("text-only")
+            && p.message.contains("takes no persona")),
+        "{err}"
+    );
+    assert_eq!(server.count(), 0, "nothing was called");
+}
+
+/// Issue 11 item 6: the offline model crossed with several strategies is warned about.
+#[tokio::test]
+async fn offline_model_with_several_strategies_warns_identical_arms() {
+    let cfg = scrollsim_vlm::JudgeConfig::default();
+    let models = vec!["offline".to_string()];
+    let strategies = vec![StrategyKind::Simple, StrategyKind::Isq];
+    let plan = StudyPlan {
+        models: &models,
+        strategies: &strategies,
+        personas: true,
+        control: false,
+        probe: ProbeOptions::default(),
+    };
+    let ready = check_study(&cfg, &plan, &prompt_dir(), None).await.unwrap();
+    assert!(
+        ready
+            .warnings
+            .iter()
+            .any(|w| w.contains("not a VLM") && w.contains("identical by construction")),
+        "{:?}",
+        ready.warnings
+    );
+}
