@@ -9,15 +9,16 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use scrollsim_core::metrics::{
-    mean_ci95, AlignmentChange, AlignmentMeasure, Attribution, PreferenceProfile, Rolling,
-    SessionFold, SessionMetrics, ValueTally,
+    AlignmentChange, AlignmentMeasure, Attribution, PreferenceProfile, Rolling, SessionFold,
+    SessionMetrics, ValueTally,
 };
-use scrollsim_core::{EndReason, Header, PerValue, Platform, Value};
+use scrollsim_core::{AlignmentWindows, EndReason, Header, PerValue, Platform, Value};
 use serde::{Deserialize, Serialize};
 
 use crate::error::ReportError;
 use crate::group::{GroupKey, Grouping};
 use crate::source::SessionStream;
+use crate::stats::MeanCi;
 use crate::trajectory::{TrajectoryAcc, TrajectorySample};
 
 /// What to aggregate.
@@ -83,6 +84,9 @@ pub struct SessionRecord {
     pub end: Option<EndReason>,
     /// Like-rate change between the windows, in points (None when a window is empty).
     pub like_rate_change: Option<f64>,
+    /// The session's alignment windows and persona threshold, from its header.
+    pub windows: AlignmentWindows,
+    pub align_threshold: f32,
 }
 
 /// Everything a group keeps: merged tallies and one entry per session.
@@ -189,6 +193,7 @@ impl GroupAcc {
             parse_failures: labels.parse_failures,
             call_errors: labels.call_errors,
             counts: labels,
+            p_counts: p_tally,
         }
     }
 }
@@ -229,28 +234,6 @@ impl PAttribution {
             PAttribution::Labels => "labels",
             PAttribution::Mixed => "mixed",
         }
-    }
-}
-
-/// A mean with the half-width of its 95 % confidence interval ([`mean_ci95`]).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct MeanCi {
-    pub mean: f64,
-    /// None for a single sample.
-    pub ci95: Option<f64>,
-    pub n: usize,
-}
-
-impl MeanCi {
-    /// Samples are sorted first so the result does not depend on reading order.
-    pub fn of(xs: &[f64]) -> Option<MeanCi> {
-        let mut xs = xs.to_vec();
-        xs.sort_by(f64::total_cmp);
-        mean_ci95(&xs).map(|(mean, ci95)| MeanCi {
-            mean,
-            ci95,
-            n: xs.len(),
-        })
     }
 }
 
@@ -317,6 +300,8 @@ pub struct GroupSummary {
     pub call_errors: u64,
     /// The label tally behind the rates (counts per value).
     pub counts: ValueTally,
+    /// The tally behind P (`shown` per value: the images each P is over).
+    pub p_counts: ValueTally,
 }
 
 impl GroupSummary {
@@ -450,6 +435,8 @@ impl Aggregation {
                 call_errors: t.call_errors,
                 end: s.end.clone(),
                 like_rate_change: s.whole.like_rate_change.points,
+                windows: h.windows,
+                align_threshold: h.align_threshold,
             });
         }
     }

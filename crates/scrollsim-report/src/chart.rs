@@ -10,8 +10,8 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use scrollsim_core::{PerValue, Value};
 
-use crate::aggregate::MeanCi;
 use crate::error::ReportError;
+use crate::stats::MeanCi;
 
 /// Tableau 10: distinguishable series colours (values, models, strategies).
 pub const PALETTE: [RGBColor; 10] = [
@@ -370,9 +370,4 @@ pub fn png(name: &str, svg: &str, scale: f32) -> Result<Vec<u8>, ReportError> {
         &mut pixmap.as_mut(),
     );
     pixmap.encode_png().map_err(|e| err(name)(e.to_string()))
-}
-
-/// The fonts PNG text needs are installed (fonts-dejavu-core).
-pub fn has_fonts() -> bool {
-    fonts().faces().next().is_some()
 }

@@ -1,26 +1,45 @@
-//! Reports: turns traces into tables (terminal, CSV, JSON, Markdown), charts (SVG, PNG) and one
-//! self-contained HTML page. Every number comes from the core metric folds
-//! ([`scrollsim_core::metrics`]); this crate groups, formats and draws them, reading traces as
-//! streams so a run's size does not decide its memory.
+//! Reports: turns traces into tables (terminal, CSV, JSON, Markdown), charts (SVG, PNG), one
+//! self-contained HTML page and `summary.json`. This crate is scrollsim's one statistics
+//! pipeline: every number a person reads (inspect, report, summary.json, the `run` and `demo`
+//! tables, the viewer) is computed here, from the core's metric folds
+//! ([`scrollsim_core::metrics`]) and the intervals in [`stats`], reading traces as streams so a
+//! run's size does not decide its memory.
+//!
+//! It must not run anything: it reads what the simulation wrote (traces, `resolved.json`) and
+//! never depends on the simulation, the store or the judges.
 
-pub mod aggregate;
-pub mod authors;
-pub mod chart;
-pub mod error;
-pub mod group;
-pub mod html;
-pub mod replay;
-pub mod source;
-pub mod tables;
-pub mod trajectory;
-pub mod write;
+mod aggregate;
+mod authors;
+mod chart;
+mod error;
+mod group;
+mod inspect;
+mod replay;
+mod report;
+mod session;
+mod source;
+mod stats;
+mod summary;
+mod table;
+mod trajectory;
 
 pub use aggregate::{
-    aggregate, aggregate_with_progress, AggregateOptions, Aggregation, GroupSummary, MeanCi,
-    ReadStats, SessionRecord,
+    aggregate, aggregate_with_progress, aligned_values, AggregateOptions, Aggregation,
+    AlignmentSummary, GroupSummary, PAttribution, Problem, ReadStats, SessionRecord,
 };
+pub use authors::{decision_word, AuthorsCsv};
+pub use chart::NamedLine;
 pub use error::ReportError;
-pub use group::{GroupBy, GroupKey, Grouping};
-pub use source::{find_traces, SessionStream};
-pub use tables::{Format, Inspection, Table};
-pub use write::{build, write_report, Chart, KeyframeSource, Report, ReportOptions, ReportPaths};
+pub use group::{model_label, GroupBy, GroupKey, Grouping, CONTROL};
+pub use inspect::Inspection;
+pub use replay::{check_trace, first_divergence, Divergence, SessionCheck};
+pub use report::build::build;
+pub use report::files::{write_authors_csv, write_report, ReportPaths};
+pub use report::html::{decision_class, figure, inline_svg, table as table_html, CSS};
+pub use report::{Chart, Example, KeyframeSource, Report, ReportOptions};
+pub use session::{digest_session, SessionDigest};
+pub use source::{find_traces, jsonl_in, run_dirs, SessionStream};
+pub use stats::MeanCi;
+pub use summary::{cell_grouping, write_summary, RunPlan, Summary, SUMMARY_FILE, SUMMARY_VERSION};
+pub use table::{mean_ci, numeric_column, pct, Format, Table};
+pub use trajectory::{value_lines, TrajectoryAcc, TrajectorySample};

@@ -16,7 +16,6 @@ pub mod run;
 pub mod seed;
 pub mod session;
 pub mod state;
-pub mod summary;
 
 pub use config::{ForYouParams, PolicyConfig, PolicyKind, PolicySpec};
 pub use dwell::DwellConfig;
@@ -26,4 +25,3 @@ pub use progress::{ProgressSnapshot, RunProgress, Stop};
 pub use run::{execute, RunDeps, RunDir, RunError, RunReport};
 pub use session::{run_session, Outcome, Session, SessionEnv, SessionError};
 pub use state::SessionState;
-pub use summary::Summary;

@@ -4,7 +4,7 @@
 //! runs/<run-id>/experiment.toml             the experiment file as given
 //! runs/<run-id>/resolved.json               the resolved experiment (no secrets)
 //! runs/<run-id>/sessions/<session-id>.jsonl one trace per session
-//! runs/<run-id>/summary.json                per-session metrics and per-cell tables
+//! runs/<run-id>/summary.json                written by the caller through scrollsim-report
 //! ```
 //!
 //! Running into an existing directory continues it (the same as `--resume`) when its
@@ -29,7 +29,6 @@ use crate::experiment::{Experiment, SessionPlan, Shard};
 use crate::policy::{build_policy, FeedPolicy, KeywordQuery, PolicyError};
 use crate::progress::{RunProgress, Stop};
 use crate::session::{run_session, Outcome, Session, SessionEnv};
-use crate::summary::{summarize, Summary, SummaryError};
 
 /// What a run uses besides its experiment.
 #[derive(Clone)]
@@ -72,8 +71,6 @@ pub enum RunError {
     },
     #[error("keyword benchmark: {0}")]
     Keywords(String),
-    #[error(transparent)]
-    Summary(#[from] SummaryError),
 }
 
 /// A run directory.
@@ -87,7 +84,6 @@ impl RunDir {
     pub const EXPERIMENT: &'static str = "experiment.toml";
     pub const RESOLVED: &'static str = "resolved.json";
     pub const SESSIONS: &'static str = "sessions";
-    pub const SUMMARY: &'static str = "summary.json";
 
     /// A fresh run id: `<experiment name>-<UTC date>-<time>`.
     pub fn new_id(exp: &Experiment) -> RunId {
@@ -190,10 +186,6 @@ impl RunDir {
     pub fn trace_path(&self, id: &SessionId) -> PathBuf {
         self.sessions_dir().join(format!("{id}.jsonl"))
     }
-
-    pub fn summary_path(&self) -> PathBuf {
-        self.root.join(Self::SUMMARY)
-    }
 }
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), RunError> {
@@ -240,8 +232,6 @@ pub struct RunReport {
     pub stopped: usize,
     /// Sessions that stopped on an error (resumable once the cause is fixed).
     pub failures: Vec<(SessionId, String)>,
-    /// What `summary.json` now says (every trace of the run found in the directory).
-    pub summary: Summary,
 }
 
 impl RunReport {
@@ -253,8 +243,8 @@ impl RunReport {
     }
 }
 
-/// Runs (or continues) the sessions of `shard`, at most `exp.concurrency` at once, then
-/// writes `summary.json` over every trace of the experiment found in the directory.
+/// Runs (or continues) the sessions of `shard`, at most `exp.concurrency` at once. It writes
+/// traces only: the numbers (`summary.json` among them) are the report crate's.
 pub async fn execute(
     dir: &RunDir,
     exp: &Experiment,
@@ -367,10 +357,6 @@ pub async fn execute(
         }
     }
     failures.sort();
-
-    let summary = summarize(&dir.id, exp, &all, &dir.sessions_dir())?;
-    let json = serde_json::to_vec_pretty(&summary).expect("summary serializes");
-    write_atomic(&dir.summary_path(), &json)?;
     Ok(RunReport {
         run_id: dir.id.clone(),
         sessions: mine.len(),
@@ -378,7 +364,6 @@ pub async fn execute(
         already_ended,
         stopped,
         failures,
-        summary,
     })
 }
 

@@ -5,7 +5,9 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
+use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use scrollsim_report::{RunPlan, Summary, SUMMARY_FILE};
 use scrollsim_sim::{Experiment, RunDeps, RunDir, RunProgress, RunReport, Shard, Stop};
 
 /// Runs a shard with a progress bar on stderr; Ctrl-C stops after the steps in flight (a
@@ -77,6 +79,19 @@ fn update_bar(bar: &ProgressBar, progress: &RunProgress) {
     ));
 }
 
+/// Writes `summary.json` over every trace in the run directory (the report crate computes it,
+/// with the sessions the experiment planned) and returns it.
+pub async fn write_summary(dir: &RunDir, exp: &Experiment) -> anyhow::Result<Summary> {
+    let plan = RunPlan {
+        experiment: exp.name.clone(),
+        sessions: exp.sessions().iter().map(|p| p.id.to_string()).collect(),
+    };
+    let root = dir.root.clone();
+    tokio::task::spawn_blocking(move || scrollsim_report::write_summary(&root, Some(&plan)))
+        .await?
+        .with_context(|| format!("writing {}", dir.root.join(SUMMARY_FILE).display()))
+}
+
 /// Prints where the run is and how to continue it; the exit code says whether it is complete.
 pub fn finish(dir: &RunDir, shard: Shard, report: &RunReport) -> ExitCode {
     let shard_flag = if shard == Shard::ALL {
@@ -94,7 +109,7 @@ pub fn finish(dir: &RunDir, shard: Shard, report: &RunReport) -> ExitCode {
             report.sessions,
             report.ended,
             report.already_ended,
-            dir.summary_path().display()
+            dir.root.join(SUMMARY_FILE).display()
         );
         return ExitCode::SUCCESS;
     }

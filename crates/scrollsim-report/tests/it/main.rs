@@ -5,3 +5,4 @@ mod common;
 mod inspect_numbers;
 mod replay_compare;
 mod report_files;
+mod summary_json;

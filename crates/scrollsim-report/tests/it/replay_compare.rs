@@ -4,7 +4,7 @@ use crate::common;
 
 use common::{header, step, write_trace};
 use scrollsim_core::{PerValue, Step, Value};
-use scrollsim_report::replay::{check_trace, first_divergence};
+use scrollsim_report::{check_trace, first_divergence};
 
 /// Steps with consistent running counts.
 fn steps(likes: &[bool]) -> Vec<Step> {

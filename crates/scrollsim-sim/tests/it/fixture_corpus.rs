@@ -7,8 +7,10 @@ use crate::common;
 use std::collections::HashMap;
 use std::io::BufReader;
 
+use scrollsim_core::metrics::AlignmentMeasure;
 use scrollsim_core::metrics::{Attribution, PreferenceProfile, ValueTally};
 use scrollsim_core::{RunId, SessionTrace, Value};
+use scrollsim_report::Summary;
 use scrollsim_sim::{execute, Experiment, RunDir, RunProgress, Shard, Stop};
 
 /// The demo's design (30-step sessions, first 10 vs the 10 from step 20, as the ~100-video
@@ -25,7 +27,7 @@ windows = { first = 10, last_start = 20, last = 10 }
 concurrency = 4
 "#;
 
-async fn run(exp: &Experiment, text: &str) -> (tempfile::TempDir, RunDir, scrollsim_sim::Summary) {
+async fn run(exp: &Experiment, text: &str) -> (tempfile::TempDir, RunDir, Summary) {
     let data = common::fixture_data();
     let store = common::open(data.path()).await;
     let images = scrollsim_media::ImageStore::open(&data.path().join("images")).unwrap();
@@ -42,7 +44,7 @@ async fn run(exp: &Experiment, text: &str) -> (tempfile::TempDir, RunDir, scroll
     .await
     .unwrap();
     assert!(report.complete(), "{report:?}");
-    let summary = report.summary;
+    let summary = Summary::of_run(&dir.root, None, 2).unwrap();
     (data, dir, summary)
 }
 
@@ -52,10 +54,19 @@ async fn foryou_raises_aligned_exposure_more_than_random_for_most_personas() {
     let (_data, _dir, summary) = run(&exp, STUDY).await;
     let mut change: HashMap<(String, String), (f64, f64, f64)> = HashMap::new();
     for c in &summary.cells {
-        let a = c.aligned_exposure;
+        let a = c.alignment(AlignmentMeasure::AlignedExposure);
+        assert_eq!(a.complete, a.sessions, "30-step sessions fill both windows");
+        let (persona, policy) = (&c.key.0[0], &c.key.0[3]);
+        if persona == scrollsim_report::CONTROL {
+            continue;
+        }
         change.insert(
-            (c.persona.clone(), c.policy.clone()),
-            (a.first.unwrap(), a.last.unwrap(), a.points.unwrap()),
+            (persona.clone(), policy.clone()),
+            (
+                a.first.unwrap().mean,
+                a.last.unwrap().mean,
+                a.points.unwrap().mean,
+            ),
         );
     }
     println!(
@@ -104,36 +115,34 @@ async fn keyword_benchmark_produces_the_papers_table() {
     let text = std::fs::read_to_string(&path).unwrap();
     let exp = common::experiment(&text);
     let (_data, dir, summary) = run(&exp, &text).await;
-    print!("{}", summary.render_preference());
+    print!("{}", summary.preference_table().unwrap().to_terminal());
     assert_eq!(
-        summary.preference.len(),
+        summary.cells.len(),
         1,
-        "one row: offline / plain / control"
+        "one cell: offline / plain / control"
     );
-    let row = &summary.preference[0];
+    let row = &summary.cells[0];
+    let key: Vec<&str> = row.key.0.iter().map(String::as_str).collect();
+    assert!(key[1].starts_with("offline persona model"), "{key:?}");
     assert_eq!(
-        (
-            row.model.as_str(),
-            row.strategy.as_str(),
-            row.persona.as_str()
-        ),
-        ("offline", "plain", "control")
+        (key[0], key[2], key[3]),
+        (scrollsim_report::CONTROL, "plain", "keyword")
     );
     // Every value was retrieved for (up to 10 keywords x top 5), and scored.
     for v in Value::ALL {
-        let n = row.images[v];
+        let n = row.p_counts.shown[v];
         assert!((5..=50).contains(&n), "{v}: {n} images");
-        assert!(row.profile.p[v].is_some(), "{v}: no P");
+        assert!(row.preference.p[v].is_some(), "{v}: no P");
     }
-    assert!(row.profile.missing.is_empty());
+    assert!(row.preference.missing.is_empty());
     let ps: Vec<f64> = Value::ALL
         .iter()
-        .map(|v| row.profile.p[*v].unwrap())
+        .map(|v| row.preference.p[*v].unwrap())
         .collect();
     let mean = ps.iter().sum::<f64>() / 10.0;
     let std = (ps.iter().map(|p| (p - mean).powi(2)).sum::<f64>() / 10.0).sqrt();
     assert!(
-        (row.profile.std.unwrap() - std).abs() < 1e-9,
+        (row.preference.std.unwrap() - std).abs() < 1e-9,
         "population std over the ten P"
     );
 
@@ -154,7 +163,7 @@ async fn keyword_benchmark_produces_the_papers_table() {
             .or_default()
             .push(s.video.to_string());
     }
-    assert_eq!(PreferenceProfile::from_tally(&tally), row.profile);
+    assert_eq!(PreferenceProfile::from_tally(&tally), row.preference);
     assert_eq!(
         t.header.session_length as usize,
         t.steps.len(),

@@ -9,7 +9,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use scrollsim_core::RunId;
-use scrollsim_sim::{PolicyKind, RunDir, Shard, Summary};
+use scrollsim_report::Summary;
+use scrollsim_sim::{PolicyKind, RunDir, Shard};
 use scrollsim_store::Filter;
 
 use crate::app::App;
@@ -69,10 +70,11 @@ pub async fn run(args: Args, app: &App) -> anyhow::Result<ExitCode> {
     );
 
     let report = runner::execute(&dir, &exp, Shard::ALL, &deps, args.quiet).await?;
+    let summary = runner::write_summary(&dir, &exp).await?;
     println!();
-    print!("{}", report.summary.render_cells());
+    print!("{}", summary.render_cells());
     println!();
-    print!("{}", comparison(&report.summary, &exp));
+    print!("{}", comparison(&summary, &exp));
     let code = runner::finish(&dir, Shard::ALL, &report);
     println!("traces: {}", dir.sessions_dir().display());
     match html_report(&dir, app).await {
@@ -100,41 +102,17 @@ async fn html_report(dir: &RunDir, app: &App) -> anyhow::Result<PathBuf> {
     .await?
 }
 
-/// One line per persona: aligned-exposure change under each reacting feed against random.
+/// The summary's per-persona comparison, and what to look for in it.
 fn comparison(s: &Summary, exp: &scrollsim_sim::Experiment) -> String {
-    use std::fmt::Write as _;
-    let mut out =
-        String::from("aligned exposure, first window -> last window (mean over seeds):\n");
-    for p in &exp.personas {
-        let cells: Vec<_> = s
-            .cells
-            .iter()
-            .filter(|c| c.persona == p.id.as_str())
-            .collect();
-        let mut parts = Vec::new();
-        for c in &cells {
-            let a = &c.aligned_exposure;
-            let f = |x: Option<f64>| x.map(|x| format!("{x:.0} %")).unwrap_or("-".into());
-            parts.push(format!(
-                "{}: {} -> {} ({} pts)",
-                c.policy,
-                f(a.first),
-                f(a.last),
-                a.points.map(|x| format!("{x:+.1}")).unwrap_or("-".into())
-            ));
-        }
-        let _ = writeln!(out, "  {:<14}{}", p.id.as_str(), parts.join("   "));
-    }
     let reacting: Vec<String> = exp
         .policies
         .iter()
         .filter(|p| p.kind == PolicyKind::ForYou)
         .map(|p| p.label())
         .collect();
-    let _ = writeln!(
-        out,
-        "A feed that reacts ({}) should move exposure toward each persona's values; random should not.",
+    format!(
+        "{}A feed that reacts ({}) should move exposure toward each persona's values; random should not.\n",
+        s.render_comparison(),
         reacting.join(", ")
-    );
-    out
+    )
 }

@@ -8,9 +8,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use scrollsim_core::metrics::{AlignmentChange, PreferenceProfile};
 use scrollsim_core::Value;
-use scrollsim_report::replay::{check_trace, SessionCheck};
-use scrollsim_report::tables::{pct, Table};
-use scrollsim_report::{find_traces, Format};
+use scrollsim_report::{check_trace, find_traces, pct, Format, SessionCheck, Table};
 
 use crate::app::App;
 

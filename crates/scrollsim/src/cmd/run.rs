@@ -54,7 +54,10 @@ pub async fn run(args: Args, app: &App) -> anyhow::Result<ExitCode> {
     };
     let deps = app.run_deps(&exp, app.open_store().await?).await?;
     let report = runner::execute(&dir, &exp, shard, &deps, args.quiet).await?;
-    print!("{}", report.summary.render_compact());
-    print!("{}", report.summary.render_preference());
+    let summary = runner::write_summary(&dir, &exp).await?;
+    print!("{}", summary.cells_table().to_terminal());
+    if let Some(t) = summary.preference_table() {
+        print!("{}", t.to_terminal());
+    }
     Ok(runner::finish(&dir, shard, &report))
 }

@@ -135,7 +135,7 @@ async fn run_page(
             .map(|r| {
                 r.persona
                     .clone()
-                    .unwrap_or_else(|| scrollsim_report::group::CONTROL.into())
+                    .unwrap_or_else(|| scrollsim_report::CONTROL.into())
             })
             .collect();
         personas.sort();
@@ -145,10 +145,7 @@ async fn run_page(
         models.dedup();
         let mut rows = Vec::new();
         for r in &report.sessions {
-            let p = r
-                .persona
-                .as_deref()
-                .unwrap_or(scrollsim_report::group::CONTROL);
+            let p = r.persona.as_deref().unwrap_or(scrollsim_report::CONTROL);
             if persona.as_deref().is_some_and(|x| x != p)
                 || model.as_deref().is_some_and(|x| x != r.model)
             {

@@ -3,11 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use scrollsim_core::metrics::{SessionFold, SessionMetrics};
+use scrollsim_core::metrics::SessionMetrics;
 use scrollsim_core::{End, Header, ParseStatus, Step, Value};
-use scrollsim_report::aggregate::aligned_values;
-use scrollsim_report::trajectory::TrajectoryAcc;
-use scrollsim_report::{chart, SessionStream};
+use scrollsim_report::{digest_session, SessionStream};
 
 use super::ServeError;
 
@@ -109,7 +107,7 @@ impl Runs {
 
     pub fn list(&self) -> Result<Vec<RunEntry>, ServeError> {
         let mut out = Vec::new();
-        for dir in scrollsim_report::source::run_dirs(&self.root).map_err(ServeError::internal)? {
+        for dir in scrollsim_report::run_dirs(&self.root).map_err(ServeError::internal)? {
             let Ok(dir) = self.inside(dir) else { continue };
             let name = dir
                 .file_name()
@@ -118,8 +116,7 @@ impl Runs {
             if component(&name).is_err() {
                 continue;
             }
-            let sessions =
-                scrollsim_report::source::jsonl_in(&dir.join("sessions")).map_or(0, |v| v.len());
+            let sessions = scrollsim_report::jsonl_in(&dir.join("sessions")).map_or(0, |v| v.len());
             let files = ["experiment.toml", "resolved.json", "summary.json"]
                 .iter()
                 .filter(|f| dir.join(f).is_file())
@@ -229,8 +226,8 @@ pub struct SessionView {
     pub exposure_svg: String,
 }
 
-/// Streams a session: every step goes through the metric folds; only the page's matching
-/// steps are kept.
+/// Reads a session once (the report crate computes its numbers and charts); only the page's
+/// matching steps are kept.
 pub fn load_session(
     trace: &Path,
     run: &str,
@@ -240,74 +237,32 @@ pub fn load_session(
     limit: u32,
     window: usize,
 ) -> Result<SessionView, ServeError> {
-    let mut stream = SessionStream::open(trace).map_err(ServeError::internal)?;
-    let header = stream.header().clone();
-    let mut fold = SessionFold::new(&header);
-    let mut rolling = scrollsim_core::metrics::Rolling::new(window, aligned_values(&header));
-    let mut traj = TrajectoryAcc::default();
     let (mut steps, mut total, mut matching) = (Vec::new(), 0u32, 0u32);
-    while let Some(step) = stream.next_step() {
-        let step = step.map_err(ServeError::internal)?;
-        fold.push(&step);
-        traj.push(&rolling.push(&step));
+    let d = digest_session(trace, window, |step| {
         total += 1;
-        if filter.matches(&step) {
+        if filter.matches(step) {
             if matching >= from && steps.len() < limit as usize {
-                steps.push(step);
+                steps.push(step.clone());
             }
             matching += 1;
         }
-    }
-    let metrics = fold.finish();
-    let t = &metrics.by_label;
-    let radar = chart::radar(
-        "This session: like-rate and exposure per value (%)",
-        &[
-            (
-                "like-rate %".to_string(),
-                t.like_rate().map(|_, r| r.map(|r| 100.0 * r)),
-            ),
-            (
-                "exposure share %".to_string(),
-                t.exposure_share().map(|_, s| Some(100.0 * s)),
-            ),
-        ],
-        100.0,
-    )
-    .map_err(ServeError::internal)?;
-    let samples = traj.samples();
-    let (like, exposure) = scrollsim_report::trajectory::value_lines(&samples);
-    let like_svg = chart::lines(
-        &format!("Rolling like-rate (last {window} steps)"),
-        "step",
-        "like-rate (%)",
-        &like,
-        100.0,
-    )
-    .map_err(ServeError::internal)?;
-    let exposure_svg = chart::lines(
-        &format!("Rolling exposure share (last {window} steps)"),
-        "step",
-        "exposure (%)",
-        &exposure,
-        100.0,
-    )
+    })
     .map_err(ServeError::internal)?;
     Ok(SessionView {
         run: run.to_string(),
         name: name.to_string(),
-        end: stream.end().cloned(),
-        truncated_line: stream.truncated_line(),
-        header,
-        metrics,
+        end: d.end,
+        truncated_line: d.truncated_line,
+        header: d.header,
+        metrics: d.metrics,
         steps,
         total,
         matching,
         from,
         limit,
-        radar_svg: radar,
-        like_svg,
-        exposure_svg,
+        radar_svg: d.radar_svg,
+        like_svg: d.like_svg,
+        exposure_svg: d.exposure_svg,
     })
 }
 

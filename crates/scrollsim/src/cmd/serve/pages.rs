@@ -5,9 +5,9 @@
 use maud::{html, Markup, DOCTYPE};
 use scrollsim_core::metrics::{AlignmentChange, SessionMetrics};
 use scrollsim_core::{Header, Step, Value};
-use scrollsim_report::authors::decision_word;
-use scrollsim_report::html::{decision_class, figure, inline_svg, table};
-use scrollsim_report::{Report, SessionRecord};
+use scrollsim_report::{
+    decision_class, decision_word, figure, inline_svg, table_html as table, Report, SessionRecord,
+};
 
 use super::data::{RunEntry, SessionView, StepFilter};
 
@@ -166,7 +166,7 @@ pub fn run_page(run: &str, report: &Report, rows: &[SessionRow], f: &RunFilters)
                 } }
                 tbody { @for r in rows { tr {
                     td { a href=(format!("{}{}", session_url(run, &r.stem), step_query)) { (r.record.session_id) } }
-                    td { (r.record.persona.as_deref().unwrap_or(scrollsim_report::group::CONTROL)) }
+                    td { (r.record.persona.as_deref().unwrap_or(scrollsim_report::CONTROL)) }
                     td { (r.record.model) } td { (r.record.strategy) } td { (r.record.policy) }
                     td.num { (r.record.seed) } td.num { (r.record.steps) } td.num { (r.record.likes) }
                     td.num { (r.record.parse_failures) } td.num { (r.record.call_errors) }
@@ -215,7 +215,7 @@ fn header_meta(h: &Header, end: Option<&scrollsim_core::End>, m: &SessionMetrics
         dl.meta {
             dt { "persona" } dd { @match &h.persona {
                 Some(p) => { b { (p.name) } " (" (p.id) ")" ul { @for tr in &p.traits { li { (tr) } } } },
-                None => { (scrollsim_report::group::CONTROL) },
+                None => { (scrollsim_report::CONTROL) },
             } }
             dt { "judge" } dd { (h.judge.label()) ", parser " (h.judge.parser) }
             dt { "policy" } dd { (h.policy.name) @if let Some(p) = &h.policy.preset { " (" (p) ")" } }
@@ -223,7 +223,7 @@ fn header_meta(h: &Header, end: Option<&scrollsim_core::End>, m: &SessionMetrics
             dt { "corpus" } dd { (h.corpus) }
             dt { "steps" } dd { (m.steps) " of " (h.session_length) " · "
                 (match end { Some(e) => format!("ended: {:?}", e.reason), None => "unfinished".into() }) }
-            dt { "likes" } dd { (t.likes) " (" (scrollsim_report::tables::pct(t.overall_like_rate().map(|r| 100.0 * r))) " %)" }
+            dt { "likes" } dd { (t.likes) " (" (scrollsim_report::pct(t.overall_like_rate().map(|r| 100.0 * r))) " %)" }
             dt { "parse failures" } dd { (t.parse_failures) ", call errors " (t.call_errors) }
             dt { "windows" } dd { "first " (h.windows.first) " vs " (h.windows.last) " from step " (h.windows.last_start) }
             dt { "like-rate" } dd { (change(&m.like_rate_change)) }
@@ -384,7 +384,7 @@ pub fn compare_page(a: &SessionView, b: &SessionView) -> Markup {
 pub fn stylesheet() -> String {
     format!(
         "{}\n{}",
-        scrollsim_report::html::CSS,
+        scrollsim_report::CSS,
         include_str!("assets/viewer.css")
     )
 }

@@ -5,8 +5,8 @@
 use base64::Engine as _;
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 
-use crate::tables::{numeric_column, Table};
-use crate::write::{Chart, Example, Report};
+use super::{Chart, Example, Report};
+use crate::table::{numeric_column, Table};
 
 /// Styles shared by the report page (and reused by the viewer).
 pub const CSS: &str = r#"

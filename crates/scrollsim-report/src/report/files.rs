@@ -1,0 +1,124 @@
+//! Writing a report to disk: tables (CSV, Markdown, JSON), charts (SVG, PNG), the authors' CSV
+//! per session and the HTML page, under `<run>/report/` unless told otherwise.
+
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::aggregate::ReadStats;
+use crate::authors::AuthorsCsv;
+use crate::chart;
+use crate::error::ReportError;
+use crate::inspect::Inspection;
+use crate::source::SessionStream;
+use crate::table::Format;
+
+use scrollsim_core::ids::file_slug;
+
+use super::{build::build, KeyframeSource, ReportOptions};
+
+/// What was written, for the caller to print.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ReportPaths {
+    pub dir: PathBuf,
+    pub html: Option<PathBuf>,
+    pub json: PathBuf,
+    pub markdown: PathBuf,
+    pub tables: Vec<PathBuf>,
+    pub charts: Vec<PathBuf>,
+    pub authors: Vec<PathBuf>,
+    pub read: ReadStats,
+}
+
+/// Builds and writes the report of a run directory (or of traces, with `opts.out` set).
+pub fn write_report(
+    run: &Path,
+    images: Option<&dyn KeyframeSource>,
+    opts: &ReportOptions,
+) -> Result<ReportPaths, ReportError> {
+    let dir = match &opts.out {
+        Some(d) => d.clone(),
+        None if run.is_dir() => run.join("report"),
+        None => {
+            return Err(ReportError::Write {
+                path: run.to_path_buf(),
+                message: "not a run directory: pass --out DIR for the report of single traces"
+                    .into(),
+            })
+        }
+    };
+    let title = run
+        .canonicalize()
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| run.display().to_string());
+    let report = build(&title, &[run.to_path_buf()], images, opts)?;
+    std::fs::create_dir_all(&dir).map_err(ReportError::io(&dir))?;
+    let write = |name: &str, bytes: &[u8]| -> Result<PathBuf, ReportError> {
+        let p = dir.join(name);
+        std::fs::write(&p, bytes).map_err(ReportError::io(&p))?;
+        Ok(p)
+    };
+    let mut paths = ReportPaths {
+        dir: dir.clone(),
+        read: report.read.clone(),
+        ..Default::default()
+    };
+    for (_, stem, insp) in &report.inspections {
+        paths
+            .tables
+            .push(write(&format!("{stem}.csv"), insp.to_csv().as_bytes())?);
+        paths.tables.push(write(
+            &format!("{stem}.md"),
+            insp.render(Format::Md).as_bytes(),
+        )?);
+    }
+    paths.tables.push(write(
+        "sessions.csv",
+        report.sessions_table().to_csv().as_bytes(),
+    )?);
+    paths.markdown = write("report.md", report.markdown().as_bytes())?;
+    let json: Vec<&Inspection> = report.inspections.iter().map(|(_, _, i)| i).collect();
+    paths.json = write(
+        "report.json",
+        &serde_json::to_vec_pretty(&json).expect("serializes"),
+    )?;
+    for c in &report.charts {
+        paths
+            .charts
+            .push(write(&format!("{}.svg", c.name), c.svg.as_bytes())?);
+        let png = chart::png(&c.name, &c.svg, opts.png_scale)?;
+        paths.charts.push(write(&format!("{}.png", c.name), &png)?);
+    }
+    let authors_dir = dir.join("authors");
+    std::fs::create_dir_all(&authors_dir).map_err(ReportError::io(&authors_dir))?;
+    for s in &report.sessions {
+        paths
+            .authors
+            .push(write_authors_csv(&s.path, &authors_dir)?);
+    }
+    if opts.html {
+        paths.html = Some(write("index.html", super::html::page(&report).as_bytes())?);
+    }
+    Ok(paths)
+}
+
+/// Writes `<dir>/<session-id>.csv` in the authors' columns for one trace, streaming.
+pub fn write_authors_csv(trace: &Path, dir: &Path) -> Result<PathBuf, ReportError> {
+    let mut stream = SessionStream::open(trace)?;
+    let header = stream.header().clone();
+    let path = dir.join(format!("{}.csv", file_slug(header.session_id.as_str())));
+    let file = File::create(&path).map_err(ReportError::io(&path))?;
+    let csv_err = |e: csv::Error| ReportError::Write {
+        path: path.clone(),
+        message: e.to_string(),
+    };
+    let mut w = AuthorsCsv::new(BufWriter::new(file), &header).map_err(csv_err)?;
+    while let Some(step) = stream.next_step() {
+        w.row(&header, &step?).map_err(csv_err)?;
+    }
+    w.finish()?;
+    Ok(path)
+}
