@@ -67,7 +67,7 @@ fn summary_cells_equal_inspect_and_count_complete_windows_only() {
     assert_eq!(read, summary);
     let mut opts = AggregateOptions::new(vec![cell_grouping()]);
     opts.threads = 2;
-    let agg = aggregate(&find_traces(&[run.clone()]).unwrap(), &opts);
+    let agg = aggregate(&find_traces(std::slice::from_ref(&run)).unwrap(), &opts);
     let insp = Inspection::from_aggregation(&agg, 0, false);
     assert_eq!(insp.groups, summary.cells);
 
