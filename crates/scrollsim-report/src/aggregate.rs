@@ -1,7 +1,7 @@
 //! Streaming aggregation of many traces into groups, in memory independent of run length:
 //! every step goes through the core folds ([`SessionFold`], [`Rolling`]) and is dropped; a
-//! group keeps only tallies and one number per session (for confidence intervals across
-//! seeds).
+//! group keeps only tallies and a few numbers per session (for intervals across seeds and the
+//! paired comparisons between arms that share seeds).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -16,10 +16,17 @@ use scrollsim_core::{AlignmentWindows, EndReason, Header, PerValue, Platform, Va
 use serde::{Deserialize, Serialize};
 
 use crate::error::ReportError;
-use crate::group::{GroupKey, Grouping};
+use crate::group::{model_label, GroupBy, GroupKey, Grouping};
+use crate::quality::AnswerQuality;
 use crate::source::SessionStream;
-use crate::stats::MeanCi;
+use crate::stats::{
+    bootstrap_change, bootstrap_paired, bootstrap_std, std_noise_floor, wilson95, Estimate,
+    Interval, MeanCi, NoiseFloor, WindowCounts,
+};
 use crate::trajectory::{TrajectoryAcc, TrajectorySample};
+
+/// The policy every other policy is compared with, on the same seeds.
+pub const BASELINE_POLICY: &str = "random";
 
 /// What to aggregate.
 #[derive(Debug, Clone)]
@@ -59,10 +66,15 @@ pub struct ReadStats {
     pub steps: u64,
     /// Traces without an end event (running or interrupted sessions); their steps count.
     pub unfinished: u64,
+    /// Sessions whose end event says they stopped on an error; their steps count, and every
+    /// output flags them.
+    pub failed: u64,
     /// Truncated last lines left out (the step in flight when a writer stopped).
     pub truncated_lines: u64,
     /// Traces left out entirely because a line is malformed.
     pub skipped: Vec<Problem>,
+    /// The judges of the sessions read, as labelled in tables (sorted).
+    pub judges: Vec<String>,
 }
 
 /// One session, as listed in reports and the viewer.
@@ -100,8 +112,12 @@ pub struct GroupAcc {
     /// Retrieval tallies of keyword sessions and label tallies of the others: what P uses.
     pub p_tally: ValueTally,
     pub keyword_sessions: u64,
+    /// Sessions that ended on an error.
+    pub failed: u64,
+    /// How the decisions were read.
+    pub quality: AnswerQuality,
     /// One alignment change per session, per measure (in [`AlignmentMeasure::ALL`] order).
-    pub alignment: [Vec<AlignmentChange>; 3],
+    pub alignment: [Vec<SessionChange>; 3],
     /// One steering gap per session with a persona (see [`steering_gap`]).
     pub steering: Vec<f64>,
     pub trajectory: TrajectoryAcc,
@@ -117,6 +133,8 @@ impl Default for GroupAcc {
             by_ground_truth: ValueTally::new(Attribution::GroundTruth),
             p_tally: ValueTally::new(Attribution::Retrieval),
             keyword_sessions: 0,
+            failed: 0,
+            quality: AnswerQuality::default(),
             alignment: Default::default(),
             steering: Vec::new(),
             trajectory: TrajectoryAcc::default(),
@@ -124,10 +142,54 @@ impl Default for GroupAcc {
     }
 }
 
+/// One session's alignment change, with what pairs it with its sibling in another arm.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionChange {
+    pub session: String,
+    /// Persona, model, strategy and seed: sessions of two policies with the same pair key ran
+    /// on the same seed and are compared pairwise.
+    pub pair: String,
+    pub change: AlignmentChange,
+}
+
+impl SessionChange {
+    fn counts(&self) -> WindowCounts {
+        let c = &self.change;
+        let hits =
+            |pct: Option<f64>, n: u32| (pct.unwrap_or(0.0) * n as f64 / 100.0).round() as u32;
+        WindowCounts {
+            first_hits: hits(c.first, c.first_n),
+            first_n: c.first_n,
+            last_hits: hits(c.last, c.last_n),
+            last_n: c.last_n,
+        }
+    }
+}
+
+/// What identifies a session across policies: everything but the policy.
+fn pair_key(h: &Header) -> String {
+    format!(
+        "{}|{}|{}|{}",
+        GroupBy::Persona.of_header(h).unwrap_or_default(),
+        model_label(h),
+        h.judge.strategy,
+        h.seed
+    )
+}
+
 impl GroupAcc {
-    fn add_session(&mut self, seed: u64, m: &SessionMetrics, aligned: &[Value]) {
+    fn add_session(
+        &mut self,
+        h: &Header,
+        end: Option<&EndReason>,
+        m: &SessionMetrics,
+        quality: &AnswerQuality,
+        aligned: &[Value],
+    ) {
         self.sessions += 1;
-        self.seeds.insert(seed);
+        self.seeds.insert(h.seed);
+        self.failed += matches!(end, Some(EndReason::Error { .. })) as u64;
+        self.quality.merge(quality);
         self.by_label.merge(&m.by_label);
         self.by_retrieval.merge(&m.by_retrieval);
         self.by_ground_truth.merge(&m.by_ground_truth);
@@ -140,8 +202,13 @@ impl GroupAcc {
             self.p_tally.merge(&m.by_label);
         }
         let changes = [m.aligned_exposure, m.like_rate_change, m.trait_match_change];
-        for (list, c) in self.alignment.iter_mut().zip(changes) {
-            list.push(c);
+        let pair = pair_key(h);
+        for (list, change) in self.alignment.iter_mut().zip(changes) {
+            list.push(SessionChange {
+                session: h.session_id.0.clone(),
+                pair: pair.clone(),
+                change,
+            });
         }
         if let Some(g) = steering_gap(&m.by_label, aligned) {
             self.steering.push(g);
@@ -156,6 +223,8 @@ impl GroupAcc {
         self.by_ground_truth.merge(&o.by_ground_truth);
         self.p_tally.merge(&o.p_tally);
         self.keyword_sessions += o.keyword_sessions;
+        self.failed += o.failed;
+        self.quality.merge(&o.quality);
         for (a, b) in self.alignment.iter_mut().zip(o.alignment) {
             a.extend(b);
         }
@@ -173,9 +242,38 @@ impl GroupAcc {
             (k, n) if k == n => PAttribution::RetrievedFor,
             _ => PAttribution::Mixed,
         };
+        let denominators: PerValue<u64> = PerValue::from_fn(|v| {
+            p_tally.shown[v]
+                - if exclude_unparsed {
+                    p_tally.unparsed[v]
+                } else {
+                    0
+                }
+        });
+        let p_ci95 = PerValue::from_fn(|v| wilson95(p_tally.liked[v], denominators[v]));
+        let counts: Vec<(u64, u64)> = Value::ALL
+            .iter()
+            .map(|v| (p_tally.liked[*v], denominators[*v]))
+            .collect();
+        // Seeded by the sessions behind the numbers, so any grouping of the same sessions
+        // draws the same replicates.
+        let label = session_label(&self.alignment[0]);
+        let std_boot = bootstrap_std(&counts, &format!("p-std:{label}"));
+        let (liked, shown) = counts.iter().fold((0, 0), |(a, b), (k, n)| (a + k, b + n));
+        let p_std_floor = (shown > 0)
+            .then(|| {
+                let dens: Vec<u64> = counts.iter().map(|(_, n)| *n).collect();
+                std_noise_floor(
+                    &dens,
+                    liked as f64 / shown as f64,
+                    &format!("p-floor:{label}"),
+                )
+            })
+            .flatten();
         GroupSummary {
             key: key.clone(),
             sessions: self.sessions,
+            failed_sessions: self.failed,
             seeds: self.seeds.len() as u64,
             steps: labels.steps,
             likes: labels.likes,
@@ -183,6 +281,9 @@ impl GroupAcc {
             like_rate: labels.like_rate().map(|_, r| r.map(|r| 100.0 * r)),
             exposure_share: labels.exposure_share().map(|_, s| 100.0 * s),
             preference: PreferenceProfile::from_tally(&p_tally),
+            p_ci95,
+            p_std_ci95: std_boot.and_then(|(_, ci)| ci),
+            p_std_floor,
             p_attribution,
             alignment: AlignmentMeasure::ALL
                 .iter()
@@ -192,6 +293,7 @@ impl GroupAcc {
             steering: MeanCi::of(&self.steering),
             parse_failures: labels.parse_failures,
             call_errors: labels.call_errors,
+            quality: self.quality,
             counts: labels,
             p_counts: p_tally,
         }
@@ -248,20 +350,61 @@ pub struct AlignmentSummary {
     /// Measure over the first window, percent.
     pub first: Option<MeanCi>,
     pub last: Option<MeanCi>,
-    /// last - first, in points.
+    /// last - first, in points, mean ± Student-t 95 % across sessions.
     pub points: Option<MeanCi>,
+    /// last - first, in points, with the hierarchical bootstrap interval (sessions, then the
+    /// videos of their windows; see [`bootstrap_change`]): the headline interval. Computed for
+    /// aligned exposure and like-rate.
+    pub bootstrap: Option<Estimate>,
     /// The paper's % change; sessions whose first window is 0 have none.
     pub percent: Option<MeanCi>,
+}
+
+/// Whether a measure carries the bootstrap interval (the two headline measures).
+fn bootstrapped(m: AlignmentMeasure) -> bool {
+    matches!(
+        m,
+        AlignmentMeasure::AlignedExposure | AlignmentMeasure::LikeRate
+    )
+}
+
+/// A label naming a set of sessions (sorted ids), to seed a bootstrap over them.
+fn session_label(list: &[SessionChange]) -> String {
+    let mut ids: Vec<&str> = list.iter().map(|c| c.session.as_str()).collect();
+    ids.sort_unstable();
+    ids.join(",")
+}
+
+/// The complete sessions of a list, sorted by session id (reading order must not matter).
+fn complete(list: &[SessionChange]) -> Vec<&SessionChange> {
+    let mut full: Vec<&SessionChange> = list.iter().filter(|c| c.change.complete).collect();
+    full.sort_by(|a, b| a.session.cmp(&b.session));
+    full
 }
 
 impl AlignmentSummary {
     /// Sessions shorter than their windows are left out: a half-empty last window would
     /// compare different spans of the session.
-    fn of(measure: AlignmentMeasure, list: &[AlignmentChange]) -> Self {
-        let full: Vec<&AlignmentChange> = list.iter().filter(|c| c.complete).collect();
+    fn of(measure: AlignmentMeasure, list: &[SessionChange]) -> Self {
+        let full = complete(list);
         let col = |f: fn(&AlignmentChange) -> Option<f64>| {
-            MeanCi::of(&full.iter().filter_map(|c| f(c)).collect::<Vec<_>>())
+            MeanCi::of(&full.iter().filter_map(|c| f(&c.change)).collect::<Vec<_>>())
         };
+        let defined: Vec<&SessionChange> = full
+            .iter()
+            .copied()
+            .filter(|c| c.change.points.is_some())
+            .collect();
+        let bootstrap = bootstrapped(measure)
+            .then(|| {
+                let counts: Vec<WindowCounts> = defined.iter().map(|c| c.counts()).collect();
+                let owned: Vec<SessionChange> = defined.iter().map(|c| (*c).clone()).collect();
+                bootstrap_change(
+                    &counts,
+                    &format!("{}:{}", measure.name(), session_label(&owned)),
+                )
+            })
+            .flatten();
         AlignmentSummary {
             measure,
             sessions: list.len(),
@@ -269,8 +412,69 @@ impl AlignmentSummary {
             first: col(|c| c.first),
             last: col(|c| c.last),
             points: col(|c| c.points),
+            bootstrap,
             percent: col(|c| c.percent),
         }
+    }
+}
+
+/// A policy's alignment change minus the baseline's, session by session on the same seeds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PairedDifference {
+    pub measure: AlignmentMeasure,
+    /// The policy compared with the baseline.
+    pub policy: String,
+    pub baseline: String,
+    /// Mean of (policy's change - baseline's change) over pairs, points, with the
+    /// hierarchical bootstrap interval over pairs ([`bootstrap_paired`]); `n` pairs.
+    pub difference: Option<Estimate>,
+    /// The same mean with a Student-t 95 % interval across pairs.
+    pub t: Option<MeanCi>,
+}
+
+/// Pairs two groups' sessions on their pair keys (both windows full on both sides) and
+/// estimates the mean difference of one measure.
+fn paired(
+    measure: AlignmentMeasure,
+    arm: &GroupAcc,
+    base: &GroupAcc,
+    policy: &str,
+    baseline: &str,
+) -> PairedDifference {
+    let i = AlignmentMeasure::ALL
+        .iter()
+        .position(|m| *m == measure)
+        .expect("a measure of ALL");
+    let base_by: BTreeMap<&str, &SessionChange> = complete(&base.alignment[i])
+        .into_iter()
+        .filter(|c| c.change.points.is_some())
+        .map(|c| (c.pair.as_str(), c))
+        .collect();
+    let mut pairs: Vec<(&SessionChange, &SessionChange)> = complete(&arm.alignment[i])
+        .into_iter()
+        .filter(|c| c.change.points.is_some())
+        .filter_map(|a| base_by.get(a.pair.as_str()).map(|b| (a, *b)))
+        .collect();
+    pairs.sort_by(|x, y| x.0.pair.cmp(&y.0.pair));
+    let counts: Vec<(WindowCounts, WindowCounts)> = pairs
+        .iter()
+        .map(|(a, b)| (a.counts(), b.counts()))
+        .collect();
+    let label = pairs
+        .iter()
+        .map(|(a, b)| format!("{}-{}", a.session, b.session))
+        .collect::<Vec<_>>()
+        .join(",");
+    let diffs: Vec<f64> = pairs
+        .iter()
+        .map(|(a, b)| a.change.points.unwrap_or(0.0) - b.change.points.unwrap_or(0.0))
+        .collect();
+    PairedDifference {
+        measure,
+        policy: policy.to_string(),
+        baseline: baseline.to_string(),
+        difference: bootstrap_paired(&counts, &format!("paired:{}:{label}", measure.name())),
+        t: MeanCi::of(&diffs),
     }
 }
 
@@ -279,6 +483,8 @@ impl AlignmentSummary {
 pub struct GroupSummary {
     pub key: GroupKey,
     pub sessions: u64,
+    /// Sessions that ended on an error (counted in `sessions` too, never passed as done).
+    pub failed_sessions: u64,
     /// Distinct seeds among the sessions.
     pub seeds: u64,
     pub steps: u64,
@@ -290,6 +496,13 @@ pub struct GroupSummary {
     pub exposure_share: PerValue<f64>,
     /// The paper's P(model, value) and its population std.
     pub preference: PreferenceProfile,
+    /// Wilson 95 % interval of each P (percent).
+    pub p_ci95: PerValue<Option<Interval>>,
+    /// Percentile bootstrap 95 % interval of the std, resampling each value's videos.
+    pub p_std_ci95: Option<Interval>,
+    /// The std a value-neutral judge would show with the same denominators and this group's
+    /// overall like-rate (see [`std_noise_floor`]).
+    pub p_std_floor: Option<NoiseFloor>,
     pub p_attribution: PAttribution,
     /// One entry per [`AlignmentMeasure`].
     pub alignment: Vec<AlignmentSummary>,
@@ -298,6 +511,8 @@ pub struct GroupSummary {
     /// Parse failures and refusals.
     pub parse_failures: u64,
     pub call_errors: u64,
+    /// How the decisions were read.
+    pub quality: AnswerQuality,
     /// The label tally behind the rates (counts per value).
     pub counts: ValueTally,
     /// The tally behind P (`shown` per value: the images each P is over).
@@ -326,6 +541,40 @@ impl Groups {
             .iter()
             .map(|(k, g)| g.summary(k, exclude_unparsed))
             .collect()
+    }
+
+    /// For a grouping with a policy dimension: each group whose policy is not the baseline,
+    /// compared with the group that differs from it only in having the baseline policy, on
+    /// the sessions both ran with the same persona, model, strategy and seed. One entry per
+    /// (group, measure); groups without a baseline sibling are left out.
+    pub fn paired_differences(&self, baseline: &str) -> Vec<(GroupKey, PairedDifference)> {
+        let Some(pi) = self
+            .grouping
+            .dims()
+            .iter()
+            .position(|d| *d == GroupBy::Policy)
+        else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (key, acc) in &self.groups {
+            let policy = &key.0[pi];
+            if policy == baseline {
+                continue;
+            }
+            let mut bkey = key.clone();
+            bkey.0[pi] = baseline.to_string();
+            let Some(base) = self.groups.get(&bkey) else {
+                continue;
+            };
+            for m in [
+                AlignmentMeasure::AlignedExposure,
+                AlignmentMeasure::LikeRate,
+            ] {
+                out.push((key.clone(), paired(m, acc, base, policy, baseline)));
+            }
+        }
+        out
     }
 
     /// Trajectories per group (empty unless the aggregation kept them).
@@ -374,8 +623,14 @@ impl Aggregation {
         self.read.traces += o.read.traces;
         self.read.steps += o.read.steps;
         self.read.unfinished += o.read.unfinished;
+        self.read.failed += o.read.failed;
         self.read.truncated_lines += o.read.truncated_lines;
         self.read.skipped.extend(o.read.skipped);
+        for j in o.read.judges {
+            if !self.read.judges.contains(&j) {
+                self.read.judges.push(j);
+            }
+        }
     }
 
     /// Reads one trace and adds it. A malformed trace is left out whole (none of its steps
@@ -395,22 +650,29 @@ impl Aggregation {
         self.read.traces += 1;
         self.read.steps += s.whole.steps as u64;
         self.read.unfinished += s.end.is_none() as u64;
+        self.read.failed += matches!(s.end, Some(EndReason::Error { .. })) as u64;
         self.read.truncated_lines += s.truncated as u64;
+        let judge = model_label(h);
+        if !self.read.judges.contains(&judge) {
+            self.read.judges.push(judge);
+        }
         let aligned = aligned_values(h);
         for groups in &mut self.groups {
             if groups.grouping.per_step() {
-                for (platform, m) in &s.per_platform {
+                for (platform, m, q) in &s.per_platform {
                     let key = groups.grouping.key(h, platform);
-                    groups
-                        .groups
-                        .entry(key)
-                        .or_default()
-                        .add_session(h.seed, m, &aligned);
+                    groups.groups.entry(key).or_default().add_session(
+                        h,
+                        s.end.as_ref(),
+                        m,
+                        q,
+                        &aligned,
+                    );
                 }
             } else {
                 let key = groups.grouping.key(h, &Platform::unknown());
                 let g = groups.groups.entry(key).or_default();
-                g.add_session(h.seed, &s.whole, &aligned);
+                g.add_session(h, s.end.as_ref(), &s.whole, &s.quality, &aligned);
                 if let Some(t) = &s.trajectory {
                     g.trajectory.merge(t);
                 }
@@ -423,11 +685,9 @@ impl Aggregation {
                 run_id: h.run_id.0.clone(),
                 session_id: h.session_id.0.clone(),
                 persona: h.persona.as_ref().map(|p| p.id.0.clone()),
-                model: crate::group::model_label(h),
+                model: model_label(h),
                 strategy: h.judge.strategy.to_string(),
-                policy: crate::group::GroupBy::Policy
-                    .of_header(h)
-                    .unwrap_or_default(),
+                policy: GroupBy::Policy.of_header(h).unwrap_or_default(),
                 seed: h.seed,
                 steps: s.whole.steps,
                 likes: t.likes,
@@ -456,8 +716,9 @@ struct SessionRead {
     whole: SessionMetrics,
     /// Per platform, with steps renumbered within the platform so the alignment windows mean
     /// "the first n videos seen on that platform". Empty unless a grouping is per step.
-    per_platform: Vec<(Platform, SessionMetrics)>,
+    per_platform: Vec<(Platform, SessionMetrics, AnswerQuality)>,
     trajectory: Option<TrajectoryAcc>,
+    quality: AnswerQuality,
     end: Option<EndReason>,
     truncated: bool,
 }
@@ -467,38 +728,47 @@ fn read_session(path: &Path, opts: &AggregateOptions) -> Result<SessionRead, Rep
     let header = stream.header().clone();
     let per_step = opts.groupings.iter().any(Grouping::per_step);
     let mut whole = SessionFold::new(&header);
-    let mut platforms: Vec<(Platform, SessionFold, u32)> = Vec::new();
+    let mut platforms: Vec<(Platform, SessionFold, u32, AnswerQuality)> = Vec::new();
     let mut rolling = opts
         .trajectory_window
         .map(|w| Rolling::new(w, aligned_values(&header)));
     let mut trajectory = opts.trajectory_window.map(|_| TrajectoryAcc::default());
+    let mut quality = AnswerQuality::default();
     while let Some(step) = stream.next_step() {
         let mut step = step?;
         whole.push(&step);
+        quality.push(&step);
         if let (Some(r), Some(t)) = (&mut rolling, &mut trajectory) {
             t.push(&r.push(&step));
         }
         if per_step {
-            let i = match platforms.iter().position(|(p, _, _)| *p == step.platform) {
+            let i = match platforms.iter().position(|(p, ..)| *p == step.platform) {
                 Some(i) => i,
                 None => {
-                    platforms.push((step.platform.clone(), SessionFold::new(&header), 0));
+                    platforms.push((
+                        step.platform.clone(),
+                        SessionFold::new(&header),
+                        0,
+                        AnswerQuality::default(),
+                    ));
                     platforms.len() - 1
                 }
             };
-            let (_, fold, n) = &mut platforms[i];
+            let (_, fold, n, q) = &mut platforms[i];
             step.index = *n;
             *n += 1;
             fold.push(&step);
+            q.push(&step);
         }
     }
     Ok(SessionRead {
         whole: whole.finish(),
         per_platform: platforms
             .into_iter()
-            .map(|(p, f, _)| (p, f.finish()))
+            .map(|(p, f, _, q)| (p, f.finish(), q))
             .collect(),
         trajectory,
+        quality,
         end: stream.end().map(|e| e.reason.clone()),
         truncated: stream.truncated_line().is_some(),
         header,
@@ -539,5 +809,6 @@ pub fn aggregate_with_progress(
     }
     total.sessions.sort_by(|a, b| a.path.cmp(&b.path));
     total.read.skipped.sort_by(|a, b| a.path.cmp(&b.path));
+    total.read.judges.sort();
     total
 }

@@ -11,7 +11,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use scrollsim_core::{PerValue, Value};
 
 use crate::error::ReportError;
-use crate::stats::MeanCi;
+use crate::stats::{Estimate, MeanCi};
 
 /// Tableau 10: distinguishable series colours (values, models, strategies).
 pub const PALETTE: [RGBColor; 10] = [
@@ -40,19 +40,36 @@ fn err(name: &str) -> impl Fn(String) -> ReportError + '_ {
     }
 }
 
-/// Draws into an SVG string of size `(w, h)`.
+/// Height of the footnote strip under a chart.
+const FOOTNOTE_H: u32 = 22;
+
+/// Draws into an SVG string of size `(w, h)`, plus a strip with `footnote` (what judged, e.g.
+/// that the offline persona model is not a VLM) under it when there is one: it travels with
+/// the chart into the PNG and wherever the figure is pasted.
 fn svg(
     name: &str,
     (w, h): (u32, u32),
+    footnote: Option<&str>,
     draw: impl FnOnce(&DrawingArea<SVGBackend, Shift>) -> Result<(), String>,
 ) -> Result<String, ReportError> {
     let mut out = String::new();
     {
-        let root = SVGBackend::with_string(&mut out, (w, h)).into_drawing_area();
+        let total = h + footnote.map_or(0, |_| FOOTNOTE_H);
+        let root = SVGBackend::with_string(&mut out, (w, total)).into_drawing_area();
         root.fill(&WHITE)
             .map_err(|e| e.to_string())
             .map_err(err(name))?;
-        draw(&root).map_err(err(name))?;
+        let (area, foot) = root.split_vertically(h);
+        if let Some(text) = footnote {
+            foot.draw(&Text::new(
+                truncate(text, 130),
+                (10, (FOOTNOTE_H / 2) as i32),
+                text_style(12, Pos::new(HPos::Left, VPos::Center)).color(&RGBColor(90, 90, 90)),
+            ))
+            .map_err(|e| e.to_string())
+            .map_err(err(name))?;
+        }
+        draw(&area).map_err(err(name))?;
         root.present()
             .map_err(|e| e.to_string())
             .map_err(err(name))?;
@@ -103,9 +120,10 @@ pub fn radar(
     title: &str,
     series: &[(String, PerValue<Option<f64>>)],
     max: f64,
+    footnote: Option<&str>,
 ) -> Result<String, ReportError> {
     let (w, h) = (860u32, 600u32);
-    svg(title, (w, h), |root| {
+    svg(title, (w, h), footnote, |root| {
         let e = |e: DrawingAreaErrorKind<std::io::Error>| e.to_string();
         root.draw(&Text::new(
             title.to_string(),
@@ -194,13 +212,14 @@ pub fn lines(
     y_desc: &str,
     series: &[NamedLine],
     ymax: f64,
+    footnote: Option<&str>,
 ) -> Result<String, ReportError> {
     let (w, h) = (860u32, 420u32);
     let xmax = series
         .iter()
         .flat_map(|(_, pts)| pts.iter().map(|(x, _)| *x))
         .fold(1.0f64, f64::max);
-    svg(title, (w, h), |root| {
+    svg(title, (w, h), footnote, |root| {
         let (plot, side) = root.split_horizontally(w - 190);
         let mut chart = ChartBuilder::on(&plot)
             .caption(title, (FONT, 17))
@@ -248,27 +267,53 @@ pub fn lines(
     })
 }
 
-/// Grouped bars with 95 % CI whiskers: one group per category, one bar per series. `data[s][c]`
-/// is series `s` in category `c` (None: no bar).
+/// One bar: a value and its 95 % interval (asymmetric for bootstrap intervals).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bar {
+    pub value: f64,
+    pub ci: Option<(f64, f64)>,
+}
+
+impl From<MeanCi> for Bar {
+    fn from(m: MeanCi) -> Bar {
+        Bar {
+            value: m.mean,
+            ci: m.ci95.map(|h| (m.mean - h, m.mean + h)),
+        }
+    }
+}
+
+impl From<Estimate> for Bar {
+    fn from(e: Estimate) -> Bar {
+        Bar {
+            value: e.value,
+            ci: e.ci95.map(|i| (i.lo, i.hi)),
+        }
+    }
+}
+
+/// Grouped bars with 95 % interval whiskers: one group per category, one bar per series.
+/// `data[s][c]` is series `s` in category `c` (None: no bar).
 pub fn bars(
     title: &str,
     y_desc: &str,
     categories: &[String],
     series_names: &[String],
-    data: &[Vec<Option<MeanCi>>],
+    data: &[Vec<Option<Bar>>],
+    footnote: Option<&str>,
 ) -> Result<String, ReportError> {
     let (w, h) = (860u32, 440u32);
     let mut lo = 0.0f64;
     let mut hi = 0.0f64;
     for m in data.iter().flatten().flatten() {
-        let ci = m.ci95.unwrap_or(0.0);
-        lo = lo.min(m.mean - ci);
-        hi = hi.max(m.mean + ci);
+        let (a, b) = m.ci.unwrap_or((m.value, m.value));
+        lo = lo.min(a.min(m.value));
+        hi = hi.max(b.max(m.value));
     }
     let pad = ((hi - lo) * 0.1).max(1.0);
     let (lo, hi) = (if lo < 0.0 { lo - pad } else { 0.0 }, hi + pad);
     let n = categories.len().max(1) as f64;
-    svg(title, (w, h), |root| {
+    svg(title, (w, h), footnote, |root| {
         let (plot, side) = root.split_horizontally(w - 190);
         let mut chart = ChartBuilder::on(&plot)
             .caption(title, (FONT, 17))
@@ -302,17 +347,16 @@ pub fn bars(
                 let x0 = ci as f64 + 0.1 + s as f64 * bw;
                 let x1 = x0 + bw * 0.9;
                 // A zero bar is the axis itself (an empty rectangle is invalid SVG for resvg).
-                if m.mean.abs() > 1e-9 {
+                if m.value.abs() > 1e-9 {
                     chart
                         .draw_series(std::iter::once(Rectangle::new(
-                            [(x0, 0.0), (x1, m.mean)],
+                            [(x0, 0.0), (x1, m.value)],
                             c.filled(),
                         )))
                         .map_err(|e| e.to_string())?;
                 }
-                if let Some(half) = m.ci95.filter(|h| *h > 1e-9) {
+                if let Some((a, b)) = m.ci.filter(|(a, b)| b - a > 1e-9) {
                     let xm = (x0 + x1) / 2.0;
-                    let (a, b) = (m.mean - half, m.mean + half);
                     let wh = bw * 0.2;
                     let whisker = vec![
                         PathElement::new(vec![(xm, a), (xm, b)], BLACK.stroke_width(1)),
@@ -348,8 +392,14 @@ fn fonts() -> Arc<resvg::usvg::fontdb::Database> {
     .clone()
 }
 
-/// Rasterises an SVG chart to PNG at `scale` (2.0 for crisp figures).
-pub fn png(name: &str, svg: &str, scale: f32) -> Result<Vec<u8>, ReportError> {
+/// Rasterises an SVG chart to PNG at `scale` (2.0 for crisp figures); `comment` goes into a
+/// `tEXt` chunk too (what judged), so a PNG separated from its report still says it.
+pub fn png(
+    name: &str,
+    svg: &str,
+    scale: f32,
+    comment: Option<&str>,
+) -> Result<Vec<u8>, ReportError> {
     use resvg::{tiny_skia, usvg};
     let opts = usvg::Options {
         fontdb: fonts(),
@@ -369,5 +419,38 @@ pub fn png(name: &str, svg: &str, scale: f32) -> Result<Vec<u8>, ReportError> {
         tiny_skia::Transform::from_scale(scale, scale),
         &mut pixmap.as_mut(),
     );
-    pixmap.encode_png().map_err(|e| err(name)(e.to_string()))
+    let png = pixmap.encode_png().map_err(|e| err(name)(e.to_string()))?;
+    Ok(match comment {
+        Some(text) => with_text_chunk(png, "Comment", text),
+        None => png,
+    })
+}
+
+/// Inserts a `tEXt` chunk (keyword, NUL, Latin-1 text) right after the 8-byte signature and
+/// the IHDR chunk, where the PNG specification allows it.
+fn with_text_chunk(png: Vec<u8>, keyword: &str, text: &str) -> Vec<u8> {
+    const IHDR_END: usize = 8 + 4 + 4 + 13 + 4;
+    if png.len() < IHDR_END || &png[12..16] != b"IHDR" {
+        return png;
+    }
+    let mut data = Vec::new();
+    data.extend(keyword.bytes());
+    data.push(0);
+    data.extend(
+        text.chars()
+            .map(|c| if c.is_ascii() { c as u8 } else { b'?' }),
+    );
+    let mut chunk = Vec::with_capacity(data.len() + 12);
+    chunk.extend((data.len() as u32).to_be_bytes());
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(b"tEXt");
+    crc.update(&data);
+    chunk.extend(b"tEXt");
+    chunk.extend(&data);
+    chunk.extend(crc.finalize().to_be_bytes());
+    let mut out = Vec::with_capacity(png.len() + chunk.len());
+    out.extend(&png[..IHDR_END]);
+    out.extend(chunk);
+    out.extend(&png[IHDR_END..]);
+    out
 }

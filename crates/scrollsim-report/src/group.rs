@@ -1,10 +1,11 @@
-//! What sessions are grouped by: persona, model, strategy, policy (from each session's
-//! header) or platform (from each step), alone or combined (`persona,model`).
+//! What sessions are grouped by: persona, arm (persona or control), model, strategy, policy
+//! (from each session's header) or the source platform of the videos shown (from each step),
+//! alone or combined (`persona,model`).
 
 use std::fmt;
 use std::str::FromStr;
 
-use scrollsim_core::{Header, JudgeKind, Platform};
+use scrollsim_core::{Header, JudgeKind, Platform, NOT_A_VLM};
 use serde::{Deserialize, Serialize};
 
 /// One dimension to group by.
@@ -12,16 +13,22 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "snake_case")]
 pub enum GroupBy {
     Persona,
+    /// `persona` or `control`: keeps the no-persona arm apart without listing every persona.
+    Arm,
     Model,
     Strategy,
     Policy,
-    /// Grouped per step: a session that mixes platforms contributes to each of them.
+    /// The platform a video shown was collected from (a corpus label, not the feed that
+    /// served it: every scrollsim policy serves videos of every platform). Grouped per step: a
+    /// session that mixes platforms contributes to each of them.
+    #[serde(rename = "source_platform", alias = "platform")]
     Platform,
 }
 
 impl GroupBy {
-    pub const ALL: [GroupBy; 5] = [
+    pub const ALL: [GroupBy; 6] = [
         GroupBy::Persona,
+        GroupBy::Arm,
         GroupBy::Model,
         GroupBy::Strategy,
         GroupBy::Policy,
@@ -31,10 +38,11 @@ impl GroupBy {
     pub fn name(self) -> &'static str {
         match self {
             GroupBy::Persona => "persona",
+            GroupBy::Arm => "arm",
             GroupBy::Model => "model",
             GroupBy::Strategy => "strategy",
             GroupBy::Policy => "policy",
-            GroupBy::Platform => "platform",
+            GroupBy::Platform => "source_platform",
         }
     }
 
@@ -45,6 +53,12 @@ impl GroupBy {
                 .persona
                 .as_ref()
                 .map_or_else(|| CONTROL.to_string(), |p| p.id.0.clone()),
+            GroupBy::Arm => if h.persona.is_some() {
+                "persona"
+            } else {
+                "control"
+            }
+            .to_string(),
             GroupBy::Model => model_label(h),
             GroupBy::Strategy => h.judge.strategy.to_string(),
             GroupBy::Policy => match &h.policy.preset {
@@ -56,20 +70,37 @@ impl GroupBy {
     }
 }
 
+const EXPECTED: &str = "persona, arm, model, strategy, policy or source_platform (platform)";
+
 /// The persona group of sessions run without a persona (the control arm).
 pub const CONTROL: &str = "(no persona)";
 
 /// How a session's judge is named in tables: the model name, with the offline persona model
-/// always labelled as such (it is not a VLM) and the text-only ablation marked.
+/// always labelled as such and as not a VLM (`offline persona model v1 (not a VLM)`; its text
+/// embedder is in the header), and the text-only ablation marked.
 pub fn model_label(h: &Header) -> String {
     match h.judge.kind {
-        JudgeKind::OfflinePersonaModel if h.judge.model.contains("offline persona model") => {
-            h.judge.model.clone()
+        JudgeKind::OfflinePersonaModel => {
+            let m = h.judge.model.as_str();
+            let base = if m.starts_with("offline persona model") {
+                m.split(" (").next().unwrap_or(m).to_string()
+            } else {
+                format!("offline persona model {m}")
+            };
+            if base.contains(NOT_A_VLM) {
+                base
+            } else {
+                format!("{base} ({NOT_A_VLM})")
+            }
         }
-        JudgeKind::OfflinePersonaModel => format!("offline persona model ({})", h.judge.model),
         JudgeKind::Vlm => h.judge.model.clone(),
         JudgeKind::TextOnly => format!("{} (text-only)", h.judge.model),
     }
+}
+
+/// Whether a model label (from [`model_label`]) names the offline persona model.
+pub fn is_offline_label(label: &str) -> bool {
+    label.starts_with("offline persona model")
 }
 
 impl fmt::Display for GroupBy {
@@ -83,12 +114,12 @@ impl FromStr for GroupBy {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         GroupBy::ALL
             .into_iter()
-            .find(|g| g.name().eq_ignore_ascii_case(s.trim()))
-            .ok_or_else(|| {
-                format!(
-                    "unknown grouping {s:?}: expected persona, model, strategy, policy or platform"
-                )
+            .find(|g| {
+                let s = s.trim();
+                g.name().eq_ignore_ascii_case(s)
+                    || (*g == GroupBy::Platform && s.eq_ignore_ascii_case("platform"))
             })
+            .ok_or_else(|| format!("unknown grouping {s:?}: expected {EXPECTED}"))
     }
 }
 
@@ -149,9 +180,7 @@ impl FromStr for Grouping {
             dims.push(d);
         }
         if dims.is_empty() {
-            return Err(
-                "empty grouping: expected persona, model, strategy, policy or platform".into(),
-            );
+            return Err(format!("empty grouping: expected {EXPECTED}"));
         }
         Ok(Grouping(dims))
     }

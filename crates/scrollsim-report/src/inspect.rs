@@ -8,9 +8,11 @@ use scrollsim_core::metrics::AlignmentMeasure;
 use scrollsim_core::Value;
 use serde::{Deserialize, Serialize};
 
-use crate::aggregate::{Aggregation, GroupSummary, ReadStats};
-use crate::group::Grouping;
-use crate::table::{mean_ci, pct, Format, Table};
+use crate::aggregate::{Aggregation, GroupSummary, PairedDifference, ReadStats, BASELINE_POLICY};
+use crate::central::estimate;
+use crate::group::{GroupKey, Grouping};
+use crate::stats::Interval;
+use crate::table::{judge_text, mean_ci, pct, Format, Table};
 
 /// The numbers of one grouping, ready to print.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -19,6 +21,9 @@ pub struct Inspection {
     /// Whether parse failures and call errors were left out of like-rate denominators.
     pub exclude_unparsed: bool,
     pub groups: Vec<GroupSummary>,
+    /// With a policy dimension: each policy's alignment change minus random's on the same
+    /// seeds, per group and measure.
+    pub paired: Vec<(GroupKey, PairedDifference)>,
     pub read: ReadStats,
 }
 
@@ -30,8 +35,14 @@ impl Inspection {
             grouping: g.grouping.clone(),
             exclude_unparsed,
             groups: g.summaries(exclude_unparsed),
+            paired: g.paired_differences(BASELINE_POLICY),
             read: agg.read.clone(),
         }
+    }
+
+    /// What judged these numbers, for titles.
+    fn judge(&self) -> String {
+        judge_text(&self.read.judges)
     }
 
     pub fn render(&self, format: Format) -> String {
@@ -79,10 +90,11 @@ impl Inspection {
 
         let overview = Table {
             id: "overview",
-            title: format!("Overview by {}", self.grouping),
+            title: format!("Overview by {} ({})", self.grouping, self.judge()),
             note: Some(format!(
                 "{} traces, {} steps read{}. Steering: like-rate on the persona's own values \
-                 minus like-rate on the others, points, mean ± 95 % CI across sessions.",
+                 minus like-rate on the others, points, mean ± 95 % CI across sessions. failed: \
+                 sessions that ended in error.",
                 self.read.traces,
                 self.read.steps,
                 read_problems(&self.read)
@@ -97,6 +109,7 @@ impl Inspection {
                     "steering",
                     "parse fail",
                     "call err",
+                    "failed",
                 ],
                 false,
             ),
@@ -114,6 +127,7 @@ impl Inspection {
                         mean_ci(g.steering.as_ref()),
                         g.parse_failures.to_string(),
                         g.call_errors.to_string(),
+                        g.failed_sessions.to_string(),
                     ]);
                     r
                 })
@@ -158,32 +172,47 @@ impl Inspection {
                 .collect(),
         };
 
-        let p = Table {
-            id: "preference",
-            title: "Preference score P(value) and spread".into(),
-            note: Some(
-                "P = 100 x likes / images for the value; keyword runs group by the value each \
+        let p =
+            Table {
+                id: "preference",
+                title: format!("Preference score P(value) and spread ({})", self.judge()),
+                note: Some(format!(
+                    "P = 100 x likes / images for the value; keyword runs group by the value each \
                  image was retrieved for (the paper's table), other policies by the videos' \
-                 labels ('over'). std: population std of the ten P (low = balanced)."
-                    .into(),
-            ),
-            header: {
-                let mut h = keyed(&["over"], true);
-                h.push("std".into());
-                h
-            },
-            rows: self
-                .groups
-                .iter()
-                .map(|g| {
-                    let mut r = key(g);
-                    r.push(g.p_attribution.name().into());
-                    r.extend(g.preference.p.values().iter().map(|x| pct(*x)));
-                    r.push(pct(g.preference.std));
-                    r
-                })
-                .collect(),
-        };
+                 labels ('over'). Second row: Wilson 95 % interval of each P. std: population \
+                 std of the ten P (low = balanced), with a percentile bootstrap 95 % interval \
+                 over videos ({} replicates, each value's videos resampled). noise floor: the \
+                 mean std (and its 95th percentile) of a simulated value-neutral judge liking \
+                 every video at the group's overall like-rate, with the same denominators: only \
+                 a std above it says anything about preferences. {denominators}",
+                    crate::stats::BOOTSTRAP_REPLICATES
+                )),
+                header: {
+                    let mut h = keyed(&["over"], true);
+                    h.extend(["std", "std 95 % CI", "noise floor (p95)"].map(String::from));
+                    h
+                },
+                rows: self
+                    .groups
+                    .iter()
+                    .flat_map(|g| {
+                        let mut r = key(g);
+                        r.push(g.p_attribution.name().into());
+                        r.extend(g.preference.p.values().iter().map(|x| pct(*x)));
+                        r.push(pct(g.preference.std));
+                        r.push(interval(g.p_std_ci95.as_ref()));
+                        r.push(g.p_std_floor.map_or_else(
+                            || "-".into(),
+                            |f| format!("{:.1} ({:.1})", f.mean, f.p95),
+                        ));
+                        let mut ci = vec![String::new(); g.key.0.len()];
+                        ci.push("95 % CI".into());
+                        ci.extend(g.p_ci95.values().iter().map(|x| interval(x.as_ref())));
+                        ci.extend([String::new(), String::new(), String::new()]);
+                        [r, ci]
+                    })
+                    .collect(),
+            };
 
         let mut align_rows = Vec::new();
         for g in &self.groups {
@@ -194,6 +223,7 @@ impl Inspection {
                     format!("{}/{}", a.complete, a.sessions),
                     pct(a.first.map(|m| m.mean)),
                     pct(a.last.map(|m| m.mean)),
+                    estimate(a.bootstrap.as_ref()),
                     mean_ci(a.points.as_ref()),
                     mean_ci(a.percent.as_ref()),
                 ]);
@@ -204,12 +234,15 @@ impl Inspection {
                        50 after about 100)";
         let align = Table {
             id: "alignment",
-            title: "Alignment change".into(),
+            title: format!("Alignment change ({})", self.judge()),
             note: Some(format!(
-                "{windows}; mean ± 95 % CI (Student's t) across sessions (seeds); only sessions \
-                 whose two windows are full count (n = complete/sessions). aligned_exposure: \
-                 share of videos with one of the persona's values; like_rate: likes; \
-                 trait_match_rate: videos matching a persona trait."
+                "{windows}; only sessions whose two windows are full count (n = \
+                 complete/sessions). change: mean over sessions [hierarchical bootstrap 95 % \
+                 interval: sessions, then the videos of each window; aligned_exposure and \
+                 like_rate]; ± t: the same mean ± Student-t 95 % half-width across sessions; \
+                 change (%): the paper's relative change. aligned_exposure: share of videos with \
+                 one of the persona's values; like_rate: likes; trait_match_rate: videos \
+                 matching a persona trait."
             )),
             header: keyed(
                 &[
@@ -218,16 +251,53 @@ impl Inspection {
                     "first %",
                     "last %",
                     "change (pts)",
+                    "change ± t",
                     "change (%)",
                 ],
                 false,
             ),
             rows: align_rows,
         };
-        vec![overview, like, exposure, p, align]
+        let mut tables = vec![overview, like, exposure, p, align];
+        if !self.paired.is_empty() {
+            tables.push(Table {
+                id: "paired",
+                title: format!(
+                    "Paired difference against {BASELINE_POLICY} ({})",
+                    self.judge()
+                ),
+                note: Some(format!(
+                    "The group's alignment change minus the change of the {BASELINE_POLICY} group \
+                     with the same other keys, pairing sessions with the same persona, model, \
+                     strategy and seed (both with full windows); points, mean [hierarchical \
+                     bootstrap 95 % interval over pairs, then videos] and ± Student-t across \
+                     pairs."
+                )),
+                header: keyed(
+                    &["measure", "pairs", "difference (pts)", "difference ± t"],
+                    false,
+                ),
+                rows: self
+                    .paired
+                    .iter()
+                    .map(|(k, d)| {
+                        let mut r = k.0.clone();
+                        r.extend([
+                            d.measure.name().to_string(),
+                            d.difference.map_or(0, |e| e.n).to_string(),
+                            estimate(d.difference.as_ref()),
+                            mean_ci(d.t.as_ref()),
+                        ]);
+                        r
+                    })
+                    .collect(),
+            });
+        }
+        tables
     }
 
-    /// One wide CSV row per group.
+    /// One wide CSV row per group; the `judged_by` column names what judged every row (the
+    /// offline persona model's label says it is not a VLM).
     pub fn to_csv(&self) -> String {
         let mut w = csv::Writer::from_writer(Vec::new());
         let mut header: Vec<String> = self
@@ -238,7 +308,9 @@ impl Inspection {
             .collect();
         header.extend(
             [
+                "judged_by",
                 "sessions",
+                "failed_sessions",
                 "seeds",
                 "steps",
                 "likes",
@@ -248,10 +320,20 @@ impl Inspection {
             ]
             .map(String::from),
         );
-        for prefix in ["like_rate", "exposure", "p"] {
+        for prefix in ["like_rate", "exposure", "p", "p_lo", "p_hi"] {
             header.extend(Value::ALL.iter().map(|v| format!("{prefix}_{}", v.code())));
         }
-        header.extend(["p_std", "p_over"].map(String::from));
+        header.extend(
+            [
+                "p_std",
+                "p_std_lo",
+                "p_std_hi",
+                "p_std_floor",
+                "p_std_floor_p95",
+                "p_over",
+            ]
+            .map(String::from),
+        );
         for m in AlignmentMeasure::ALL {
             for col in [
                 "complete",
@@ -259,6 +341,8 @@ impl Inspection {
                 "last",
                 "points",
                 "points_ci95",
+                "points_lo",
+                "points_hi",
                 "percent",
                 "percent_ci95",
             ] {
@@ -268,10 +352,13 @@ impl Inspection {
         header.extend(["steering_points", "steering_ci95", "steering_n"].map(String::from));
         w.write_record(&header).expect("in-memory write");
         let num = |x: Option<f64>| x.map(|x| format!("{x:.4}")).unwrap_or_default();
+        let judged_by = self.read.judges.join("; ");
         for g in &self.groups {
             let mut r = g.key.0.clone();
             r.extend([
+                judged_by.clone(),
                 g.sessions.to_string(),
+                g.failed_sessions.to_string(),
                 g.seeds.to_string(),
                 g.steps.to_string(),
                 g.likes.to_string(),
@@ -282,14 +369,23 @@ impl Inspection {
             r.extend(g.like_rate.values().iter().map(|x| num(*x)));
             r.extend(g.exposure_share.values().iter().map(|x| num(Some(*x))));
             r.extend(g.preference.p.values().iter().map(|x| num(*x)));
+            r.extend(g.p_ci95.values().iter().map(|x| num(x.map(|i| i.lo))));
+            r.extend(g.p_ci95.values().iter().map(|x| num(x.map(|i| i.hi))));
             r.push(num(g.preference.std));
+            r.push(num(g.p_std_ci95.map(|i| i.lo)));
+            r.push(num(g.p_std_ci95.map(|i| i.hi)));
+            r.push(num(g.p_std_floor.map(|f| f.mean)));
+            r.push(num(g.p_std_floor.map(|f| f.p95)));
             r.push(g.p_attribution.name().into());
             for a in &g.alignment {
+                let boot = a.bootstrap.and_then(|b| b.ci95);
                 r.push(a.complete.to_string());
                 r.push(num(a.first.map(|m| m.mean)));
                 r.push(num(a.last.map(|m| m.mean)));
                 r.push(num(a.points.map(|m| m.mean)));
                 r.push(num(a.points.and_then(|m| m.ci95)));
+                r.push(num(boot.map(|i| i.lo)));
+                r.push(num(boot.map(|i| i.hi)));
                 r.push(num(a.percent.map(|m| m.mean)));
                 r.push(num(a.percent.and_then(|m| m.ci95)));
             }
@@ -314,4 +410,9 @@ fn read_problems(r: &ReadStats) -> String {
         let _ = write!(s, "; {} malformed trace(s) LEFT OUT", r.skipped.len());
     }
     s
+}
+
+/// `66.3-89.0`, '-' when undefined.
+fn interval(i: Option<&Interval>) -> String {
+    i.map_or_else(|| "-".into(), |i| format!("{:.1}-{:.1}", i.lo, i.hi))
 }

@@ -10,6 +10,7 @@ use scrollsim_core::{End, Header, Step};
 use crate::aggregate::aligned_values;
 use crate::chart;
 use crate::error::ReportError;
+use crate::group::{is_offline_label, model_label};
 use crate::source::SessionStream;
 use crate::trajectory::{value_lines, TrajectoryAcc};
 
@@ -46,6 +47,9 @@ pub fn digest_session(
         visit(&step);
     }
     let metrics = fold.finish();
+    let judge = model_label(&header);
+    let note = is_offline_label(&judge).then(|| format!("judge: {judge}"));
+    let note = note.as_deref();
     let t = &metrics.by_label;
     let radar_svg = chart::radar(
         "This session: like-rate and exposure per value (%)",
@@ -60,6 +64,7 @@ pub fn digest_session(
             ),
         ],
         100.0,
+        note,
     )?;
     let (like, exposure) = value_lines(&traj.samples());
     let like_svg = chart::lines(
@@ -68,6 +73,7 @@ pub fn digest_session(
         "like-rate (%)",
         &like,
         100.0,
+        note,
     )?;
     let exposure_svg = chart::lines(
         &format!("Rolling exposure share (last {window} steps)"),
@@ -75,6 +81,7 @@ pub fn digest_session(
         "exposure (%)",
         &exposure,
         100.0,
+        note,
     )?;
     Ok(SessionDigest {
         end: stream.end().cloned(),

@@ -14,11 +14,17 @@ use scrollsim_core::metrics::AlignmentMeasure;
 use scrollsim_core::{AlignmentWindows, EndReason, Value};
 use serde::{Deserialize, Serialize};
 
-use crate::aggregate::{aggregate, AggregateOptions, GroupSummary, ReadStats, SessionRecord};
+use crate::ablation::{ablation_rows, ablation_table, AblationRow};
+use crate::aggregate::{
+    aggregate, AggregateOptions, Aggregation, GroupSummary, ReadStats, SessionRecord,
+};
+use crate::central::{central_grouping, is_feed, Central};
 use crate::error::ReportError;
-use crate::group::{GroupBy, Grouping, CONTROL};
+use crate::group::{is_offline_label, Grouping, CONTROL};
+use crate::paper::{self, PaperComparison, Published};
+use crate::quality::{quality_rows, quality_table, QualityRow};
 use crate::source::find_traces;
-use crate::table::{mean_ci, pct, Table};
+use crate::table::{judge_text, mean_ci, pct, Table};
 
 /// The summary's file name inside a run directory.
 pub const SUMMARY_FILE: &str = "summary.json";
@@ -48,14 +54,28 @@ pub struct Summary {
     pub windows: Vec<AlignmentWindows>,
     /// Sessions the experiment planned (None when no plan was given).
     pub sessions_planned: Option<usize>,
-    /// Traces read, and those with an end event.
+    /// Traces read, those with an end event, and those whose end event is an error (they
+    /// are finished but not done: every output flags them).
     pub sessions_found: u64,
     pub sessions_finished: u64,
+    pub sessions_failed: u64,
     /// Planned sessions without a trace.
     pub missing: Vec<String>,
     /// Judges as labelled in the tables (the offline persona model says so).
     pub judges: Vec<String>,
     pub offline_judge: bool,
+    /// Whether parse failures and call errors were left out of like-rate denominators (by
+    /// default they count as skips, as in the paper).
+    pub exclude_unparsed: bool,
+    /// The central experiment: persona x policy alignment change and the paired difference
+    /// against random; the control arm's rows.
+    pub central: Central,
+    /// How the answers were read, per model x strategy.
+    pub quality: Vec<QualityRow>,
+    /// The control arm's P against the paper's published P, per model in both.
+    pub paper: Vec<PaperComparison>,
+    /// Image vs text-only decisions of the same model, when the run has both.
+    pub ablation: Vec<AblationRow>,
     pub read: ReadStats,
     /// One record per session, sorted by trace path (relative to the run directory).
     pub sessions: Vec<SessionRecord>,
@@ -64,14 +84,9 @@ pub struct Summary {
     pub cells: Vec<GroupSummary>,
 }
 
-/// The cell grouping of `summary.json`.
+/// The cell grouping of `summary.json`: persona x model x strategy x policy.
 pub fn cell_grouping() -> Grouping {
-    Grouping::new(vec![
-        GroupBy::Persona,
-        GroupBy::Model,
-        GroupBy::Strategy,
-        GroupBy::Policy,
-    ])
+    central_grouping()
 }
 
 impl Summary {
@@ -81,25 +96,60 @@ impl Summary {
         plan: Option<&RunPlan>,
         threads: usize,
     ) -> Result<Summary, ReportError> {
-        let traces = match find_traces(&[run.to_path_buf()]) {
+        let mut s = Summary::of_paths(&[run.to_path_buf()], plan, threads, false)?;
+        if s.experiment.is_none() {
+            s.experiment = experiment_name(run);
+        }
+        Ok(s)
+    }
+
+    /// Reads every trace under `paths` (run directories, directories of runs, trace files)
+    /// once and summarises them. A single run directory is the usual input; paths of sessions
+    /// are kept relative to it.
+    pub fn of_paths(
+        paths: &[PathBuf],
+        plan: Option<&RunPlan>,
+        threads: usize,
+        exclude_unparsed: bool,
+    ) -> Result<Summary, ReportError> {
+        let traces = match find_traces(paths) {
             Ok(t) => t,
             // A run whose every session failed before its header was written.
-            Err(ReportError::NoTraces { .. }) => Vec::new(),
+            Err(ReportError::NoTraces { .. }) if paths.len() == 1 && paths[0].is_dir() => {
+                Vec::new()
+            }
             Err(e) => return Err(e),
         };
         let mut opts = AggregateOptions::new(vec![cell_grouping()]);
         opts.keep_sessions = true;
         opts.threads = threads.max(1);
         let agg = aggregate(&traces, &opts);
+        let root = match paths {
+            [one] if one.is_dir() => Some(one.as_path()),
+            _ => None,
+        };
+        Summary::from_aggregation(&agg, 0, root, plan, exclude_unparsed)
+    }
+
+    /// From an aggregation that kept its sessions and has [`cell_grouping`] at `which`.
+    pub fn from_aggregation(
+        agg: &Aggregation,
+        which: usize,
+        root: Option<&Path>,
+        plan: Option<&RunPlan>,
+        exclude_unparsed: bool,
+    ) -> Result<Summary, ReportError> {
+        let groups = &agg.groups[which];
+        assert_eq!(groups.grouping, cell_grouping(), "the summary's cells");
         let mut sessions = agg.sessions.clone();
-        for s in &mut sessions {
-            if let Ok(rel) = s.path.strip_prefix(run) {
-                s.path = rel.to_path_buf();
+        if let Some(root) = root {
+            for s in &mut sessions {
+                if let Ok(rel) = s.path.strip_prefix(root) {
+                    s.path = rel.to_path_buf();
+                }
             }
         }
-        let mut judges: Vec<String> = sessions.iter().map(|s| s.model.clone()).collect();
-        judges.sort();
-        judges.dedup();
+        let judges = agg.read.judges.clone();
         let mut windows: Vec<AlignmentWindows> = Vec::new();
         for s in &sessions {
             if !windows.contains(&s.windows) {
@@ -116,130 +166,182 @@ impl Summary {
                     .collect()
             })
             .unwrap_or_default();
-        let experiment = plan
-            .map(|p| p.experiment.clone())
-            .or_else(|| experiment_name(run));
+        let cells = groups.summaries(exclude_unparsed);
+        let published = Published::shipped();
+        let control: Vec<&GroupSummary> = cells.iter().filter(|c| c.key.0[0] == CONTROL).collect();
+        let paper = paper::compare(&published, &control, 1);
+        let ablation = ablation_rows(&sessions, root)?;
         Ok(Summary {
             summary_version: SUMMARY_VERSION,
-            run_id: run_name(run),
-            experiment,
+            run_id: root.map_or_else(|| "traces".to_string(), run_name),
+            experiment: plan.map(|p| p.experiment.clone()),
             windows,
             sessions_planned: plan.map(|p| p.sessions.len()),
             sessions_found: sessions.len() as u64,
             sessions_finished: sessions.iter().filter(|s| s.end.is_some()).count() as u64,
+            sessions_failed: sessions
+                .iter()
+                .filter(|s| matches!(s.end, Some(EndReason::Error { .. })))
+                .count() as u64,
             missing,
             offline_judge: judges.iter().any(|j| is_offline_label(j)),
             judges,
+            exclude_unparsed,
+            central: Central::of(groups, exclude_unparsed),
+            quality: quality_rows(&cells),
+            paper,
+            ablation,
             read: agg.read.clone(),
             sessions,
-            cells: agg.groups[0].summaries(false),
+            cells,
         })
     }
 
     /// Cells of the central persona study (every policy but the keyword benchmark).
     fn study_cells(&self) -> impl Iterator<Item = &GroupSummary> {
-        self.cells.iter().filter(|c| !is_keyword(c))
+        self.cells.iter().filter(|c| is_feed(&c.key.0[3]))
     }
 
-    /// One row per cell: sessions, steps, like-rate, aligned exposure first -> last window
-    /// (points, mean ± 95 % CI across seeds, complete windows only) and the values shown most.
-    /// What `scrollsim run` prints.
-    pub fn cells_table(&self) -> Table {
-        let w = self.windows_text();
-        Table {
-            id: "cells",
-            title: format!("Cells (persona x model x strategy x policy), {w}"),
+    /// What judged, for table titles: the judges' labels (the offline persona model's says it
+    /// is not a VLM).
+    pub fn judge_text(&self) -> String {
+        judge_text(&self.judges)
+    }
+
+    /// The tables `scrollsim run` prints and `inspect` shows by default, central experiment
+    /// first: persona x policy, the control arm, the keyword benchmark's P table, how the
+    /// answers were read, and the sessions that ended in error.
+    pub fn tables(&self, salvaged_warn: f64) -> Vec<Table> {
+        let judge = self.judge_text();
+        let mut out = self.central.tables(&judge, &self.windows_text());
+        out.extend(self.preference_table());
+        if self.cells.iter().any(|c| c.key.0[0] == CONTROL) {
+            out.push(paper::table(&Published::shipped(), &self.paper));
+        }
+        if !self.ablation.is_empty() {
+            out.push(ablation_table(&self.ablation, &judge));
+        }
+        if self
+            .quality
+            .iter()
+            .any(|q| q.quality.unrecorded < q.quality.decisions)
+        {
+            out.push(quality_table(&self.quality, salvaged_warn));
+        }
+        out.extend(self.failed_table());
+        out
+    }
+
+    /// Warnings a reader must not miss: answers salvaged past the threshold, sessions that
+    /// ended in error, traces left out.
+    pub fn warnings(&self, salvaged_warn: f64) -> Vec<String> {
+        let mut w: Vec<String> = self
+            .quality
+            .iter()
+            .filter(|q| q.quality.salvaged_over(salvaged_warn))
+            .map(|q| {
+                format!(
+                    "{} / {}: {:.1} % of the answers were salvaged by the lenient rule (threshold {:.0} %): the model did not answer in the format asked",
+                    q.model,
+                    q.strategy,
+                    q.quality.share(q.quality.salvaged).unwrap_or(0.0),
+                    100.0 * salvaged_warn
+                )
+            })
+            .collect();
+        let failed = self.failed_sessions().count();
+        if failed > 0 {
+            w.push(format!(
+                "{failed} session(s) ended in error: they count only with the steps they ran; see the sessions table"
+            ));
+        }
+        if !self.read.skipped.is_empty() {
+            w.push(format!(
+                "{} malformed trace(s) were left out of every number",
+                self.read.skipped.len()
+            ));
+        }
+        w
+    }
+
+    /// The sessions that ended in error, with the error.
+    pub fn failed_table(&self) -> Option<Table> {
+        let rows: Vec<Vec<String>> = self
+            .failed_sessions()
+            .map(|s| {
+                let msg = match &s.end {
+                    Some(EndReason::Error { message }) => message.clone(),
+                    _ => String::new(),
+                };
+                vec![s.session_id.clone(), s.steps.to_string(), msg]
+            })
+            .collect();
+        (!rows.is_empty()).then(|| Table {
+            id: "failed",
+            title: "Sessions that ended in error".into(),
             note: Some(
-                "aligned: share of videos labelled with one of the persona's values, first window \
-                 -> last window, change in points (mean ± 95 % CI across seeds; n = sessions \
-                 whose two windows are full / sessions)."
+                "Their steps count (with whatever windows they filled); a resumed run continues                  them."
                     .into(),
             ),
-            header: [
-                "persona",
-                "policy",
-                "model",
-                "strategy",
-                "n",
-                "steps",
-                "like %",
-                "aligned first",
-                "aligned last",
-                "change (pts)",
-                "most shown",
-            ]
-            .map(String::from)
-            .to_vec(),
-            rows: self
-                .study_cells()
-                .map(|c| {
-                    let k = &c.key.0;
-                    let a = c.alignment(AlignmentMeasure::AlignedExposure);
-                    let control = k[0] == CONTROL;
-                    let dash = || "-".to_string();
-                    vec![
-                        k[0].clone(),
-                        k[3].clone(),
-                        k[1].clone(),
-                        k[2].clone(),
-                        format!("{}/{}", a.complete, a.sessions),
-                        c.steps.to_string(),
-                        pct(c.like_rate_overall),
-                        if control {
-                            dash()
-                        } else {
-                            pct(a.first.map(|m| m.mean))
-                        },
-                        if control {
-                            dash()
-                        } else {
-                            pct(a.last.map(|m| m.mean))
-                        },
-                        if control {
-                            dash()
-                        } else {
-                            mean_ci(a.points.as_ref())
-                        },
-                        most_shown(c),
-                    ]
-                })
-                .collect(),
-        }
+            header: ["session", "steps", "error"].map(String::from).to_vec(),
+            rows,
+        })
     }
 
     /// The paper's table for keyword-benchmark cells: P per value, its spread and the images
     /// behind each P. None without keyword sessions.
     pub fn preference_table(&self) -> Option<Table> {
+        let interval = |i: Option<&crate::stats::Interval>| {
+            i.map_or_else(|| "-".into(), |i| format!("{:.0}-{:.0}", i.lo, i.hi))
+        };
         let rows: Vec<Vec<String>> = self
             .cells
             .iter()
             .filter(|c| is_keyword(c))
             .flat_map(|c| {
                 let k = &c.key.0;
-                let label = format!("{} / {} / {}", k[1], k[2], k[0]);
+                let label = format!("{} / {} / {} / {}", k[1], k[2], k[0], k[3]);
                 let mut p = vec![label, "P".into()];
                 p.extend(c.preference.p.values().iter().map(|x| pct(*x)));
                 p.push(pct(c.preference.std));
+                p.push(interval(c.p_std_ci95.as_ref()));
+                p.push(
+                    c.p_std_floor
+                        .map_or_else(|| "-".into(), |f| format!("{:.1} ({:.1})", f.mean, f.p95)),
+                );
+                let mut ci = vec![String::new(), "95 % CI".into()];
+                ci.extend(c.p_ci95.values().iter().map(|x| interval(x.as_ref())));
+                ci.extend([String::new(), String::new(), String::new()]);
                 let mut n = vec![String::new(), "images".into()];
                 n.extend(Value::ALL.iter().map(|v| c.p_counts.shown[*v].to_string()));
-                n.push(String::new());
-                [p, n]
+                n.extend([String::new(), String::new(), String::new()]);
+                [p, ci, n]
             })
             .collect();
         if rows.is_empty() {
             return None;
         }
-        let mut header = vec!["model / strategy / persona".to_string(), String::new()];
+        let mut header = vec![
+            "model / strategy / persona / policy".to_string(),
+            String::new(),
+        ];
         header.extend(Value::ALL.iter().map(|v| v.code().to_string()));
-        header.push("std".into());
+        header.extend(["std", "std 95 % CI", "noise floor (p95)"].map(String::from));
         Some(Table {
             id: "preference",
-            title: "Keyword benchmark: preference score P(value) and spread".into(),
-            note: Some(
-                "P = 100 x likes / images retrieved for the value; std: population std of the ten \
-                 P."
-                .into(),
+            title: format!(
+                "Keyword benchmark: preference score P(value) and spread ({})",
+                self.judge_text()
             ),
+            note: Some(format!(
+                "P = 100 x likes / images retrieved for the value, with its Wilson 95 % interval; \
+                 std: population std of the ten P, with a percentile bootstrap 95 % interval \
+                 over videos ({} replicates); noise floor: the mean std (95th percentile) a \
+                 value-neutral judge liking every video at the same overall rate would show with \
+                 these denominators. Only a std above the floor says the model prefers some \
+                 values.",
+                crate::stats::BOOTSTRAP_REPLICATES
+            )),
             header,
             rows,
         })
@@ -300,39 +402,57 @@ impl Summary {
         out
     }
 
-    /// One line per persona: aligned-exposure change under each policy (what the demo
-    /// concludes with).
-    pub fn render_comparison(&self) -> String {
-        let mut out =
-            String::from("aligned exposure, first window -> last window (mean over seeds):\n");
-        let mut personas: Vec<&str> = self
-            .study_cells()
-            .map(|c| c.key.0[0].as_str())
-            .filter(|p| *p != CONTROL)
-            .collect();
-        personas.dedup();
-        for p in personas {
-            let parts: Vec<String> = self
-                .study_cells()
-                .filter(|c| c.key.0[0] == p)
-                .map(|c| {
-                    let a = c.alignment(AlignmentMeasure::AlignedExposure);
-                    let f = |x: Option<f64>| x.map_or_else(|| "-".into(), |x| format!("{x:.0} %"));
-                    format!(
-                        "{}: {} -> {} ({} pts)",
-                        c.key.0[3],
-                        f(a.first.map(|m| m.mean)),
-                        f(a.last.map(|m| m.mean)),
-                        mean_ci(a.points.as_ref())
-                    )
-                })
-                .collect();
-            out.push_str(&format!("  {p:<14}{}\n", parts.join("   ")));
+    /// The demo's conclusion: per persona, each policy's aligned-exposure change minus
+    /// random's on the same seeds, with its interval, and how many intervals exclude zero.
+    pub fn render_conclusion(&self) -> String {
+        let c = &self.central;
+        let mut out = format!(
+            "Paired difference in persona-aligned exposure change, policy minus {} on the same seeds \
+             (points, mean [95 % bootstrap interval], pairs; {}):\n",
+            c.baseline,
+            self.judge_text()
+        );
+        let (mut above, mut below, mut total) = (0, 0, 0);
+        for r in &c.rows {
+            let Some(d) = r.aligned_vs_baseline.as_ref().and_then(|d| d.difference) else {
+                continue;
+            };
+            total += 1;
+            if let Some(ci) = d.ci95 {
+                above += (ci.lo > 0.0) as usize;
+                below += (ci.hi < 0.0) as usize;
+            }
+            let mut who = vec![r.persona.as_str(), r.policy.as_str()];
+            if c.several_models {
+                who.push(&r.model);
+            }
+            if c.several_strategies {
+                who.push(&r.strategy);
+            }
+            out.push_str(&format!(
+                "  {:<36} {} ({} pairs)\n",
+                who.join(" / "),
+                crate::central::estimate(Some(&d)),
+                d.n
+            ));
+        }
+        if total == 0 {
+            out.push_str(&format!(
+                "  no policy shares seeds with {}: nothing to compare\n",
+                c.baseline
+            ));
+        } else {
+            out.push_str(&format!(
+                "{above} of {total} intervals lie above zero (the feed moved exposure toward the persona \
+                 more than {b} did), {below} below it, the rest include zero.\n",
+                b = c.baseline
+            ));
         }
         out
     }
 
-    fn windows_text(&self) -> String {
+    /// The alignment windows, in words.
+    pub fn windows_text(&self) -> String {
         match self.windows.as_slice() {
             [w] => format!(
                 "windows: first {} steps vs {} from step {}",
@@ -365,24 +485,7 @@ pub fn write_summary(run: &Path, plan: Option<&RunPlan>) -> Result<Summary, Repo
 }
 
 fn is_keyword(c: &GroupSummary) -> bool {
-    c.key.0[3] == "keyword"
-}
-
-fn is_offline_label(label: &str) -> bool {
-    label.starts_with("offline persona model")
-}
-
-fn most_shown(c: &GroupSummary) -> String {
-    let mut top: Vec<(Value, f64)> = Value::ALL
-        .iter()
-        .map(|v| (*v, c.exposure_share[*v]))
-        .collect();
-    top.sort_by(|x, y| y.1.total_cmp(&x.1));
-    top.iter()
-        .take(3)
-        .map(|(v, s)| format!("{} {s:.0}%", v.code()))
-        .collect::<Vec<_>>()
-        .join(" ")
+    !is_feed(&c.key.0[3])
 }
 
 fn run_name(run: &Path) -> String {

@@ -34,6 +34,16 @@ impl FromStr for Format {
     }
 }
 
+/// What judged, for titles and headers: the judges' labels joined; the offline persona
+/// model's label says it is not a VLM.
+pub fn judge_text(judges: &[String]) -> String {
+    match judges {
+        [] => "no judge".into(),
+        [one] => format!("judge: {one}"),
+        many => format!("judges: {}", many.join("; ")),
+    }
+}
+
 /// A percentage with one decimal, '-' when undefined.
 pub fn pct(x: Option<f64>) -> String {
     x.map_or_else(|| "-".into(), |x| format!("{x:.1}"))
@@ -145,6 +155,16 @@ impl Table {
         }
         String::from_utf8(w.into_inner().expect("in-memory flush")).expect("UTF-8")
     }
+
+    /// The CSV with one more column, the same `value` in every row (e.g. what judged).
+    pub fn to_csv_with(&self, column: &str, value: &str) -> String {
+        let mut t = self.clone();
+        t.header.push(column.into());
+        for r in &mut t.rows {
+            r.push(value.into());
+        }
+        t.to_csv()
+    }
 }
 
 /// Whether column `i` holds numbers in every row (right-aligned in every format).
@@ -161,5 +181,5 @@ fn looks_numeric(c: &str) -> bool {
             .next()
             .is_some_and(|ch| ch.is_ascii_digit() || ch == '+' || ch == '-')
             && c.chars()
-                .all(|ch| ch.is_ascii_digit() || " .+-±/(n=)".contains(ch))
+                .all(|ch| ch.is_ascii_digit() || " .+-±/(n=)[],!".contains(ch))
 }

@@ -99,7 +99,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Ingest(a) => cmd::ingest::run(a, &app).await,
         Command::Run(a) => cmd::run::run(a, &app).await,
         Command::Replay(a) => cmd::replay::run(a, &app).await,
-        Command::Inspect(a) => cmd::inspect::run(a).await,
+        Command::Inspect(a) => cmd::inspect::run(a, &app).await,
         Command::Report(a) => cmd::report::run(a, &app).await,
         Command::Serve(a) => cmd::serve::run(a, &app).await,
         Command::Bench(a) => cmd::bench::run(a, &app).await,

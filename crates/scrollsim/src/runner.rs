@@ -92,6 +92,17 @@ pub async fn write_summary(dir: &RunDir, exp: &Experiment) -> anyhow::Result<Sum
         .with_context(|| format!("writing {}", dir.root.join(SUMMARY_FILE).display()))
 }
 
+/// The summary's tables, central experiment first, and its warnings (on stderr): what `run`
+/// and `demo` print after a run.
+pub fn print_summary(summary: &Summary, salvaged_warn: f64) {
+    for t in summary.tables(salvaged_warn) {
+        println!("{}", t.to_terminal());
+    }
+    for w in summary.warnings(salvaged_warn) {
+        eprintln!("warning: {w}");
+    }
+}
+
 /// Prints where the run is and how to continue it; the exit code says whether it is complete.
 pub fn finish(dir: &RunDir, shard: Shard, report: &RunReport) -> ExitCode {
     let shard_flag = if shard == Shard::ALL {

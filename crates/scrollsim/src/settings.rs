@@ -62,6 +62,9 @@ pub struct Settings {
     /// `[demo]`: what `scrollsim demo` runs.
     #[serde(default)]
     pub demo: DemoConfig,
+    /// `[report]`: settings of the numbers every output prints (scrollsim-report).
+    #[serde(default)]
+    pub report: scrollsim_report::ReportConfig,
 }
 
 /// `[demo]`.

@@ -1,36 +1,199 @@
-//! The report's charts, from the aggregation and the inspections of its groupings.
-
-use scrollsim_core::metrics::AlignmentMeasure;
+//! The report's charts: the central experiment's (aligned-exposure change per persona x
+//! policy, the paired difference against random, the aligned-share trajectories), then P
+//! radars, per-value trajectories per cell and the Simple vs ISQ steering bars. Every chart's
+//! footnote names the judge (the offline persona model's says it is not a VLM).
 
 use crate::aggregate::Aggregation;
-use crate::chart;
+use crate::central::CentralRow;
+use crate::chart::{self, Bar, NamedLine};
 use crate::error::ReportError;
-use crate::inspect::Inspection;
-use crate::stats::MeanCi;
+use crate::group::GroupKey;
+use crate::stats::BOOTSTRAP_REPLICATES;
 
 use scrollsim_core::ids::file_slug;
 
-use super::{Chart, ReportOptions};
+use super::build::{BY_MODEL, BY_PERSONA_POLICY, BY_PERSONA_STRATEGY};
+use super::{Chart, ChartPlace, Report, ReportOptions};
+
+/// How a central row is named as a series: the policy, plus model and strategy when the run
+/// has several.
+fn series_name(report: &Report, r: &CentralRow) -> String {
+    let c = &report.summary.central;
+    let mut parts = vec![r.policy.as_str()];
+    if c.several_models {
+        parts.push(&r.model);
+    }
+    if c.several_strategies {
+        parts.push(&r.strategy);
+    }
+    parts.join(" / ")
+}
+
+/// A cell key (persona, model, strategy, policy) as a series name under its persona.
+fn cell_series(report: &Report, key: &GroupKey) -> String {
+    let c = &report.summary.central;
+    let k = &key.0;
+    let mut parts = vec![k[3].as_str()];
+    if c.several_models {
+        parts.push(&k[1]);
+    }
+    if c.several_strategies {
+        parts.push(&k[2]);
+    }
+    parts.join(" / ")
+}
+
+fn unique(xs: impl IntoIterator<Item = String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for x in xs {
+        if !out.contains(&x) {
+            out.push(x);
+        }
+    }
+    out
+}
 
 pub(super) fn charts(
     agg: &Aggregation,
-    inspections: &[(String, String, Inspection)],
+    report: &Report,
     opts: &ReportOptions,
 ) -> Result<Vec<Chart>, ReportError> {
+    let judge = report.judge_text();
+    let foot = Some(judge.as_str());
     let mut out = Vec::new();
-    let by_model = &inspections[0].2;
-    let by_persona = &inspections[1].2;
-    let by_persona_strategy = &inspections[2].2;
+    let central = &report.summary.central;
+    let personas = unique(central.rows.iter().map(|r| r.persona.clone()));
+    let boot = format!(
+        "mean over seeds with a hierarchical bootstrap 95 % interval (sessions, then videos; \
+         {BOOTSTRAP_REPLICATES} replicates); complete windows only"
+    );
+
+    // The central experiment: aligned-exposure change per persona, one bar per policy.
+    if !central.rows.is_empty() {
+        let series = unique(central.rows.iter().map(|r| series_name(report, r)));
+        let grid = |value: &dyn Fn(&CentralRow) -> Option<Bar>, series: &[String]| {
+            series
+                .iter()
+                .map(|s| {
+                    personas
+                        .iter()
+                        .map(|p| {
+                            central
+                                .rows
+                                .iter()
+                                .find(|r| &r.persona == p && &series_name(report, r) == s)
+                                .and_then(value)
+                        })
+                        .collect::<Vec<_>>()
+                })
+                .collect::<Vec<_>>()
+        };
+        let data = grid(
+            &|r: &CentralRow| r.aligned_exposure.bootstrap.map(Bar::from),
+            &series,
+        );
+        let title = "Persona-aligned exposure: last window minus first, by persona and policy";
+        out.push(Chart {
+            name: "central-aligned".into(),
+            title: title.into(),
+            caption: format!(
+                "share of videos shown labelled with one of the persona's values, change in \
+                 points; {boot}."
+            ),
+            svg: chart::bars(title, "change (points)", &personas, &series, &data, foot)?,
+            place: ChartPlace::Central,
+        });
+        let compared: Vec<String> = unique(
+            central
+                .rows
+                .iter()
+                .filter(|r| r.aligned_vs_baseline.is_some())
+                .map(|r| series_name(report, r)),
+        );
+        if !compared.is_empty() {
+            let data = grid(
+                &|r: &CentralRow| {
+                    r.aligned_vs_baseline
+                        .as_ref()
+                        .and_then(|d| d.difference)
+                        .map(Bar::from)
+                },
+                &compared,
+            );
+            let title = format!(
+                "Aligned-exposure change minus {}'s on the same seeds",
+                central.baseline
+            );
+            out.push(Chart {
+                name: "central-vs-random".into(),
+                caption: format!(
+                    "paired difference in points (the policy's change minus {}'s, same persona, \
+                     model, strategy and seed), mean over pairs with a hierarchical bootstrap 95 % \
+                     interval over pairs, then videos.",
+                    central.baseline
+                ),
+                svg: chart::bars(
+                    &title,
+                    "difference (points)",
+                    &personas,
+                    &compared,
+                    &data,
+                    foot,
+                )?,
+                title,
+                place: ChartPlace::Central,
+            });
+        }
+        // Aligned share over the session, one line per policy, per persona.
+        let trajectories = agg.groups[0].trajectories();
+        for p in &personas {
+            let lines: Vec<NamedLine> = trajectories
+                .iter()
+                .filter(|(k, _)| &k.0[0] == p && crate::central::is_feed(&k.0[3]))
+                .map(|(k, samples)| {
+                    (
+                        cell_series(report, k),
+                        samples
+                            .iter()
+                            .map(|s| ((s.from + s.to) as f64 / 2.0, s.aligned_share))
+                            .collect(),
+                    )
+                })
+                .collect();
+            if lines.is_empty() {
+                continue;
+            }
+            let title = format!("Rolling persona-aligned share by policy: {p}");
+            out.push(Chart {
+                name: format!("trajectory-aligned-{}", file_slug(p)),
+                caption: format!(
+                    "share of the last {} videos labelled with one of the persona's values, mean \
+                     over the cell's sessions at each step.",
+                    opts.window
+                ),
+                svg: chart::lines(&title, "step", "aligned share (%)", &lines, 100.0, foot)?,
+                title,
+                place: ChartPlace::Central,
+            });
+        }
+    }
+
+    // P radars: by model (arms apart), by persona x policy.
     let p_note = "P = 100 x likes / images per value (keyword runs: by retrieved_for; other \
                   policies: by the videos' labels); axis 0-100";
-    for (name, title, insp) in [
-        ("radar-model", "Preference P per value, by model", by_model),
+    for (name, title, which) in [
         (
-            "radar-persona",
-            "Preference P per value, by persona",
-            by_persona,
+            "radar-model",
+            "Preference P per value, by model and arm",
+            BY_MODEL,
+        ),
+        (
+            "radar-persona-policy",
+            "Preference P per value, by persona x policy",
+            BY_PERSONA_POLICY,
         ),
     ] {
+        let insp = &report.inspections[which - 1].2;
         let series: Vec<_> = insp
             .groups
             .iter()
@@ -40,89 +203,59 @@ pub(super) fn charts(
             name: name.into(),
             title: title.into(),
             caption: format!("{p_note}; Schwartz's circumplex order."),
-            svg: chart::radar(title, &series, 100.0)?,
+            svg: chart::radar(title, &series, 100.0, foot)?,
+            place: ChartPlace::Other,
         });
     }
-    // Trajectories per persona: rolling like-rate and exposure share per value.
-    for (key, samples) in agg.groups[1].trajectories() {
-        let slug = file_slug(&key.to_string());
+
+    // Per-value trajectories per cell (persona x policy, and model x strategy when several).
+    for (key, samples) in agg.groups[0].trajectories() {
+        let label = format!("{} | {}", key.0[0], cell_series(report, &key));
+        let slug = file_slug(&label.replace(" | ", "-").replace(" / ", "-"));
         let (like, exposure) = crate::trajectory::value_lines(&samples);
-        let t1 = format!("Rolling like-rate per value: {key}");
+        let t1 = format!("Rolling like-rate per value: {label}");
         out.push(Chart {
             name: format!("trajectory-like-{slug}"),
             caption: format!(
-                "like-rate over the last {} steps, mean over the persona's sessions; gaps where the \
+                "like-rate over the last {} steps, mean over the cell's sessions; gaps where the \
                  window showed no video of the value.",
                 opts.window
             ),
-            svg: chart::lines(&t1, "step", "like-rate (%)", &like, 100.0)?,
+            svg: chart::lines(&t1, "step", "like-rate (%)", &like, 100.0, foot)?,
             title: t1,
+            place: ChartPlace::Other,
         });
-        let t2 = format!("Rolling exposure share per value: {key}");
+        let t2 = format!("Rolling exposure share per value: {label}");
         out.push(Chart {
             name: format!("trajectory-exposure-{slug}"),
             caption: format!(
                 "share of the last {} steps showing each value (multi-label videos count for \
-                 each), mean over the persona's sessions: what the feed served.",
+                 each), mean over the cell's sessions: what the feed served.",
                 opts.window
             ),
-            svg: chart::lines(&t2, "step", "exposure share (%)", &exposure, 100.0)?,
+            svg: chart::lines(&t2, "step", "exposure share (%)", &exposure, 100.0, foot)?,
             title: t2,
+            place: ChartPlace::Other,
         });
     }
-    // Alignment change per persona, one bar per measure.
-    let personas: Vec<String> = by_persona
-        .groups
-        .iter()
-        .map(|g| g.key.to_string())
-        .collect();
-    let measures: Vec<String> = AlignmentMeasure::ALL
-        .iter()
-        .map(|m| m.name().to_string())
-        .collect();
-    let data: Vec<Vec<Option<MeanCi>>> = AlignmentMeasure::ALL
-        .iter()
-        .map(|m| {
-            by_persona
-                .groups
-                .iter()
-                .map(|g| g.alignment(*m).points)
-                .collect()
-        })
-        .collect();
-    out.push(Chart {
-        name: "alignment-persona".into(),
-        title: "Alignment change per persona".into(),
-        caption: "last window minus first window, points, mean ± 95 % CI across sessions \
-                  (complete windows only)."
-            .into(),
-        svg: chart::bars(
-            "Alignment change per persona (points)",
-            "change (points)",
-            &personas,
-            &measures,
-            &data,
-        )?,
-    });
+
     // Simple vs ISQ: the steering gap per persona and strategy.
-    let mut strategies: Vec<String> = by_persona_strategy
-        .groups
-        .iter()
-        .map(|g| g.key.0[1].clone())
-        .collect();
+    let by_ps = &report.inspections[BY_PERSONA_STRATEGY - 1].2;
+    let ps_personas = unique(by_ps.groups.iter().map(|g| g.key.0[0].clone()));
+    let mut strategies = unique(by_ps.groups.iter().map(|g| g.key.0[1].clone()));
     strategies.sort();
-    strategies.dedup();
-    let data: Vec<Vec<Option<MeanCi>>> = strategies
+    let data: Vec<Vec<Option<Bar>>> = strategies
         .iter()
         .map(|s| {
-            personas
+            ps_personas
                 .iter()
                 .map(|p| {
-                    by_persona_strategy
+                    by_ps
                         .groups
                         .iter()
                         .find(|g| &g.key.0[0] == p && &g.key.0[1] == s)
                         .and_then(|g| g.steering)
+                        .map(Bar::from)
                 })
                 .collect()
         })
@@ -138,10 +271,12 @@ pub(super) fn charts(
         svg: chart::bars(
             "Persona steering by strategy (points)",
             "steering gap (points)",
-            &personas,
+            &ps_personas,
             &strategies,
             &data,
+            foot,
         )?,
+        place: ChartPlace::Other,
     });
     Ok(out)
 }

@@ -13,6 +13,7 @@ use crate::chart;
 use crate::error::ReportError;
 use crate::inspect::Inspection;
 use crate::source::SessionStream;
+use crate::summary::Summary;
 use crate::table::Format;
 
 use scrollsim_core::ids::file_slug;
@@ -30,6 +31,15 @@ pub struct ReportPaths {
     pub charts: Vec<PathBuf>,
     pub authors: Vec<PathBuf>,
     pub read: ReadStats,
+}
+
+/// `report.json`: every number of the report.
+#[derive(Serialize)]
+struct ReportJson<'a> {
+    judged_by: &'a str,
+    note: Option<String>,
+    summary: &'a Summary,
+    groupings: Vec<&'a Inspection>,
 }
 
 /// Builds and writes the report of a run directory (or of traces, with `opts.out` set).
@@ -63,16 +73,35 @@ pub fn write_report(
     };
     let mut paths = ReportPaths {
         dir: dir.clone(),
-        read: report.read.clone(),
+        read: report.read().clone(),
         ..Default::default()
     };
+    // Every Markdown file opens with what judged and the warnings; every CSV row names its
+    // judge (a `judged_by` or `model` column).
+    let preamble: String = report
+        .preamble()
+        .iter()
+        .map(|l| format!("> {l}\n"))
+        .collect::<String>()
+        + "\n";
+    let judged_by = report.judge_text();
+    for t in report.headline_tables() {
+        paths.tables.push(write(
+            &format!("{}.csv", t.id),
+            t.to_csv_with("judged_by", &judged_by).as_bytes(),
+        )?);
+        paths.tables.push(write(
+            &format!("{}.md", t.id),
+            format!("{preamble}{}", t.to_markdown()).as_bytes(),
+        )?);
+    }
     for (_, stem, insp) in &report.inspections {
         paths
             .tables
             .push(write(&format!("{stem}.csv"), insp.to_csv().as_bytes())?);
         paths.tables.push(write(
             &format!("{stem}.md"),
-            insp.render(Format::Md).as_bytes(),
+            format!("{preamble}{}", insp.render(Format::Md)).as_bytes(),
         )?);
     }
     paths.tables.push(write(
@@ -80,7 +109,12 @@ pub fn write_report(
         report.sessions_table().to_csv().as_bytes(),
     )?);
     paths.markdown = write("report.md", report.markdown().as_bytes())?;
-    let json: Vec<&Inspection> = report.inspections.iter().map(|(_, _, i)| i).collect();
+    let json = ReportJson {
+        judged_by: &judged_by,
+        note: report.not_a_vlm_note(),
+        summary: &report.summary,
+        groupings: report.inspections.iter().map(|(_, _, i)| i).collect(),
+    };
     paths.json = write(
         "report.json",
         &serde_json::to_vec_pretty(&json).expect("serializes"),
@@ -89,15 +123,18 @@ pub fn write_report(
         paths
             .charts
             .push(write(&format!("{}.svg", c.name), c.svg.as_bytes())?);
-        let png = chart::png(&c.name, &c.svg, opts.png_scale)?;
+        let png = chart::png(&c.name, &c.svg, opts.png_scale, Some(&judged_by))?;
         paths.charts.push(write(&format!("{}.png", c.name), &png)?);
     }
     let authors_dir = dir.join("authors");
     std::fs::create_dir_all(&authors_dir).map_err(ReportError::io(&authors_dir))?;
-    for s in &report.sessions {
-        paths
-            .authors
-            .push(write_authors_csv(&s.path, &authors_dir)?);
+    for s in report.sessions() {
+        let trace = if s.path.is_relative() && run.is_dir() {
+            run.join(&s.path)
+        } else {
+            s.path.clone()
+        };
+        paths.authors.push(write_authors_csv(&trace, &authors_dir)?);
     }
     if opts.html {
         paths.html = Some(write("index.html", super::html::page(&report).as_bytes())?);

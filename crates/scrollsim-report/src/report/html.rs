@@ -5,7 +5,7 @@
 use base64::Engine as _;
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 
-use super::{Chart, Example, Report};
+use super::{Chart, ChartPlace, Example, Report};
 use crate::table::{numeric_column, Table};
 
 /// Styles shared by the report page (and reused by the viewer).
@@ -94,6 +94,34 @@ fn example(e: &Example) -> Markup {
     }
 }
 
+/// What the reader must see first: what judged (the offline persona model says it is not a
+/// VLM) and the warnings (salvaged answers, failed sessions, traces left out).
+pub fn preamble(r: &Report) -> Markup {
+    let lines = r.preamble();
+    html! {
+        p.muted { (lines[0]) }
+        @if let Some(n) = r.not_a_vlm_note() { p.warn { (n) } }
+        @for w in lines.iter().skip(1).filter(|l| l.starts_with("WARNING")) { p.warn { (w) } }
+        @if !r.read().skipped.is_empty() {
+            div.warn {
+                b { (r.read().skipped.len()) " malformed trace(s) were left out:" }
+                ul { @for p in &r.read().skipped { li { (p.path.display().to_string()) ": " (p.message) } } }
+            }
+        }
+    }
+}
+
+/// The central experiment: its tables, then its charts.
+pub fn central_section(r: &Report) -> Markup {
+    html! {
+        section id="central" {
+            h2 { "Central experiment" }
+            @for t in r.headline_tables() { (table(&t)) }
+            @for c in r.charts.iter().filter(|c| c.place == ChartPlace::Central) { (figure(c)) }
+        }
+    }
+}
+
 /// The whole page.
 pub fn page(r: &Report) -> String {
     let doc = html! {
@@ -107,25 +135,15 @@ pub fn page(r: &Report) -> String {
             }
             body {
                 h1 { "scrollsim report: " (r.title) }
-                p.muted {
-                    (r.read.traces) " sessions, " (r.read.steps) " steps. Judges: " (r.judges.join("; ")) "."
-                }
-                @if r.offline_judge {
-                    p.note { "Sessions judged by the offline persona model (text similarity and a seeded \
-                              logistic choice) are labelled as such: it is a persona user model, not a VLM." }
-                }
-                @if !r.read.skipped.is_empty() {
-                    div.warn {
-                        b { (r.read.skipped.len()) " malformed trace(s) were left out:" }
-                        ul { @for p in &r.read.skipped { li { (p.path.display().to_string()) ": " (p.message) } } }
-                    }
-                }
+                (preamble(r))
                 nav {
-                    @for (title, _, _) in &r.inspections { a href=(format!("#t-{}", slug(title))) { (title) } }
+                    a href="#central" { "Central experiment" }
+                    @for (title, _, _) in &r.inspections { a href=(format!("#t-{}", slug(title))) { (short(title)) } }
                     a href="#charts" { "Charts" }
                     @if !r.examples.is_empty() { a href="#examples" { "Examples" } }
                     a href="#sessions" { "Sessions" }
                 }
+                (central_section(r))
                 @for (title, _, insp) in &r.inspections {
                     section id=(format!("t-{}", slug(title))) {
                         h2 { (title) }
@@ -134,7 +152,7 @@ pub fn page(r: &Report) -> String {
                 }
                 section id="charts" {
                     h2 { "Charts" }
-                    @for c in &r.charts { (figure(c)) }
+                    @for c in r.charts.iter().filter(|c| c.place == ChartPlace::Other) { (figure(c)) }
                 }
                 @if !r.examples.is_empty() {
                     section id="examples" {
@@ -152,6 +170,11 @@ pub fn page(r: &Report) -> String {
         }
     };
     doc.into_string()
+}
+
+/// A section title up to its first parenthesis, for the navigation bar.
+fn short(title: &str) -> &str {
+    title.split(" (").next().unwrap_or(title)
 }
 
 fn slug(s: &str) -> String {

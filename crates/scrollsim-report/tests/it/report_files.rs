@@ -24,9 +24,11 @@ fn writes_every_output_and_escapes_trace_text() {
     for name in [
         "by-model.csv",
         "by-model.md",
-        "by-persona.csv",
+        "by-persona-policy.csv",
         "persona-strategy.md",
-        "by-platform.csv",
+        "by-video-source-platform.csv",
+        "central.csv",
+        "central.md",
         "sessions.csv",
         "report.md",
         "report.json",
@@ -35,11 +37,12 @@ fn writes_every_output_and_escapes_trace_text() {
     }
     for chart in [
         "radar-model",
-        "radar-persona",
-        "alignment-persona",
+        "radar-persona-policy",
+        "central-aligned",
+        "trajectory-aligned-family",
         "strategy-steering",
-        "trajectory-like-family",
-        "trajectory-exposure-family",
+        "trajectory-like-family-foryou",
+        "trajectory-exposure-family-foryou",
     ] {
         let svg = std::fs::read_to_string(paths.dir.join(format!("{chart}.svg"))).unwrap();
         assert!(svg.starts_with("<svg"), "{chart}");
@@ -132,4 +135,58 @@ fn report_of_a_trace_file_needs_an_output_directory() {
     assert_eq!(paths.dir, out);
     assert!(paths.html.is_none());
     assert!(out.join("radar-model.png").is_file());
+}
+
+/// Every file a report writes says "not a VLM" when the offline persona model judged: tables
+/// (CSV and Markdown), report.md and report.json, every SVG and PNG chart, the authors' CSVs
+/// and the HTML page.
+#[test]
+fn every_file_says_not_a_vlm_when_the_offline_model_judged() {
+    use scrollsim_core::{JudgeKind, Value};
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("offline");
+    std::fs::create_dir_all(run.join("sessions")).unwrap();
+    for (policy, seed) in [("foryou", 1), ("random", 1), ("foryou", 2), ("random", 2)] {
+        let name = format!("family__offline__simple__{policy}__s{seed}");
+        let mut h = common::header(&name, "offline", seed, policy);
+        h.judge.kind = JudgeKind::OfflinePersonaModel;
+        h.judge.provider = "offline".into();
+        h.judge.model = "offline persona model v1 (text embedder: all-MiniLM-L6-v2)".into();
+        h.judge.parser = "none".into();
+        let steps: Vec<_> = common::VALUES
+            .iter()
+            .enumerate()
+            .map(|(i, v)| common::step(i as u32, *v, *v == Value::Benevolence))
+            .collect();
+        common::write_trace(&run.join(format!("sessions/{name}.jsonl")), h, &steps, true);
+    }
+    let opts = ReportOptions {
+        html: true,
+        threads: 2,
+        ..Default::default()
+    };
+    let paths = write_report(&run, None, &opts).unwrap();
+    let mut files = Vec::new();
+    let mut dirs = vec![paths.dir.clone()];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else {
+                files.push(p);
+            }
+        }
+    }
+    assert!(files.len() > 20, "{} files", files.len());
+    let mut kinds = std::collections::BTreeSet::new();
+    for f in &files {
+        let bytes = std::fs::read(f).unwrap();
+        let has = bytes.windows(9).any(|w| w == b"not a VLM");
+        assert!(has, "{} does not say \"not a VLM\"", f.display());
+        kinds.insert(f.extension().unwrap().to_string_lossy().into_owned());
+    }
+    for k in ["csv", "md", "json", "svg", "png", "html"] {
+        assert!(kinds.contains(k), "no .{k} file was written");
+    }
 }

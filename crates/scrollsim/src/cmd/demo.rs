@@ -72,8 +72,7 @@ pub async fn run(args: Args, app: &App) -> anyhow::Result<ExitCode> {
     let report = runner::execute(&dir, &exp, Shard::ALL, &deps, args.quiet).await?;
     let summary = runner::write_summary(&dir, &exp).await?;
     println!();
-    print!("{}", summary.render_cells());
-    println!();
+    runner::print_summary(&summary, app.settings.report.salvaged_warn);
     print!("{}", comparison(&summary, &exp));
     let code = runner::finish(&dir, Shard::ALL, &report);
     println!("traces: {}", dir.sessions_dir().display());
@@ -102,7 +101,8 @@ async fn html_report(dir: &RunDir, app: &App) -> anyhow::Result<PathBuf> {
     .await?
 }
 
-/// The summary's per-persona comparison, and what to look for in it.
+/// The demo's conclusion: the paired differences against random with their intervals, and
+/// what they test.
 fn comparison(s: &Summary, exp: &scrollsim_sim::Experiment) -> String {
     let reacting: Vec<String> = exp
         .policies
@@ -111,8 +111,9 @@ fn comparison(s: &Summary, exp: &scrollsim_sim::Experiment) -> String {
         .map(|p| p.label())
         .collect();
     format!(
-        "{}A feed that reacts ({}) should move exposure toward each persona's values; random should not.\n",
-        s.render_comparison(),
+        "{}The question: does a feed that reacts ({}) move exposure toward each persona's values \
+         more than random does on the same seeds? An interval above zero says it did in this run.\n",
+        s.render_conclusion(),
         reacting.join(", ")
     )
 }

@@ -55,9 +55,6 @@ pub async fn run(args: Args, app: &App) -> anyhow::Result<ExitCode> {
     let deps = app.run_deps(&exp, app.open_store().await?).await?;
     let report = runner::execute(&dir, &exp, shard, &deps, args.quiet).await?;
     let summary = runner::write_summary(&dir, &exp).await?;
-    print!("{}", summary.cells_table().to_terminal());
-    if let Some(t) = summary.preference_table() {
-        print!("{}", t.to_terminal());
-    }
+    runner::print_summary(&summary, app.settings.report.salvaged_warn);
     Ok(runner::finish(&dir, shard, &report))
 }

@@ -82,6 +82,7 @@ struct AppState {
     runs: Runs,
     images: Option<ImageStore>,
     window: usize,
+    salvaged_warn: f64,
     css: String,
 }
 
@@ -120,17 +121,20 @@ async fn run_page(
 ) -> Result<Markup, ServeError> {
     let dir = s.runs.run_dir(&run)?;
     let steps = StepFilter::parse(q.value.as_deref(), q.decision.as_deref())?;
+    let salvaged_warn = s.salvaged_warn;
     blocking(move || {
         let opts = ReportOptions {
             threads: 2,
+            salvaged_warn,
             ..Default::default()
         };
-        let report = build(&run, &[dir], None, &opts).map_err(ServeError::internal)?;
+        let report =
+            build(&run, std::slice::from_ref(&dir), None, &opts).map_err(ServeError::internal)?;
         let nonempty =
             |x: &Option<String>| x.as_deref().filter(|s| !s.is_empty()).map(str::to_string);
         let (persona, model) = (nonempty(&q.persona), nonempty(&q.model));
         let mut personas: Vec<String> = report
-            .sessions
+            .sessions()
             .iter()
             .map(|r| {
                 r.persona
@@ -140,27 +144,29 @@ async fn run_page(
             .collect();
         personas.sort();
         personas.dedup();
-        let mut models: Vec<String> = report.sessions.iter().map(|r| r.model.clone()).collect();
+        let mut models: Vec<String> = report.sessions().iter().map(|r| r.model.clone()).collect();
         models.sort();
         models.dedup();
         let mut rows = Vec::new();
-        for r in &report.sessions {
+        let sessions_dir = dir.clone();
+        for r in report.sessions() {
             let p = r.persona.as_deref().unwrap_or(scrollsim_report::CONTROL);
             if persona.as_deref().is_some_and(|x| x != p)
                 || model.as_deref().is_some_and(|x| x != r.model)
             {
                 continue;
             }
+            // Session paths in the summary are relative to the run directory.
+            let path = sessions_dir.join(&r.path);
             let matching = if steps.is_empty() {
                 None
             } else {
-                Some(data::count_matching(&r.path, &steps)?)
+                Some(data::count_matching(&path, &steps)?)
             };
             if matching == Some(0) {
                 continue;
             }
-            let stem = r
-                .path
+            let stem = path
                 .file_stem()
                 .map(|x| x.to_string_lossy().into_owned())
                 .unwrap_or_default();
@@ -347,6 +353,7 @@ pub async fn run(args: Args, app: &App) -> anyhow::Result<ExitCode> {
         runs,
         images,
         window: args.window.max(1),
+        salvaged_warn: app.settings.report.salvaged_warn,
         css: pages::stylesheet(),
     });
     let listener = tokio::net::TcpListener::bind(args.bind)

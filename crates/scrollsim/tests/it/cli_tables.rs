@@ -141,7 +141,7 @@ fn inspect_prints_hand_computed_numbers_in_every_format() {
     let out = scrollsim(&["inspect", run.to_str().unwrap(), "--by", "colour"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr)
-        .contains("expected persona, model, strategy, policy or platform"));
+        .contains("expected persona, arm, model, strategy, policy or source_platform"));
 }
 
 #[test]
@@ -162,10 +162,11 @@ fn report_writes_its_files_and_says_where() {
     for f in [
         "index.html",
         "radar-model.svg",
-        "radar-persona.png",
-        "alignment-persona.svg",
+        "radar-persona-policy.png",
+        "central-aligned.svg",
         "strategy-steering.png",
-        "by-persona.csv",
+        "by-persona-policy.csv",
+        "central.csv",
         "report.md",
         "authors/family__gpt__simple__foryou__s3.csv",
     ] {

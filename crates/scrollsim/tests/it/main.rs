@@ -6,4 +6,5 @@ mod common;
 mod ingest_cli;
 mod replay_rerun;
 mod run_resume;
+mod same_numbers;
 mod viewer_browser;

@@ -86,16 +86,21 @@ pub fn step(index: u32, value: Value, like: bool) -> Step {
 }
 
 pub fn write_trace(path: &Path, h: Header, steps: &[Step], finished: bool) {
+    write_trace_ending(path, h, steps, finished.then_some(EndReason::Completed));
+}
+
+/// A trace whose end event says `reason` (none: an unfinished session).
+pub fn write_trace_ending(path: &Path, h: Header, steps: &[Step], reason: Option<EndReason>) {
     let mut w = TraceWriter::new(BufWriter::new(File::create(path).unwrap()));
     w.write(&TraceEvent::Header(h)).unwrap();
     for s in steps {
         w.write(&TraceEvent::Step(s.clone())).unwrap();
     }
-    if finished {
+    if let Some(reason) = reason {
         let likes = steps.iter().filter(|s| s.decision.like).count() as u32;
         w.write(&TraceEvent::End(End {
             steps: steps.len() as u32,
-            reason: EndReason::Completed,
+            reason,
             likes,
             parse_failures: 0,
             call_errors: 0,

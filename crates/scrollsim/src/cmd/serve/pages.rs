@@ -6,7 +6,8 @@ use maud::{html, Markup, DOCTYPE};
 use scrollsim_core::metrics::{AlignmentChange, SessionMetrics};
 use scrollsim_core::{Header, Step, Value};
 use scrollsim_report::{
-    decision_class, decision_word, figure, inline_svg, table_html as table, Report, SessionRecord,
+    central_section, decision_class, decision_word, figure, inline_svg, preamble,
+    table_html as table, ChartPlace, Report, SessionRecord,
 };
 
 use super::data::{RunEntry, SessionView, StepFilter};
@@ -137,13 +138,9 @@ pub fn run_page(run: &str, report: &Report, rows: &[SessionRow], f: &RunFilters)
         &format!("run {run}"),
         html! {
             h1 { "Run " (run) }
-            p.muted { (report.read.traces) " sessions, " (report.read.steps) " steps. Judges: " (report.judges.join("; ")) }
-            @if report.offline_judge {
-                p.note { "The offline persona model is a persona user model (text similarity and a seeded logistic choice), not a VLM." }
-            }
-            @if !report.read.skipped.is_empty() {
-                div.warn { b { "Malformed traces left out:" } ul { @for p in &report.read.skipped { li { (p.path.display().to_string()) ": " (p.message) } } } }
-            }
+            (preamble(report))
+            (central_section(report))
+            h2 { "Sessions" }
             form.filters method="get" {
                 label { "persona" select name="persona" {
                     option value="" { "all" }
@@ -163,6 +160,7 @@ pub fn run_page(run: &str, report: &Report, rows: &[SessionRow], f: &RunFilters)
                     th.num { "steps" } th.num { "likes" } th.num { "parse fail" } th.num { "call err" }
                     @if !f.steps.is_empty() { th.num { "matching steps" } }
                     th.num { "like-rate change" }
+                    th { "end" }
                 } }
                 tbody { @for r in rows { tr {
                     td { a href=(format!("{}{}", session_url(run, &r.stem), step_query)) { (r.record.session_id) } }
@@ -172,6 +170,7 @@ pub fn run_page(run: &str, report: &Report, rows: &[SessionRow], f: &RunFilters)
                     td.num { (r.record.parse_failures) } td.num { (r.record.call_errors) }
                     @if let Some(m) = r.matching { td.num { (m) } }
                     td.num { (r.record.like_rate_change.map_or_else(|| "-".to_string(), |x| format!("{x:+.1}"))) }
+                    (end_cell(r.record.end.as_ref()))
                 } } }
             }
             @if rows.len() >= 2 {
@@ -188,13 +187,27 @@ pub fn run_page(run: &str, report: &Report, rows: &[SessionRow], f: &RunFilters)
                 }
             }
             h2 { "Charts" }
-            @for c in &report.charts { (figure(c)) }
+            @for c in report.charts.iter().filter(|c| c.place == ChartPlace::Other) { (figure(c)) }
             @for (title, _, insp) in &report.inspections {
                 h2 { (title) }
                 @for t in insp.tables() { (table(&t)) }
             }
         },
     )
+}
+
+/// A session's end: a failed session is marked as such, never passed as done.
+fn end_cell(end: Option<&scrollsim_core::EndReason>) -> Markup {
+    use scrollsim_core::EndReason;
+    html! {
+        @match end {
+            None => { td.muted { "unfinished" } },
+            Some(EndReason::Error { message }) => { td.fail { "FAILED: " (message) } },
+            Some(EndReason::Completed) => { td { "completed" } },
+            Some(EndReason::CorpusExhausted) => { td { "corpus exhausted" } },
+            Some(EndReason::BudgetExhausted) => { td { "budget exhausted" } },
+        }
+    }
 }
 
 fn change(c: &AlignmentChange) -> String {
@@ -217,12 +230,16 @@ fn header_meta(h: &Header, end: Option<&scrollsim_core::End>, m: &SessionMetrics
                 Some(p) => { b { (p.name) } " (" (p.id) ")" ul { @for tr in &p.traits { li { (tr) } } } },
                 None => { (scrollsim_report::CONTROL) },
             } }
-            dt { "judge" } dd { (h.judge.label()) ", parser " (h.judge.parser) }
+            dt { "judge" } dd { (scrollsim_report::model_label(h)) " · " (h.judge.label()) ", parser " (h.judge.parser) }
             dt { "policy" } dd { (h.policy.name) @if let Some(p) = &h.policy.preset { " (" (p) ")" } }
             dt { "seed" } dd { (h.seed) }
             dt { "corpus" } dd { (h.corpus) }
             dt { "steps" } dd { (m.steps) " of " (h.session_length) " · "
-                (match end { Some(e) => format!("ended: {:?}", e.reason), None => "unfinished".into() }) }
+                @match end.map(|e| &e.reason) {
+                    Some(scrollsim_core::EndReason::Error { message }) => { span.fail { "FAILED: " (message) } },
+                    Some(r) => { "ended: " (format!("{r:?}")) },
+                    None => { "unfinished" },
+                } }
             dt { "likes" } dd { (t.likes) " (" (scrollsim_report::pct(t.overall_like_rate().map(|r| 100.0 * r))) " %)" }
             dt { "parse failures" } dd { (t.parse_failures) ", call errors " (t.call_errors) }
             dt { "windows" } dd { "first " (h.windows.first) " vs " (h.windows.last) " from step " (h.windows.last_start) }
