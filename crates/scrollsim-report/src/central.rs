@@ -278,8 +278,18 @@ pub fn estimate(e: Option<&Estimate>) -> String {
             value,
             ci95: Some(ci),
             ..
-        }) => format!("{value:+.1} [{:+.1}, {:+.1}]", ci.lo, ci.hi),
-        Some(Estimate { value, .. }) => format!("{value:+.1}"),
+        }) => format!("{} [{}, {}]", signed(*value), signed(ci.lo), signed(ci.hi)),
+        Some(Estimate { value, .. }) => signed(*value),
+    }
+}
+
+/// `+1.2`, and `+0.0` for anything that rounds to zero (never `-0.0`).
+fn signed(x: f64) -> String {
+    let s = format!("{x:+.1}");
+    if s == "-0.0" {
+        "+0.0".into()
+    } else {
+        s
     }
 }
 

@@ -10,7 +10,6 @@
 
 use std::path::{Path, PathBuf};
 
-use scrollsim_core::metrics::AlignmentMeasure;
 use scrollsim_core::{AlignmentWindows, EndReason, Value};
 use serde::{Deserialize, Serialize};
 
@@ -24,7 +23,7 @@ use crate::group::{is_offline_label, Grouping, CONTROL};
 use crate::paper::{self, PaperComparison, Published};
 use crate::quality::{quality_rows, quality_table, QualityRow};
 use crate::source::find_traces;
-use crate::table::{judge_text, mean_ci, pct, Table};
+use crate::table::{judge_text, pct, Table};
 
 /// The summary's file name inside a run directory.
 pub const SUMMARY_FILE: &str = "summary.json";
@@ -197,11 +196,6 @@ impl Summary {
         })
     }
 
-    /// Cells of the central persona study (every policy but the keyword benchmark).
-    fn study_cells(&self) -> impl Iterator<Item = &GroupSummary> {
-        self.cells.iter().filter(|c| is_feed(&c.key.0[3]))
-    }
-
     /// What judged, for table titles: the judges' labels (the offline persona model's says it
     /// is not a VLM).
     pub fn judge_text(&self) -> String {
@@ -215,7 +209,9 @@ impl Summary {
         let judge = self.judge_text();
         let mut out = self.central.tables(&judge, &self.windows_text());
         out.extend(self.preference_table());
-        if self.cells.iter().any(|c| c.key.0[0] == CONTROL) {
+        // Only when a model of the run is in the paper's table (`inspect --paper` says which
+        // models it has otherwise).
+        if !self.paper.is_empty() {
             out.push(paper::table(&Published::shipped(), &self.paper));
         }
         if !self.ablation.is_empty() {
@@ -345,61 +341,6 @@ impl Summary {
             header,
             rows,
         })
-    }
-
-    /// Per cell: the persona's values, aligned exposure, then exposure and like-rate per value.
-    /// What `scrollsim demo` prints.
-    pub fn render_cells(&self) -> String {
-        let mut out = String::new();
-        let codes: Vec<String> = Value::ALL
-            .iter()
-            .map(|v| format!("{:>5}", v.code()))
-            .collect();
-        for c in self.study_cells() {
-            let k = &c.key.0;
-            out.push_str(&format!(
-                "{} | {} | {} / {} | {} session(s), {} steps, like-rate {} %\n",
-                k[0],
-                k[3],
-                k[1],
-                k[2],
-                c.sessions,
-                c.steps,
-                pct(c.like_rate_overall),
-            ));
-            if k[0] != CONTROL {
-                let a = c.alignment(AlignmentMeasure::AlignedExposure);
-                out.push_str(&format!(
-                    "    aligned exposure: first window {} %, last window {} %, change {} pts (n = {}/{} complete)\n",
-                    pct(a.first.map(|m| m.mean)),
-                    pct(a.last.map(|m| m.mean)),
-                    mean_ci(a.points.as_ref()),
-                    a.complete,
-                    a.sessions,
-                ));
-            }
-            out.push_str(&format!(
-                "    {:<12}{}   (by video label)\n",
-                "",
-                codes.join("")
-            ));
-            let exp: Vec<String> = Value::ALL
-                .iter()
-                .map(|v| format!("{:>5.0}", c.exposure_share[*v]))
-                .collect();
-            out.push_str(&format!("    {:<12}{}\n", "exposure %", exp.join("")));
-            let lr: Vec<String> = Value::ALL
-                .iter()
-                .map(|v| {
-                    format!(
-                        "{:>5}",
-                        c.like_rate[*v].map_or_else(|| "-".into(), |r| format!("{r:.0}"))
-                    )
-                })
-                .collect();
-            out.push_str(&format!("    {:<12}{}\n", "like-rate %", lr.join("")));
-        }
-        out
     }
 
     /// The demo's conclusion: per persona, each policy's aligned-exposure change minus

@@ -43,11 +43,12 @@ fn two_policy_run(runs: &Path) -> PathBuf {
     run
 }
 
-/// `+50.0 [+12.5, +87.5]`: how every output prints an estimate with its interval.
+/// `+50.0 [+12.5, +87.5]`: how every output prints an estimate with its interval (a value
+/// that rounds to zero prints as `+0.0`).
 fn estimate_text(e: &Json) -> String {
-    let f = |x: &Json| x.as_f64().unwrap();
+    let f = |x: &Json| format!("{:+.1}", x.as_f64().unwrap()).replace("-0.0", "+0.0");
     format!(
-        "{:+.1} [{:+.1}, {:+.1}]",
+        "{} [{}, {}]",
         f(&e["value"]),
         f(&e["ci95"]["lo"]),
         f(&e["ci95"]["hi"])
