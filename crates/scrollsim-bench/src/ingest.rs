@@ -364,6 +364,7 @@ fn embedding_text(m: &MetaRecord) -> String {
         values: Vec::new(),
         label: None,
         source: None,
+        provenance: None,
     }
     .embedding_text()
 }

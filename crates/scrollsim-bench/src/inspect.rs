@@ -230,9 +230,9 @@ fn write_session(run: &Path, s: u64, steps: u64) -> Result<()> {
             capability: None,
         },
         policy: PolicyInfo {
-            name: "foryou".into(),
             preset: None,
             params: serde_json::json!({"epsilon": 0.1}),
+            ..PolicyInfo::named("foryou".into())
         },
         seed: s,
         corpus: "synthetic".into(),
@@ -307,6 +307,7 @@ fn write_session(run: &Path, s: u64, steps: u64) -> Result<()> {
                     at_s: Some(k as f32 + 0.5),
                 })
                 .collect(),
+            provenance: None,
             slate: (0..10)
                 .map(|k| SlateEntry {
                     video: format!("vid-{:06}", rng.random_range(0..50_000)).into(),

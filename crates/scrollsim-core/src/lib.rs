@@ -9,6 +9,7 @@ pub mod judge;
 pub mod metrics;
 pub mod mix;
 pub mod persona;
+pub mod policy;
 pub mod trace;
 pub mod value;
 pub mod video;
@@ -20,12 +21,13 @@ pub use judge::{
     StructuredProbe,
 };
 pub use persona::{MatchedTrait, Persona};
+pub use policy::{FeedbackSignal, PolicyName, Retrieval};
 pub use trace::{
     AlignmentWindows, End, EndReason, Header, JudgeInfo, JudgeKind, PolicyInfo, SessionTrace,
     SlateEntry, Step, TraceEvent, TraceReader, TraceWriter, NOT_A_VLM, SCHEMA_VERSION,
 };
 pub use value::{HigherOrder, PerValue, SparseWeights, Value};
-pub use video::{Keyframe, MediaKind, Platform, ValueLabeling, Video};
+pub use video::{Keyframe, MediaKind, Platform, Provenance, ValueLabeling, Video};
 
 /// The scrollsim version recorded in trace headers.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

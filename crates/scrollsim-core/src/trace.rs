@@ -16,8 +16,9 @@ use crate::decision::{CallUsage, Decision};
 use crate::ids::{CorpusId, RunId, SessionId, VideoId};
 use crate::judge::{AnswerParser, Capability, JudgeStrategy, StructuredMode};
 use crate::persona::Persona;
+pub use crate::policy::PolicyInfo;
 use crate::value::{PerValue, Value};
-use crate::video::{Keyframe, Platform};
+use crate::video::{Keyframe, Platform, Provenance};
 
 /// Bumped when a change would make old readers misread a trace (never for added optional
 /// fields).
@@ -156,19 +157,6 @@ impl JudgeInfo {
     }
 }
 
-/// The feed policy of a session, as recorded.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct PolicyInfo {
-    /// `keyword`, `random`, `popular` or `foryou`.
-    pub name: String,
-    /// Platform preset (`tiktok-like`...) when one was used.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub preset: Option<String>,
-    /// The policy's resolved parameters.
-    #[serde(default)]
-    pub params: serde_json::Value,
-}
-
 /// The paper's windows for alignment change [A: first 50 vs last 50 after about 100]: the first
 /// `first` steps against `last` steps starting at step `last_start` (0-based).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -259,6 +247,9 @@ pub struct Step {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retrieved_for: Option<Value>,
     pub keyframes: Vec<Keyframe>,
+    /// Who made the video and its licence, when the corpus says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<Provenance>,
     /// The candidates the policy considered, best first.
     #[serde(default)]
     pub slate: Vec<SlateEntry>,

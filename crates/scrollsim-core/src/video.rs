@@ -120,9 +120,34 @@ pub struct Video {
     /// Ground-truth value label from metadata, when a curator gave one (the fixtures do).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<Value>,
-    /// Where the file came from, relative to the ingest root.
+    /// The media file, relative to the ingest root.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
+    /// Who made the video and under what licence it may be used (metadata `source` and
+    /// `licence`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<Provenance>,
+}
+
+/// Where a video came from and on what terms it may be shown: what a researcher needs to cite
+/// or clear the material a study showed. Kept in every trace step that shows the video.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+pub struct Provenance {
+    /// Who made it or where it was taken from: a creator, a dataset, an archive.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// Its licence: an SPDX identifier (`CC-BY-3.0`, `CC0-1.0`) or the terms in words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub licence: Option<String>,
+}
+
+impl Provenance {
+    /// None when neither field is known (so records without provenance stay as they were).
+    pub fn new(source: Option<String>, licence: Option<String>) -> Option<Provenance> {
+        let clean = |s: Option<String>| s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+        let (source, licence) = (clean(source), clean(licence));
+        (source.is_some() || licence.is_some()).then_some(Provenance { source, licence })
+    }
 }
 
 impl Video {

@@ -6,7 +6,9 @@
 //! Columns / keys: `file`, `id`, `platform`, `url`, `posted` (YYYY-MM-DD), `caption`,
 //! `hashtags` (a JSON array, or one string of tags separated by spaces, commas or semicolons;
 //! a leading `#` is dropped), `topic`, `description`, `views`, `label` (a value code such as
-//! `HE`, or its name), `duration_s`.
+//! `HE`, or its name), `duration_s`, and the video's provenance: `source` (who made it or where
+//! it was taken from) and `licence` (an SPDX identifier or the terms in words; `license` is
+//! read too), kept in the video record and in every trace step that shows it.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -52,6 +54,12 @@ pub struct MetaRecord {
     /// Overrides the probed duration (seconds).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration_s: Option<f32>,
+    /// Who made the video or where it was taken from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// The video's licence.
+    #[serde(default, alias = "license", skip_serializing_if = "Option::is_none")]
+    pub licence: Option<String>,
 }
 
 /// Tags as an array or one separated string; `#` prefixes and empty tags dropped.
@@ -317,13 +325,13 @@ mod tests {
         let d = dir.path();
         std::fs::write(
             d.join("m.jsonl"),
-            r##"{"file":"a.mp4","id":"a1","platform":"TikTok","posted":"2024-07-01","caption":"Beach!","hashtags":["#summer","party"],"views":12,"label":"HE"}
+            r##"{"file":"a.mp4","id":"a1","platform":"TikTok","posted":"2024-07-01","caption":"Beach!","hashtags":["#summer","party"],"views":12,"label":"HE","source":"Ann Lee (own footage)","licence":"CC-BY-4.0"}
 "##,
         )
         .unwrap();
         std::fs::write(
             d.join("m.csv"),
-            "file,id,platform,posted,caption,hashtags,views,label\na.mp4,a1,TikTok,2024-07-01,Beach!,\"#summer, party\",12,hedonism\n",
+            "file,id,platform,posted,caption,hashtags,views,label,source,license\na.mp4,a1,TikTok,2024-07-01,Beach!,\"#summer, party\",12,hedonism,Ann Lee (own footage),CC-BY-4.0\n",
         )
         .unwrap();
         let j = load(&d.join("m.jsonl")).unwrap();
@@ -333,6 +341,8 @@ mod tests {
         assert_eq!(r.hashtags, vec!["summer", "party"]);
         assert_eq!(r.platform, Some(Platform::tiktok()));
         assert_eq!(r.label, Some(Value::Hedonism));
+        assert_eq!(r.source.as_deref(), Some("Ann Lee (own footage)"));
+        assert_eq!(r.licence.as_deref(), Some("CC-BY-4.0"));
         assert_eq!(c[0].at, format!("{}:2", d.join("m.csv").display()));
     }
 

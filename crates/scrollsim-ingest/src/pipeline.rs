@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use futures::StreamExt;
 use scrollsim_core::config::ValueCatalog;
-use scrollsim_core::{Keyframe, MediaKind, PerValue, Platform, Video, VideoId};
+use scrollsim_core::{Keyframe, MediaKind, PerValue, Platform, Provenance, Video, VideoId};
 use scrollsim_embed::{mean_vector, Embedders, ValueScorer};
 use scrollsim_media::{ExtractOptions, ImageStore, MediaError};
 use scrollsim_store::{CollectionSpec, Filter, VideoPoint, VideoStore};
@@ -478,6 +478,7 @@ fn record(d: &Decoded) -> Video {
         values: Vec::new(),
         label: m.label,
         source: Some(d.work.file.rel.clone()),
+        provenance: Provenance::new(m.source.clone(), m.licence.clone()),
     }
 }
 

@@ -61,10 +61,7 @@ impl GroupBy {
             .to_string(),
             GroupBy::Model => model_label(h),
             GroupBy::Strategy => h.judge.strategy.to_string(),
-            GroupBy::Policy => match &h.policy.preset {
-                Some(preset) => format!("{}/{preset}", h.policy.name),
-                None => h.policy.name.clone(),
-            },
+            GroupBy::Policy => h.policy.label(),
             GroupBy::Platform => return None,
         })
     }

@@ -79,6 +79,7 @@ impl SyntheticCorpus {
                     values: labeling.assign(&scores),
                     label: Some(main),
                     source: None,
+                    provenance: None,
                 };
                 VideoPoint {
                     video,
@@ -191,6 +192,7 @@ impl ClusteredCorpus {
             value_scores: scores,
             label: None,
             source: None,
+            provenance: None,
         };
         VideoPoint {
             video,

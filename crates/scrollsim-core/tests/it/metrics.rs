@@ -15,6 +15,7 @@ fn step(index: u32, values: &[Value], like: bool) -> Step {
         label: values.first().copied(),
         retrieved_for: None,
         keyframes: vec![],
+        provenance: None,
         slate: vec![],
         decision: Decision {
             like,

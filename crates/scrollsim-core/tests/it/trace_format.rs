@@ -36,9 +36,9 @@ fn header() -> Header {
             capability: None,
         },
         policy: PolicyInfo {
-            name: "foryou".into(),
             preset: Some("tiktok-like".into()),
             params: serde_json::json!({"epsilon": 0.1}),
+            ..PolicyInfo::named("foryou".into())
         },
         seed: 7,
         corpus: "videos@3f2a".into(),
@@ -68,6 +68,7 @@ fn step() -> Step {
             view: None,
             at_s: Some(1.5),
         }],
+        provenance: None,
         slate: vec![SlateEntry {
             video: "tt-001".into(),
             score: 0.83,

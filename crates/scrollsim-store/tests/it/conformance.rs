@@ -227,6 +227,7 @@ fn corpus() -> Vec<VideoPoint> {
                     values: values.to_vec(),
                     label: None,
                     source: None,
+                    provenance: None,
                 };
                 VideoPoint {
                     video,

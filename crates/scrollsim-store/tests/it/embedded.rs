@@ -39,6 +39,7 @@ fn point(i: usize, rng: &mut ChaCha8Rng, centres: &[Vec<f32>]) -> VideoPoint {
         values: vec![],
         label: None,
         source: None,
+        provenance: None,
     };
     VideoPoint {
         video,

@@ -38,9 +38,9 @@ pub fn header(session: &str, model: &str, seed: u64, policy: &str) -> Header {
             capability: None,
         },
         policy: PolicyInfo {
-            name: policy.into(),
             preset: None,
             params: serde_json::json!({}),
+            ..PolicyInfo::named(policy.into())
         },
         seed,
         corpus: "hand".into(),
@@ -69,6 +69,7 @@ pub fn step(index: u32, value: Value, like: bool) -> Step {
         label: Some(value),
         retrieved_for: None,
         keyframes: vec![],
+        provenance: None,
         slate: vec![],
         decision: Decision {
             like,

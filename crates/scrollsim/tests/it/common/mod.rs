@@ -87,9 +87,9 @@ pub fn header(run: &str, session: &str, model: &str, seed: u64) -> Header {
             capability: None,
         },
         policy: PolicyInfo {
-            name: "foryou".into(),
             preset: None,
             params: serde_json::json!({}),
+            ..PolicyInfo::named("foryou".into())
         },
         seed,
         corpus: "test".into(),
@@ -125,6 +125,7 @@ pub fn step(
         label: Some(value),
         retrieved_for: None,
         keyframes: vec![],
+        provenance: None,
         slate: vec![
             SlateEntry {
                 video: video.into(),
