@@ -1,10 +1,11 @@
 //! The `[policy]` section of the config (and of an experiment file, which overrides it): feed
-//! policy parameters, dwell, and the platform presets of the `foryou` policy.
+//! policy parameters, dwell, and the presets of the `foryou` policy, named by mechanism.
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
+use scrollsim_core::{FeedbackSignal, PolicyName};
 use scrollsim_store::VectorName;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -22,30 +23,51 @@ pub struct PolicyConfig {
     pub popular: PopularParams,
     /// `[policy.foryou]`: the parameters of plain `foryou`.
     pub foryou: ForYouParams,
-    /// `[policy.presets.<name>]`: named, complete `foryou` parameter sets (platform presets
-    /// such as `tiktok-like`), used as `foryou:<name>` in an experiment's `policies`.
+    /// `[policy.presets.<name>]`: named, complete `foryou` parameter sets, named by the
+    /// mechanisms they set (`fast-adapting`...), used as `foryou:<name>` in an experiment.
     pub presets: BTreeMap<String, ForYouParams>,
+    /// `[policy.aliases]`: other names for presets (`tiktok-like = "fast-adapting"`). Ours,
+    /// not the platforms': an experiment naming an alias runs, and is reported as, the preset.
+    pub aliases: BTreeMap<String, String>,
 }
 
 /// `keyword`: the paper's value-retrieval benchmark [S]. For each value, each of its keywords
-/// (config/values.toml) is embedded as text and its `top_k` nearest videos are retrieved;
-/// duplicates within a value are dropped. With 10 keywords and top 5 that is up to 50 videos
-/// per value, as in the paper [R].
+/// (config/values.toml) is embedded and its `top_k` nearest videos are retrieved. With 10
+/// keywords and top 5 that is 50 videos per value, as in the paper [R].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct KeywordParams {
     pub top_k: usize,
-    /// Which stored vector keywords are matched against.
-    pub using: VectorName,
+    /// What keywords are matched against: `text` (keywords embedded by the text embedder,
+    /// against the videos' text vectors), `image` (keywords embedded by CLIP's text tower,
+    /// against the videos' image vectors, as the paper did), or `auto` (image when an image
+    /// embedder is configured and the corpus has image vectors, text otherwise). The run
+    /// records which one was used.
+    pub using: KeywordRetrieval,
+    /// Drop a video retrieved twice for one value (by two of its keywords). Off, each keyword
+    /// contributes exactly `top_k` videos where the corpus allows, so every value's
+    /// denominator is `top_k` x its keywords, as the paper's 5 x 10 = 50; a video retrieved by
+    /// two keywords is then shown (and judged) once per keyword.
+    pub dedup: bool,
 }
 
 impl Default for KeywordParams {
     fn default() -> Self {
         KeywordParams {
             top_k: 5,
-            using: VectorName::Text,
+            using: KeywordRetrieval::Auto,
+            dedup: false,
         }
     }
+}
+
+/// `policy.keyword.using`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KeywordRetrieval {
+    Auto,
+    Text,
+    Image,
 }
 
 /// `random`: a uniformly random unseen video per step (the store's seeded `sample`).
@@ -76,13 +98,27 @@ impl Default for PopularParams {
 }
 
 /// `foryou`: a feed that reacts within the session. Each step it asks the store to recommend
-/// videos like the liked ones (positive examples) and unlike the skipped ones (negative),
-/// each weighted by its dwell seconds and by recency; a share of steps is served from the
-/// most viewed videos instead, and a share explores. It never shows a seen video. All values
-/// are ours [R]; presets differ in them. See [`crate::policy::ForYouPolicy`] for the step.
+/// videos like the positive examples (by default, videos the agent stayed on) and unlike the
+/// negative ones, each weighted by its dwell seconds and by recency; a share of steps is
+/// served from the most viewed videos instead, and a share explores. It never shows a seen
+/// video. All values are ours [R]; presets differ in them. See
+/// [`crate::policy::ForYouPolicy`] for the step.
+///
+/// The mechanisms, and the keys that set each: adaptation speed (`confidence_positives`,
+/// `refresh_every`), feedback delay (`feedback_delay`), memory (`half_life_steps`, `history`),
+/// exploration (`epsilon`, `temperature`), popularity pull (`popularity_mix`,
+/// `popular_candidates`); and what it learns from (`feedback`, `positive_dwell_s`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ForYouParams {
+    /// What the feed learns from: `dwell` (what the paper's platforms saw: a view is a
+    /// positive example when its dwell reaches `positive_dwell_s`), `likes` (the judge's like,
+    /// which no platform saw) or `both` (positive when liked or dwelt on).
+    pub feedback: FeedbackSignal,
+    /// Under `dwell` and `both`: a view is a positive example when the agent stayed at least
+    /// this long, a negative one otherwise. Must exceed `dwell.skip_s`, or every swipe would
+    /// count as interest.
+    pub positive_dwell_s: f32,
     /// Recommendations per request.
     pub slate_size: usize,
     /// Steps between recommendation requests (apps fetch feed pages): a page requested at step
@@ -91,17 +127,18 @@ pub struct ForYouParams {
     pub refresh_every: u32,
     /// Probability of showing a random unseen video whatever the feed knows.
     pub epsilon: f32,
-    /// Adaptation speed: with `n` likes as examples the feed serves its recommendations with
-    /// probability `n / (n + confidence_likes)` and explores otherwise. 0 trusts the first
-    /// like completely.
-    pub confidence_likes: f32,
+    /// Adaptation speed: with `n` positive examples the feed serves its recommendations with
+    /// probability `n / (n + confidence_positives)` and explores otherwise. 0 trusts the first
+    /// positive example completely.
+    #[serde(alias = "confidence_likes")]
+    pub confidence_positives: f32,
     /// Softmax temperature over slate scores; 0 shows the top-scored candidate.
     pub temperature: f32,
     /// Feedback loses half its weight every this many steps: small = fast adaptation.
     pub half_life_steps: f32,
     /// Feedback reaches the recommender only after this many steps (batch-updated platforms).
     pub feedback_delay: u32,
-    /// At most this many most recent likes and skips are used as examples.
+    /// At most this many most recent views are used as examples.
     pub history: usize,
     /// Probability that a step is served from the most viewed unseen videos instead of the
     /// recommender (popularity mixing).
@@ -109,9 +146,9 @@ pub struct ForYouParams {
     /// Most viewed unseen videos in the slate each step (scored by popularity, ln(1 + views) /
     /// ln(1 + the corpus' largest views)); needed when `popularity_mix` > 0.
     pub popular_candidates: usize,
-    /// Use skipped videos as negative examples.
+    /// Use the views that are not positive examples as negative ones.
     pub use_negatives: bool,
-    /// An example weighs at least this many seconds, so a like with a 0 s stay still counts.
+    /// An example weighs at least this many seconds.
     pub min_weight_s: f32,
     pub using: VectorName,
 }
@@ -119,10 +156,12 @@ pub struct ForYouParams {
 impl Default for ForYouParams {
     fn default() -> Self {
         ForYouParams {
+            feedback: FeedbackSignal::Dwell,
+            positive_dwell_s: 2.0,
             slate_size: 20,
             refresh_every: 4,
             epsilon: 0.05,
-            confidence_likes: 4.0,
+            confidence_positives: 4.0,
             temperature: 0.05,
             half_life_steps: 30.0,
             feedback_delay: 0,
@@ -152,10 +191,10 @@ impl ForYouParams {
                 format!("a probability in [0, 1] (got {})", self.epsilon),
             );
         }
-        if !(self.confidence_likes.is_finite() && self.confidence_likes >= 0.0) {
+        if !(self.confidence_positives.is_finite() && self.confidence_positives >= 0.0) {
             return bad(
-                "confidence_likes",
-                format!(">= 0 (got {})", self.confidence_likes),
+                "confidence_positives",
+                format!(">= 0 (got {})", self.confidence_positives),
             );
         }
         if !(self.temperature.is_finite() && self.temperature >= 0.0) {
@@ -173,11 +212,42 @@ impl ForYouParams {
                 format!("in [0, 1] (got {})", self.popularity_mix),
             );
         }
+        if self.popularity_mix > 0.0 && self.popular_candidates == 0 {
+            return bad(
+                "popular_candidates",
+                format!(
+                    "at least 1 when popularity_mix > 0 (got popularity_mix {}: with no popular candidates it would never serve one)",
+                    self.popularity_mix
+                ),
+            );
+        }
         if self.history == 0 {
             return bad("history", "at least 1".into());
         }
         if !(self.min_weight_s.is_finite() && self.min_weight_s > 0.0) {
             return bad("min_weight_s", format!("> 0 (got {})", self.min_weight_s));
+        }
+        if !(self.positive_dwell_s.is_finite() && self.positive_dwell_s >= 0.0) {
+            return bad(
+                "positive_dwell_s",
+                format!("seconds >= 0 (got {})", self.positive_dwell_s),
+            );
+        }
+        Ok(())
+    }
+
+    /// Checks the parameters against the dwell they will observe: under a dwell signal a
+    /// swipe past (`skip_s`) must not reach the positive threshold.
+    fn validate_with(&self, dwell: &DwellConfig) -> Result<(), (String, String)> {
+        self.validate()?;
+        if self.feedback != FeedbackSignal::Likes && self.positive_dwell_s <= dwell.skip_s {
+            return Err((
+                "positive_dwell_s".into(),
+                format!(
+                    "more than dwell.skip_s ({} s) with feedback = \"{}\", or every skipped video counts as a positive example (got {})",
+                    dwell.skip_s, self.feedback, self.positive_dwell_s
+                ),
+            ));
         }
         Ok(())
     }
@@ -197,21 +267,53 @@ impl PolicyConfig {
             return Err(("popular.slate_size".into(), "at least 1".into()));
         }
         self.foryou
-            .validate()
+            .validate_with(&self.dwell)
             .map_err(|(k, e)| (format!("foryou.{k}"), e))?;
         for (name, p) in &self.presets {
-            p.validate()
+            p.validate_with(&self.dwell)
                 .map_err(|(k, e)| (format!("presets.{name}.{k}"), e))?;
+        }
+        for (alias, target) in &self.aliases {
+            if self.presets.contains_key(alias) {
+                return Err((
+                    format!("aliases.{alias}"),
+                    "a name that is not also a preset".into(),
+                ));
+            }
+            if !self.presets.contains_key(target) {
+                return Err((
+                    format!("aliases.{alias}"),
+                    format!(
+                        "a preset in [policy.presets] (known: {}), not {target:?}",
+                        self.preset_names()
+                    ),
+                ));
+            }
         }
         Ok(())
     }
 
-    /// The `foryou` parameters of a preset, or the plain ones.
+    /// The preset a name means: itself, or the preset an alias points to.
+    pub fn canonical_preset<'a>(&'a self, name: &'a str) -> &'a str {
+        self.aliases.get(name).map(String::as_str).unwrap_or(name)
+    }
+
+    /// The `foryou` parameters of a preset (or alias), or the plain ones.
     pub fn foryou_params(&self, preset: Option<&str>) -> Option<&ForYouParams> {
         match preset {
             None => Some(&self.foryou),
-            Some(name) => self.presets.get(name),
+            Some(name) => self.presets.get(self.canonical_preset(name)),
         }
+    }
+
+    /// Preset names and aliases, for error messages.
+    pub fn preset_names(&self) -> String {
+        self.presets
+            .keys()
+            .cloned()
+            .chain(self.aliases.iter().map(|(a, t)| format!("{a} (= {t})")))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 
@@ -238,6 +340,16 @@ impl PolicyKind {
             PolicyKind::Random => "random",
             PolicyKind::Popular => "popular",
             PolicyKind::ForYou => "foryou",
+        }
+    }
+
+    /// The name traces record.
+    pub fn policy_name(self) -> PolicyName {
+        match self {
+            PolicyKind::Keyword => PolicyName::Keyword,
+            PolicyKind::Random => PolicyName::Random,
+            PolicyKind::Popular => PolicyName::Popular,
+            PolicyKind::ForYou => PolicyName::ForYou,
         }
     }
 }

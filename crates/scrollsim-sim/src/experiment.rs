@@ -14,11 +14,21 @@
 //! windows = { first = 50, last_start = 100, last = 50 }
 //! align_threshold = 0.5
 //! concurrency = 8
+//! frames_per_video = 1                # keyframes shown per video (default: all)
 //! [policy.foryou]                     # overrides of the config's [policy] ...
 //! epsilon = 0.05
 //! [judge]                             # ... and [judge] sections
 //! cache = "replay-strict"
+//! [[sweep]]                           # one foryou mechanism varied from a base:
+//! base = "foryou:fast-adapting"       # (default "foryou")
+//! param = "feedback_delay"            # any [policy.foryou] key
+//! values = [0, 5, 10, 20]             # one policy arm per value
 //! ```
+//!
+//! A sweep expands into ordinary policies: each value becomes a preset named
+//! `<base preset>+<param>=<value>` (`<param>=<value>` on plain `foryou`), added to
+//! `policy.presets` and appended to `policies` as `foryou:<name>`, so it runs, resumes, shards
+//! and reports like any policy, and every value is an arm on the same seeds as `random`.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -51,10 +61,39 @@ struct ExperimentFile {
     windows: Option<AlignmentWindows>,
     align_threshold: Option<f32>,
     concurrency: Option<usize>,
+    frames_per_video: Option<usize>,
     #[serde(default)]
     policy: toml::Table,
     #[serde(default)]
     judge: toml::Table,
+    #[serde(default)]
+    sweep: Vec<SweepFile>,
+}
+
+/// One `[[sweep]]` table.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SweepFile {
+    base: Option<PolicySpec>,
+    param: String,
+    values: Vec<toml::Value>,
+}
+
+/// A `foryou` parameter varied from a base preset: the arms of a measured curve.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Sweep {
+    /// The policy every point starts from (`foryou` or `foryou:<preset>`).
+    pub base: PolicySpec,
+    /// The `[policy.foryou]` key varied.
+    pub param: String,
+    /// Each point: the value, and the policy (generated preset) that runs it.
+    pub points: Vec<SweepPoint>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SweepPoint {
+    pub value: serde_json::Value,
+    pub policy: PolicySpec,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -104,6 +143,10 @@ pub struct Experiment {
     pub align_threshold: f32,
     /// Sessions run at once (each model's own call limits apply underneath).
     pub concurrency: usize,
+    /// Show the judge at most this many of each video's keyframes, evenly spaced (1: the
+    /// middle one, as the paper showed one screenshot per video). None: every keyframe.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frames_per_video: Option<usize>,
     pub policy: PolicyConfig,
     pub judge: JudgeConfig,
     /// The value keywords (the keyword benchmark retrieves by them).
@@ -112,6 +155,9 @@ pub struct Experiment {
     /// before the run starts; empty for offline or replay-only studies).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub capabilities: BTreeMap<String, Capability>,
+    /// The `[[sweep]]`s, already expanded into `policies` and `policy.presets`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sweeps: Vec<Sweep>,
 }
 
 /// One session of an experiment.
@@ -144,7 +190,7 @@ impl Experiment {
             expected,
         };
 
-        let policy: PolicyConfig = merged(d.policy, &f.policy)
+        let mut policy: PolicyConfig = merged(d.policy, &f.policy)
             .map_err(|e| invalid("policy", format!("{e} (merged over the config's [policy])")))?;
         policy
             .validate()
@@ -221,31 +267,51 @@ impl Experiment {
         } else {
             f.strategies
         };
-        if f.policies.is_empty() {
+        if f.policies.is_empty() && f.sweep.is_empty() {
             return Err(invalid("policies", "at least one policy".into()));
         }
+        let mut policies = Vec::with_capacity(f.policies.len());
         for (i, p) in f.policies.iter().enumerate() {
             if policy.foryou_params(p.preset.as_deref()).is_none() {
                 return Err(invalid(
                     &format!("policies[{i}]"),
                     format!(
                         "a preset defined in [policy.presets] (known: {}), not {:?}",
-                        policy
-                            .presets
-                            .keys()
-                            .cloned()
-                            .collect::<Vec<_>>()
-                            .join(", "),
+                        policy.preset_names(),
                         p.preset.as_deref().unwrap_or_default()
                     ),
                 ));
             }
-            if f.policies[..i].contains(p) {
+            // An alias runs, and is recorded as, the preset it names.
+            let p = PolicySpec {
+                kind: p.kind,
+                preset: p
+                    .preset
+                    .as_deref()
+                    .map(|n| policy.canonical_preset(n).to_string()),
+            };
+            if policies.contains(&p) {
                 return Err(invalid(
                     &format!("policies[{i}]"),
                     format!("\"{p}\" listed twice"),
                 ));
             }
+            policies.push(p);
+        }
+        let mut sweeps = Vec::with_capacity(f.sweep.len());
+        for (i, sw) in f.sweep.iter().enumerate() {
+            let sweep = expand_sweep(sw, &mut policy)
+                .map_err(|(k, e)| invalid(&format!("sweep[{i}]{k}"), e))?;
+            for pt in &sweep.points {
+                if policies.contains(&pt.policy) {
+                    return Err(invalid(
+                        &format!("sweep[{i}]"),
+                        format!("\"{}\" also comes from another sweep or policy", pt.policy),
+                    ));
+                }
+                policies.push(pt.policy.clone());
+            }
+            sweeps.push(sweep);
         }
         let seeds = match f.seeds {
             Seeds::List(s) => s,
@@ -254,7 +320,7 @@ impl Experiment {
         if seeds.is_empty() {
             return Err(invalid("seeds", "at least one seed".into()));
         }
-        let only_keyword = f.policies.iter().all(|p| p.kind == PolicyKind::Keyword);
+        let only_keyword = policies.iter().all(|p| p.kind == PolicyKind::Keyword);
         let session_length = match (f.session_length, only_keyword) {
             (Some(0), _) => return Err(invalid("session_length", "at least 1".into())),
             (Some(n), _) => n,
@@ -294,6 +360,12 @@ impl Experiment {
         if concurrency == 0 {
             return Err(invalid("concurrency", "at least 1".into()));
         }
+        if f.frames_per_video == Some(0) {
+            return Err(invalid(
+                "frames_per_video",
+                "at least 1 (leave it out to show every keyframe)".into(),
+            ));
+        }
         let values = ValueCatalog::load(&d.config_dir.join("values.toml"))?;
         let name = f.name.unwrap_or_else(|| {
             origin
@@ -309,16 +381,18 @@ impl Experiment {
             models,
             strategies,
             parser: f.parser.unwrap_or(judge.default_parser),
-            policies: f.policies,
+            policies,
             seeds,
             session_length,
             windows,
             align_threshold,
             concurrency,
+            frames_per_video: f.frames_per_video,
             policy,
             judge,
             values,
             capabilities: BTreeMap::new(),
+            sweeps,
         })
     }
 
@@ -357,6 +431,28 @@ impl Experiment {
         out
     }
 
+    /// The same experiment judged by another model (and, if given, strategy): the closed-loop
+    /// counterpart of a counterfactual replay. Personas, policies, seeds, windows and the
+    /// resolved `[policy]` stay, so every session pairs with one of the original's on (arm,
+    /// strategy, policy, seed), and the feed now reacts to the new judge. The error says what
+    /// is wrong with the model name.
+    pub fn rejudged(
+        &self,
+        model: &str,
+        strategy: Option<StrategyKind>,
+    ) -> Result<Experiment, String> {
+        if model != OFFLINE_MODEL {
+            self.judge.model(model)?;
+        }
+        let mut exp = self.clone();
+        exp.name = format!("{}-closed-loop-{}", self.name, file_safe(model));
+        exp.models = vec![model.to_string()];
+        if let Some(s) = strategy {
+            exp.strategies = vec![s];
+        }
+        Ok(exp)
+    }
+
     /// Whether any session uses the keyword benchmark (which needs embedded keywords).
     pub fn uses_keyword(&self) -> bool {
         self.policies.iter().any(|p| p.kind == PolicyKind::Keyword)
@@ -383,6 +479,93 @@ pub fn session_id(
 /// Letters, digits, `.`, `-` and `_` kept; anything else (`/`, `:`, spaces) becomes `-`.
 fn file_safe(s: &str) -> String {
     scrollsim_core::ids::file_safe(s, '-')
+}
+
+/// Expands one `[[sweep]]` into presets added to `policy`. Errors are (key suffix, expected).
+fn expand_sweep(sw: &SweepFile, policy: &mut PolicyConfig) -> Result<Sweep, (String, String)> {
+    let base = match &sw.base {
+        None => PolicySpec {
+            kind: PolicyKind::ForYou,
+            preset: None,
+        },
+        Some(b) if b.kind == PolicyKind::ForYou => PolicySpec {
+            kind: PolicyKind::ForYou,
+            preset: b
+                .preset
+                .as_deref()
+                .map(|n| policy.canonical_preset(n).to_string()),
+        },
+        Some(b) => return Err((
+            ".base".into(),
+            format!(
+                "`foryou` or `foryou:<preset>` (only foryou has mechanisms to vary), not \"{b}\""
+            ),
+        )),
+    };
+    let base_params = policy
+        .foryou_params(base.preset.as_deref())
+        .cloned()
+        .ok_or_else(|| {
+            (
+                ".base".into(),
+                format!(
+                    "a preset in [policy.presets] (known: {})",
+                    policy.preset_names()
+                ),
+            )
+        })?;
+    if sw.values.is_empty() {
+        return Err((".values".into(), "at least one value".into()));
+    }
+    let mut points = Vec::with_capacity(sw.values.len());
+    for (j, value) in sw.values.iter().enumerate() {
+        let key = || format!(".values[{j}]");
+        let mut one = toml::Table::new();
+        one.insert(sw.param.clone(), value.clone());
+        let params: crate::config::ForYouParams = merged(&base_params, &one).map_err(|e| {
+            if e.contains("unknown field") {
+                (".param".into(), format!("a [policy.foryou] key ({e})"))
+            } else {
+                (key(), e)
+            }
+        })?;
+        let mut check = policy.clone();
+        check.foryou = params.clone();
+        check
+            .validate()
+            .map_err(|(k, e)| (key(), format!("{e} ({k})")))?;
+        let shown = match value {
+            toml::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        let name = match &base.preset {
+            Some(p) => format!("{p}+{}={shown}", sw.param),
+            None => format!("{}={shown}", sw.param),
+        };
+        match policy.presets.get(&name) {
+            Some(existing) if *existing != params => {
+                return Err((
+                    key(),
+                    format!("a preset name not already used differently ({name:?})"),
+                ))
+            }
+            _ => {
+                policy.presets.insert(name.clone(), params);
+            }
+        }
+        points.push(SweepPoint {
+            value: serde_json::to_value(value).map_err(|e| (key(), e.to_string()))?,
+            policy: PolicySpec {
+                kind: PolicyKind::ForYou,
+                preset: Some(name),
+            },
+        });
+    }
+    Ok(Sweep {
+        base,
+        param: sw.param.clone(),
+        points,
+    })
 }
 
 /// `base` with `overrides` merged in, table by table (an override replaces scalars and

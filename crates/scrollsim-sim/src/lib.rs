@@ -17,11 +17,11 @@ pub mod seed;
 pub mod session;
 pub mod state;
 
-pub use config::{ForYouParams, PolicyConfig, PolicyKind, PolicySpec};
+pub use config::{ForYouParams, KeywordRetrieval, PolicyConfig, PolicyKind, PolicySpec};
 pub use dwell::DwellConfig;
-pub use experiment::{Defaults, Experiment, SessionPlan, Shard};
+pub use experiment::{Defaults, Experiment, SessionPlan, Shard, Sweep, SweepPoint};
 pub use policy::{build_policy, FeedPolicy, Pick, PolicyContext, PolicyError, PolicyMemo};
 pub use progress::{ProgressSnapshot, RunProgress, Stop};
 pub use run::{execute, RunDeps, RunDir, RunError, RunReport};
 pub use session::{run_session, Outcome, Session, SessionEnv, SessionError};
-pub use state::SessionState;
+pub use state::{FeedView, Observed, SessionState, View};

@@ -17,16 +17,17 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use scrollsim_core::config::ConfigError;
-use scrollsim_core::{Header, RunId, SessionId, SCHEMA_VERSION, VERSION};
+use scrollsim_core::{EndReason, Header, RunId, SessionId, SCHEMA_VERSION, VERSION};
+use scrollsim_core::{Retrieval, Value};
 use scrollsim_embed::Embedder;
-use scrollsim_store::{StoreError, VideoStore};
+use scrollsim_store::{StoreError, VectorName, VideoStore};
 use scrollsim_vlm::config::JudgeSpec;
 use scrollsim_vlm::{build_judge, Judge, JudgeEnv};
 use tokio::sync::Semaphore;
 
-use crate::config::PolicySpec;
+use crate::config::{KeywordRetrieval, PolicySpec};
 use crate::experiment::{Experiment, SessionPlan, Shard};
-use crate::policy::{build_policy, FeedPolicy, KeywordQuery, PolicyError};
+use crate::policy::{build_policy, FeedPolicy, KeywordQuery, KeywordSet, PolicyError};
 use crate::progress::{RunProgress, Stop};
 use crate::session::{run_session, Outcome, Session, SessionEnv};
 
@@ -37,8 +38,12 @@ pub struct RunDeps {
     /// Judges are built from it (one per model x strategy x parser), so each model's limits,
     /// the budget and the ledger hold across the run's sessions.
     pub judges: JudgeEnv,
-    /// The store's text embedder: the keyword benchmark embeds its keywords with it.
+    /// The store's text embedder: the keyword benchmark embeds its keywords with it when it
+    /// retrieves by text.
     pub text_embedder: Option<Arc<dyn Embedder>>,
+    /// The store's image embedder (CLIP), when one is configured: the keyword benchmark
+    /// embeds its keywords with its text tower to retrieve by image vectors.
+    pub image_embedder: Option<Arc<dyn Embedder>>,
 }
 
 /// Why a run could not start or finish.
@@ -230,16 +235,24 @@ pub struct RunReport {
     pub ended: usize,
     pub already_ended: usize,
     pub stopped: usize,
-    /// Sessions that stopped on an error (resumable once the cause is fixed).
+    /// Sessions that could not run or continue (their trace has no end event).
     pub failures: Vec<(SessionId, String)>,
+    /// Sessions whose trace ended in error (`EndReason::Error`): failed, never counted as
+    /// done; `--resume` continues them once the cause is fixed.
+    pub errored: Vec<(SessionId, String)>,
 }
 
 impl RunReport {
-    /// Whether every owned session has its end event.
+    /// Whether every owned session has its end event (some may have ended in error).
     pub fn complete(&self) -> bool {
         self.failures.is_empty()
             && self.stopped == 0
             && self.ended + self.already_ended == self.sessions
+    }
+
+    /// Whether every owned session ended and none of them in error.
+    pub fn succeeded(&self) -> bool {
+        self.complete() && self.errored.is_empty()
     }
 }
 
@@ -258,7 +271,7 @@ pub async fn execute(
     let corpus = deps.store.corpus_id().await?;
 
     let keywords = if exp.uses_keyword() {
-        Some(keyword_queries(exp, deps).await?)
+        Some(keyword_set(exp, deps).await?)
     } else {
         None
     };
@@ -323,6 +336,7 @@ pub async fn execute(
     let env = SessionEnv {
         store: deps.store.clone(),
         dwell: exp.policy.dwell,
+        frames_per_video: exp.frames_per_video,
         stop: stop.clone(),
         progress: progress.clone(),
     };
@@ -344,19 +358,35 @@ pub async fn execute(
     }
     let (mut ended, mut already_ended, mut stopped) = (0, 0, 0);
     let mut failures = Vec::new();
+    let mut errored = Vec::new();
     while let Some(joined) = tasks.join_next().await {
         let (id, result) = joined.expect("session task panicked");
-        match result {
-            Ok(Outcome::Ended { .. }) => ended += 1,
-            Ok(Outcome::AlreadyEnded { .. }) => already_ended += 1,
-            Ok(Outcome::Stopped { .. }) => stopped += 1,
+        let reason = match &result {
+            Ok(Outcome::Ended { reason, .. }) => {
+                ended += 1;
+                Some(reason)
+            }
+            Ok(Outcome::AlreadyEnded { reason, .. }) => {
+                already_ended += 1;
+                Some(reason)
+            }
+            Ok(Outcome::Stopped { .. }) => {
+                stopped += 1;
+                None
+            }
             Err(e) => {
                 tracing::error!(session = %id, "{e}");
-                failures.push((id, e.to_string()));
+                failures.push((id.clone(), e.to_string()));
+                None
             }
+        };
+        if let Some(EndReason::Error { message }) = reason {
+            tracing::error!(session = %id, "ended in error: {message}");
+            errored.push((id, message.clone()));
         }
     }
     failures.sort();
+    errored.sort();
     Ok(RunReport {
         run_id: dir.id.clone(),
         sessions: mine.len(),
@@ -364,6 +394,7 @@ pub async fn execute(
         already_ended,
         stopped,
         failures,
+        errored,
     })
 }
 
@@ -376,7 +407,7 @@ fn header_for(
     policy: &dyn FeedPolicy,
     judge: &dyn Judge,
 ) -> Header {
-    Header {
+    let mut header = Header {
         schema_version: SCHEMA_VERSION,
         scrollsim_version: VERSION.to_string(),
         run_id: dir.id.clone(),
@@ -396,40 +427,92 @@ fn header_for(
             "judge": exp.judge,
             "dwell": exp.policy.dwell,
         }),
+    };
+    if let Some(n) = exp.frames_per_video {
+        header.config["frames_per_video"] = n.into();
     }
+    header
 }
 
-/// Embeds every value keyword with the store's text embedder.
-async fn keyword_queries(
-    exp: &Experiment,
-    deps: &RunDeps,
-) -> Result<Arc<Vec<KeywordQuery>>, RunError> {
-    use scrollsim_store::VectorName;
-    if exp.policy.keyword.using != VectorName::Text {
-        return Err(RunError::Keywords(
-            "only `policy.keyword.using = \"text\"` is supported: keywords are embedded with the text embedder".into(),
-        ));
+/// Embeds every value keyword for the retrieval the experiment asks for: by image vectors
+/// (CLIP's text tower) when `using = "image"`, or `"auto"` with an image embedder and a corpus
+/// that has image vectors; by text vectors otherwise. The choice is recorded in every keyword
+/// trace's policy (`retrieval`), and a fall-back to text is logged.
+async fn keyword_set(exp: &Experiment, deps: &RunDeps) -> Result<KeywordSet, RunError> {
+    let images = match &deps.image_embedder {
+        Some(_) => has_image_vectors(deps.store.as_ref()).await?,
+        None => false,
+    };
+    let retrieval = match (exp.policy.keyword.using, images) {
+        (KeywordRetrieval::Text, _) => Retrieval::Text,
+        (KeywordRetrieval::Image | KeywordRetrieval::Auto, true) => Retrieval::Image,
+        (KeywordRetrieval::Image, false) => {
+            return Err(RunError::Keywords(format!(
+                "`policy.keyword.using = \"image\"` needs {}; set `using = \"text\"` or \"auto\" to retrieve by caption text instead",
+                if deps.image_embedder.is_none() {
+                    "an image embedder ([embedder.image] kind = \"clip\")"
+                } else {
+                    "a corpus ingested with an image embedder (this collection has no image vectors)"
+                }
+            )))
+        }
+        (KeywordRetrieval::Auto, false) => {
+            tracing::warn!(
+                "keyword benchmark: retrieving by text vectors, not image vectors as the paper did ({}); every trace records `retrieval: text`",
+                if deps.image_embedder.is_none() {
+                    "no image embedder is configured"
+                } else {
+                    "the corpus has no image vectors"
+                }
+            );
+            Retrieval::Text
+        }
+    };
+    let embedder = match retrieval {
+        Retrieval::Text => deps.text_embedder.as_ref(),
+        Retrieval::Image => deps.image_embedder.as_ref(),
     }
-    let embedder = deps.text_embedder.as_ref().ok_or_else(|| {
+    .ok_or_else(|| {
         RunError::Keywords("no text embedder was given to embed the value keywords".into())
     })?;
-    let scorer = scrollsim_embed::ValueScorer::new(
-        &exp.values,
-        embedder.as_ref(),
-        None,
-        scrollsim_embed::ValueScoring::default(),
-    )
-    .await
-    .map_err(|e| RunError::Keywords(e.to_string()))?;
-    let mut out = Vec::new();
-    for (value, kws) in scorer.keyword_vectors().iter() {
-        for k in kws {
-            out.push(KeywordQuery {
-                value,
-                keyword: k.keyword.clone(),
-                vector: k.text.clone(),
-            });
-        }
+    let (values, words): (Vec<Value>, Vec<String>) = exp
+        .values
+        .values
+        .iter()
+        .flat_map(|(v, spec)| {
+            spec.keywords
+                .iter()
+                .map(|k| k.trim())
+                .filter(|k| !k.is_empty())
+                .map(move |k| (v, k.to_string()))
+        })
+        .unzip();
+    let vectors = embedder
+        .embed_texts(&words)
+        .await
+        .map_err(|e| RunError::Keywords(format!("embedding the value keywords: {e}")))?;
+    let queries = values
+        .into_iter()
+        .zip(words)
+        .zip(vectors)
+        .map(|((value, keyword), vector)| KeywordQuery {
+            value,
+            keyword,
+            vector,
+        })
+        .collect();
+    Ok(KeywordSet {
+        retrieval,
+        queries: Arc::new(queries),
+    })
+}
+
+/// Whether the corpus holds image vectors (the store refuses an image-vector request on a
+/// collection made without an image embedder).
+async fn has_image_vectors(store: &dyn VideoStore) -> Result<bool, RunError> {
+    match store.vectors(&[], VectorName::Image).await {
+        Ok(_) => Ok(true),
+        Err(StoreError::InvalidRequest(_)) => Ok(false),
+        Err(e) => Err(e.into()),
     }
-    Ok(Arc::new(out))
 }

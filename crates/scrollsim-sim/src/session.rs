@@ -22,6 +22,8 @@ use crate::state::{ReplayMismatch, SessionState};
 pub struct SessionEnv {
     pub store: Arc<dyn VideoStore>,
     pub dwell: DwellConfig,
+    /// At most this many keyframes of each video are shown (and recorded), evenly spaced.
+    pub frames_per_video: Option<usize>,
     pub stop: Stop,
     pub progress: Arc<RunProgress>,
 }
@@ -40,8 +42,9 @@ pub struct Session {
 pub enum Outcome {
     /// The session wrote its end event now.
     Ended { steps: u32, reason: EndReason },
-    /// The trace already had an end event; nothing was run.
-    AlreadyEnded { steps: u32 },
+    /// The trace already had an end event; nothing was run. (A trace that ended in error is
+    /// never this: it is continued, so a fixed cause lets `--resume` finish it.)
+    AlreadyEnded { steps: u32, reason: EndReason },
     /// Stopped on request after `steps` steps, without an end event: resumable.
     Stopped { steps: u32 },
 }
@@ -98,11 +101,12 @@ pub async fn run_session(env: &SessionEnv, s: &Session) -> Result<Outcome, Sessi
             steps,
             likes,
             usage,
+            reason,
         } => {
             env.progress.already(steps as u64, likes as u64, &usage);
             env.progress
                 .shortened((s.header.session_length - steps.min(s.header.session_length)) as u64);
-            return Ok(Outcome::AlreadyEnded { steps });
+            return Ok(Outcome::AlreadyEnded { steps, reason });
         }
         Opened::Continue { writer, state } => {
             env.progress.already(
@@ -130,11 +134,7 @@ pub async fn run_session(env: &SessionEnv, s: &Session) -> Result<Outcome, Sessi
         if env.stop.requested() {
             return Ok(Outcome::Stopped { steps: index });
         }
-        let mut cx = PolicyContext {
-            state: &state,
-            seed: h.seed,
-            memo: &mut memo,
-        };
+        let mut cx = PolicyContext::new(&state, h.seed, &mut memo);
         let pick = match s.policy.next(&mut cx).await {
             Ok(Some(p)) => p,
             Ok(None) => break EndReason::CorpusExhausted,
@@ -146,7 +146,10 @@ pub async fn run_session(env: &SessionEnv, s: &Session) -> Result<Outcome, Sessi
                 })
             }
         };
-        let video = pick.video;
+        let mut video = pick.video;
+        if let Some(n) = env.frames_per_video {
+            video.keyframes = evenly_spaced(std::mem::take(&mut video.keyframes), n);
+        }
         let vector = env
             .store
             .vectors(std::slice::from_ref(&video.id), VectorName::Text)
@@ -187,6 +190,7 @@ pub async fn run_session(env: &SessionEnv, s: &Session) -> Result<Outcome, Sessi
             label: video.label,
             retrieved_for: pick.retrieved_for,
             keyframes: video.keyframes,
+            provenance: video.provenance,
             slate: pick.slate,
             decision,
             dwell_s,
@@ -218,11 +222,28 @@ pub async fn run_session(env: &SessionEnv, s: &Session) -> Result<Outcome, Sessi
     Ok(Outcome::Ended { steps, reason })
 }
 
+/// `n` of `items`, evenly spaced, each the middle of its share (1 of 4: the third; 2 of 4: the
+/// second and fourth... of 0-based 1 and 3).
+fn evenly_spaced<T>(items: Vec<T>, n: usize) -> Vec<T> {
+    let m = items.len();
+    if n >= m {
+        return items;
+    }
+    let keep: Vec<usize> = (0..n).map(|i| (2 * i + 1) * m / (2 * n)).collect();
+    items
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| keep.contains(i))
+        .map(|(_, x)| x)
+        .collect()
+}
+
 enum Opened {
     Ended {
         steps: u32,
         likes: u32,
         usage: scrollsim_core::CallUsage,
+        reason: EndReason,
     },
     Continue {
         writer: TraceWriter<File>,
@@ -314,12 +335,25 @@ fn open_trace(path: &Path, header: &Header) -> Result<Opened, SessionError> {
         }
     }
     drop(reader);
-    if let Some(end) = ended {
-        return Ok(Opened::Ended {
-            steps: end.steps,
-            likes: end.likes,
-            usage: end.usage,
-        });
+    match ended {
+        // A session that stopped on an error is not done: its end event goes, and it
+        // continues from its steps (the same as a session interrupted before its end).
+        Some(End {
+            reason: EndReason::Error { message },
+            ..
+        }) => {
+            tracing::info!(path = %path.display(), "continuing a session that ended in error: {message}");
+            truncate_last_line(&mut file).map_err(io)?;
+        }
+        Some(end) => {
+            return Ok(Opened::Ended {
+                steps: end.steps,
+                likes: end.likes,
+                usage: end.usage,
+                reason: end.reason,
+            })
+        }
+        None => {}
     }
     file.seek(SeekFrom::End(0)).map_err(io)?;
     Ok(Opened::Continue {
@@ -359,6 +393,25 @@ fn truncate_partial_line(file: &mut File) -> std::io::Result<()> {
     file.set_len(0)
 }
 
+/// Cuts a file's last complete line (its end event).
+fn truncate_last_line(file: &mut File) -> std::io::Result<()> {
+    let len = file.metadata()?.len();
+    // The file ends with a newline (partial lines were cut on open): find the one before.
+    let mut end = len.saturating_sub(1);
+    let mut buf = vec![0u8; 64 * 1024];
+    while end > 0 {
+        let start = end.saturating_sub(buf.len() as u64);
+        let n = (end - start) as usize;
+        file.seek(SeekFrom::Start(start))?;
+        file.read_exact(&mut buf[..n])?;
+        if let Some(pos) = buf[..n].iter().rposition(|b| *b == b'\n') {
+            return file.set_len(start + pos as u64 + 1);
+        }
+        end = start;
+    }
+    file.set_len(0)
+}
+
 /// The first top-level header field that differs, ignoring when and by which version the
 /// trace was started.
 fn header_difference(found: &Header, expected: &Header) -> Option<String> {
@@ -371,4 +424,18 @@ fn header_difference(found: &Header, expected: &Header) -> Option<String> {
         .filter(|k| !ignore.contains(&k.as_str()))
         .find(|k| a.get(*k) != b.get(*k))
         .cloned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::evenly_spaced;
+
+    #[test]
+    fn frames_are_taken_from_the_middle_of_their_share() {
+        assert_eq!(evenly_spaced(vec![0, 1, 2, 3], 1), vec![2]);
+        assert_eq!(evenly_spaced(vec![0, 1, 2, 3], 2), vec![1, 3]);
+        assert_eq!(evenly_spaced(vec![0, 1, 2], 1), vec![1]);
+        assert_eq!(evenly_spaced(vec![0, 1, 2], 5), vec![0, 1, 2]);
+        assert_eq!(evenly_spaced(Vec::<u8>::new(), 1), Vec::<u8>::new());
+    }
 }

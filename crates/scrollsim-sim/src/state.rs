@@ -8,13 +8,15 @@
 
 use std::collections::HashSet;
 
-use scrollsim_core::{CallUsage, Decision, ParseStatus, PerValue, Step, Value, VideoId};
+use scrollsim_core::{
+    CallUsage, Decision, FeedbackSignal, ParseStatus, PerValue, Step, Value, VideoId,
+};
 
-/// What the agent did with one video, as a feed sees it.
+/// One view as a platform observes it: the video and how long the agent stayed. The judge's
+/// like is not part of it (the paper's platforms never saw one); see [`FeedView::feedback`].
 #[derive(Debug, Clone, PartialEq)]
-pub struct Feedback {
+pub struct View {
     pub video: VideoId,
-    pub like: bool,
     pub dwell_s: f32,
 }
 
@@ -25,7 +27,10 @@ pub struct SessionState {
     seen: HashSet<VideoId>,
     /// Seen videos in order of first showing (what a store filter excludes).
     seen_order: Vec<VideoId>,
-    history: Vec<Feedback>,
+    views: Vec<View>,
+    /// The judge's like per step, kept apart from `views` so that only a feed whose signal
+    /// includes likes is handed them.
+    liked: Vec<bool>,
     exposure: PerValue<u32>,
     likes: PerValue<u32>,
     total_likes: u32,
@@ -63,9 +68,14 @@ impl SessionState {
         &self.seen_order
     }
 
-    /// Every step's feedback, oldest first.
-    pub fn history(&self) -> &[Feedback] {
-        &self.history
+    /// Every step's view (video and dwell), oldest first.
+    pub fn views(&self) -> &[View] {
+        &self.views
+    }
+
+    /// What a policy may read of this state: see [`FeedView`].
+    pub fn feed_view(&self) -> FeedView<'_> {
+        FeedView(self)
     }
 
     pub fn exposure(&self) -> &PerValue<u32> {
@@ -105,11 +115,11 @@ impl SessionState {
         if self.seen.insert(video.clone()) {
             self.seen_order.push(video.clone());
         }
-        self.history.push(Feedback {
+        self.views.push(View {
             video: video.clone(),
-            like: decision.like,
             dwell_s,
         });
+        self.liked.push(decision.like);
         for v in values {
             self.exposure[*v] += 1;
             self.likes[*v] += decision.like as u32;
@@ -158,5 +168,52 @@ impl SessionState {
             });
         }
         Ok(())
+    }
+}
+
+/// A session's state as a feed policy sees it: the step, the videos shown and their dwell. The
+/// judge's likes are reachable only through [`FeedView::feedback`] with a signal that includes
+/// them, so a policy run with `feedback = "dwell"` cannot read a like: the API has no path.
+#[derive(Clone, Copy)]
+pub struct FeedView<'a>(&'a SessionState);
+
+/// What a reacting feed may learn from under its feedback signal.
+#[derive(Debug, Clone, Copy)]
+pub struct Observed<'a> {
+    /// Every view so far, oldest first.
+    pub views: &'a [View],
+    /// The like of each view, only when the signal includes likes.
+    pub likes: Option<&'a [bool]>,
+}
+
+impl<'a> FeedView<'a> {
+    /// Index of the step being chosen (= steps taken so far).
+    pub fn step(&self) -> u32 {
+        self.0.next_index
+    }
+
+    pub fn has_seen(&self, id: &VideoId) -> bool {
+        self.0.has_seen(id)
+    }
+
+    /// Seen videos in the order they were first shown.
+    pub fn seen(&self) -> &'a [VideoId] {
+        &self.0.seen_order
+    }
+
+    /// Every view so far (video and dwell), oldest first.
+    pub fn views(&self) -> &'a [View] {
+        &self.0.views
+    }
+
+    /// The feedback a feed with `signal` observes.
+    pub fn feedback(&self, signal: FeedbackSignal) -> Observed<'a> {
+        Observed {
+            views: &self.0.views,
+            likes: match signal {
+                FeedbackSignal::Dwell => None,
+                FeedbackSignal::Likes | FeedbackSignal::Both => Some(&self.0.liked),
+            },
+        }
     }
 }

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use scrollsim_core::{PolicyInfo, SlateEntry, Value, VideoId};
+use scrollsim_core::{PolicyInfo, PolicyName, SlateEntry, Value, VideoId};
 use scrollsim_store::VideoStore;
 
 use super::{FeedPolicy, Pick, PolicyContext, PolicyError};
@@ -20,8 +20,9 @@ pub struct FeedItem {
 }
 
 /// Serves step `i` of a recorded feed at step `i`, reading the video record from the store;
-/// ends the session when the recording does. Reports the recorded policy in `info`, so a
-/// replayed trace's header names the feed that produced it.
+/// ends the session when the recording does. Its `info` is `fixed(<recorded policy>)`: the
+/// feed is open-loop (it does not react to the judge now deciding), so a counterfactual
+/// session is never reported as a session of the policy that recorded it.
 pub struct FixedFeedPolicy {
     recorded: PolicyInfo,
     feed: Vec<FeedItem>,
@@ -41,7 +42,10 @@ impl FixedFeedPolicy {
 #[async_trait]
 impl FeedPolicy for FixedFeedPolicy {
     fn info(&self) -> PolicyInfo {
-        self.recorded.clone()
+        PolicyInfo {
+            replays: Some(Box::new(self.recorded.clone())),
+            ..PolicyInfo::named(PolicyName::Fixed)
+        }
     }
 
     async fn planned_length(&self) -> Result<Option<u32>, PolicyError> {

@@ -1,13 +1,13 @@
 //! `foryou`: a feed that reacts to the agent within the session, the part the paper's live
-//! platforms kept out of its control. Platform presets (`tiktok-like`, `youtube-like`,
-//! `instagram-like`) are parameter sets in config, not code.
+//! platforms kept out of its control. Presets (`fast-adapting`...) are parameter sets in
+//! config, named by the mechanisms they set, not code.
 
 use std::collections::HashSet;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use rand::Rng;
-use scrollsim_core::{PolicyInfo, SlateEntry, Video, VideoId};
+use scrollsim_core::{FeedbackSignal, PolicyInfo, PolicyName, SlateEntry, Video, VideoId};
 use scrollsim_store::{Example, Filter, RecommendRequest, VideoStore};
 use tokio::sync::OnceCell;
 
@@ -15,11 +15,13 @@ use super::views::ViewsRanking;
 use super::{params_json, FeedPolicy, Pick, PolicyContext, PolicyError};
 use crate::config::ForYouParams;
 use crate::seed::{self, Purpose};
+use crate::state::Observed;
 
 /// One step:
-/// 1. Feedback older than `feedback_delay` steps, the last `history` of it, becomes examples:
-///    likes positive, skips negative (if `use_negatives`), each weighing
-///    `max(dwell, min_weight_s) x 0.5^(age / half_life_steps)`.
+/// 1. Views older than `feedback_delay` steps, the last `history` of them, become examples,
+///    positive or negative by the `feedback` signal (under `dwell`, the default: positive when
+///    the agent stayed `positive_dwell_s` or longer), negatives only if `use_negatives`, each
+///    weighing `max(dwell, min_weight_s) x 0.5^(age / half_life_steps)`.
 /// 2. With `n` >= 1 positive examples, the store's recommend query gives `slate_size` unseen
 ///    candidates scored by similarity (source `recommend`). The feed asks every
 ///    `refresh_every` steps, from the feedback before the request, and serves that page
@@ -28,7 +30,7 @@ use crate::seed::{self, Purpose};
 ///    score `ln(1 + views) / ln(1 + the corpus' largest views)`).
 /// 4. Who serves the step: with probability `epsilon` exploration; else with probability
 ///    `popularity_mix` the popular candidates; else the recommendations with probability
-///    `n / (n + confidence_likes)` (how much evidence the feed wants before it trusts its
+///    `n / (n + confidence_positives)` (how much evidence the feed wants before it trusts its
 ///    picture of the user: the adaptation speed) and exploration otherwise. Exploration shows
 ///    a seeded random unseen video from outside the slate (added to it as `explore`); a list
 ///    serves by softmax over its scores at `temperature` (its top video at temperature 0).
@@ -67,29 +69,10 @@ impl ForYouPolicy {
         })
     }
 
-    /// Positive and negative examples from the first `upto` steps' feedback, aged as seen
-    /// from step `upto` (foryou never repeats a video, so each appears once).
+    /// Positive and negative examples from the first `upto` steps' feedback.
     fn examples(&self, cx: &PolicyContext<'_>, upto: usize) -> (Vec<Example>, Vec<Example>) {
-        let p = &self.params;
-        let history = &cx.state.history()[..upto];
-        let usable = upto.saturating_sub(p.feedback_delay as usize);
-        let from = usable.saturating_sub(p.history);
-        let mut positive = Vec::new();
-        let mut negative = Vec::new();
-        for (i, f) in history.iter().enumerate().take(usable).skip(from) {
-            let age = (upto - i) as f32;
-            let weight = f.dwell_s.max(p.min_weight_s) * 0.5f32.powf(age / p.half_life_steps);
-            let example = Example {
-                id: f.video.clone(),
-                weight,
-            };
-            if f.like {
-                positive.push(example);
-            } else if p.use_negatives {
-                negative.push(example);
-            }
-        }
-        (positive, negative)
+        // The state hands out likes only when the signal includes them.
+        examples(&self.params, &cx.feed.feedback(self.params.feedback), upto)
     }
 
     /// The page of recommendations requested at step `at`: from the feedback of the steps
@@ -98,10 +81,10 @@ impl ForYouPolicy {
         let p = &self.params;
         let upto = at as usize;
         let (positive, negative) = self.examples(cx, upto);
-        let likes = positive.len();
+        let positives = positive.len();
         let mut videos = Vec::new();
         if !positive.is_empty() {
-            let shown = cx.state.history()[..upto].iter().map(|f| f.video.clone());
+            let shown = cx.feed.views()[..upto].iter().map(|v| v.video.clone());
             let req = RecommendRequest {
                 using: p.using,
                 positive,
@@ -117,7 +100,11 @@ impl ForYouPolicy {
                 .map(|h| (h.video, h.score))
                 .collect();
         }
-        Ok(Page { at, likes, videos })
+        Ok(Page {
+            at,
+            positives,
+            videos,
+        })
     }
 }
 
@@ -125,8 +112,39 @@ impl ForYouPolicy {
 struct Page {
     at: u32,
     /// Positive examples the request had.
-    likes: usize,
+    positives: usize,
     videos: Vec<(Video, f32)>,
+}
+
+/// The examples a feed with `p` builds from what it observed of the first `upto` steps, aged
+/// as seen from step `upto` (foryou never repeats a video, so each appears once). Under
+/// `feedback = "dwell"` `observed` holds no likes at all (see [`crate::FeedView::feedback`]).
+pub(crate) fn examples(
+    p: &ForYouParams,
+    observed: &Observed<'_>,
+    upto: usize,
+) -> (Vec<Example>, Vec<Example>) {
+    let usable = upto.saturating_sub(p.feedback_delay as usize);
+    let from = usable.saturating_sub(p.history);
+    let by_dwell = p.feedback != FeedbackSignal::Likes;
+    let mut positive = Vec::new();
+    let mut negative = Vec::new();
+    for (i, view) in observed.views.iter().enumerate().take(usable).skip(from) {
+        let liked = observed.likes.is_some_and(|l| l[i]);
+        let is_positive = liked || (by_dwell && view.dwell_s >= p.positive_dwell_s);
+        let age = (upto - i) as f32;
+        let weight = view.dwell_s.max(p.min_weight_s) * 0.5f32.powf(age / p.half_life_steps);
+        let example = Example {
+            id: view.video.clone(),
+            weight,
+        };
+        if is_positive {
+            positive.push(example);
+        } else if p.use_negatives {
+            negative.push(example);
+        }
+    }
+    (positive, negative)
 }
 
 /// Draws an index from scores by softmax at `temperature` (the first, best, at 0).
@@ -153,16 +171,17 @@ fn softmax_pick(scores: &[f32], temperature: f32, u: f64) -> usize {
 impl FeedPolicy for ForYouPolicy {
     fn info(&self) -> PolicyInfo {
         PolicyInfo {
-            name: "foryou".into(),
             preset: self.preset.clone(),
+            feedback: Some(self.params.feedback),
             params: params_json(&self.params),
+            ..PolicyInfo::named(PolicyName::ForYou)
         }
     }
 
     async fn next(&self, cx: &mut PolicyContext<'_>) -> Result<Option<Pick>, PolicyError> {
         let p = &self.params;
         let step = cx.step();
-        let exclude = Filter::excluding(cx.state.seen().iter().cloned());
+        let exclude = Filter::excluding(cx.feed.seen().iter().cloned());
         // The feed requests a page of recommendations every `refresh_every` steps (as apps
         // fetch feed pages); the memo only saves asking again for the same page.
         let at = step - step % p.refresh_every;
@@ -171,17 +190,17 @@ impl FeedPolicy for ForYouPolicy {
             cx.memo.set(page);
         }
         let page = cx.memo.get::<Page>().expect("just set");
-        let likes = page.likes as f32;
+        let positives = page.positives as f32;
         let personal: Vec<(Video, f32)> = page
             .videos
             .iter()
-            .filter(|(v, _)| !cx.state.has_seen(&v.id))
+            .filter(|(v, _)| !cx.feed.has_seen(&v.id))
             .cloned()
             .collect();
         let mut popular: Vec<(Video, f32)> = Vec::new();
         if p.popular_candidates > 0 {
             let skip: HashSet<&VideoId> = cx
-                .state
+                .feed
                 .seen()
                 .iter()
                 .chain(personal.iter().map(|c| &c.0.id))
@@ -202,7 +221,7 @@ impl FeedPolicy for ForYouPolicy {
         let mut rng = seed::rng(cx.seed, step, Purpose::Explore);
         let u: f32 = rng.random();
         let trust: f32 = rng.random();
-        let confidence = likes / (likes + p.confidence_likes);
+        let confidence = positives / (positives + p.confidence_positives);
         let mut served = if u < p.epsilon {
             Serve::Explore
         } else if u < p.epsilon + p.popularity_mix && !popular.is_empty() {

@@ -1,21 +1,24 @@
 //! `keyword`: the paper's value-retrieval benchmark [S] as a feed. For each value in
-//! circumplex order, each keyword's `top_k` nearest videos by text vector; duplicates within a
-//! value are dropped (a video retrieved for two values is shown once for each). Each step
-//! records the value it was retrieved for (`Step.retrieved_for`), which is what the paper's
-//! P(model, value) groups by.
+//! circumplex order, each keyword's `top_k` nearest videos, by image vector (keywords
+//! embedded by CLIP's text tower, as the paper matched keywords to screenshots) or by text
+//! vector (keywords embedded by the text embedder). With `dedup = false` (the default) every
+//! keyword contributes exactly `top_k` videos where the corpus allows, so each value has
+//! `top_k` x keywords of them, the paper's 5 x 10 = 50; with `dedup = true` a video retrieved
+//! twice for one value is shown once. Each step records the value it was retrieved for
+//! (`Step.retrieved_for`), which is what the paper's P(model, value) groups by.
 
 use std::collections::HashSet;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use scrollsim_core::{PolicyInfo, SlateEntry, Value, VideoId};
-use scrollsim_store::{Filter, SearchRequest, VideoStore};
+use scrollsim_core::{PolicyInfo, PolicyName, Retrieval, SlateEntry, Value, VideoId};
+use scrollsim_store::{Filter, SearchRequest, VectorName, VideoStore};
 use tokio::sync::OnceCell;
 
 use super::{params_json, FeedPolicy, Pick, PolicyContext, PolicyError};
 use crate::config::KeywordParams;
 
-/// One keyword of one value, embedded with the store's text embedder.
+/// One keyword of one value, embedded in the space of the vectors it is matched against.
 #[derive(Debug, Clone, PartialEq)]
 pub struct KeywordQuery {
     pub value: Value,
@@ -23,21 +26,24 @@ pub struct KeywordQuery {
     pub vector: Vec<f32>,
 }
 
+/// Every value keyword, embedded, and which of the videos' vectors they are matched against.
+#[derive(Debug, Clone)]
+pub struct KeywordSet {
+    pub retrieval: Retrieval,
+    pub queries: Arc<Vec<KeywordQuery>>,
+}
+
 /// The retrieval plan is the same for every session (it depends on the corpus and keywords
 /// only), so it is computed once, on first use, and shared.
 pub struct KeywordPolicy {
     params: KeywordParams,
-    keywords: Arc<Vec<KeywordQuery>>,
+    keywords: KeywordSet,
     store: Arc<dyn VideoStore>,
     plan: OnceCell<Vec<Pick>>,
 }
 
 impl KeywordPolicy {
-    pub fn new(
-        params: KeywordParams,
-        keywords: Arc<Vec<KeywordQuery>>,
-        store: Arc<dyn VideoStore>,
-    ) -> Self {
+    pub fn new(params: KeywordParams, keywords: KeywordSet, store: Arc<dyn VideoStore>) -> Self {
         KeywordPolicy {
             params,
             keywords,
@@ -53,14 +59,18 @@ impl KeywordPolicy {
     }
 
     async fn build_plan(&self) -> Result<Vec<Pick>, PolicyError> {
+        let using = match self.keywords.retrieval {
+            Retrieval::Text => VectorName::Text,
+            Retrieval::Image => VectorName::Image,
+        };
         let mut plan = Vec::new();
         for value in Value::ALL {
             let mut taken: HashSet<VideoId> = HashSet::new();
-            for q in self.keywords.iter().filter(|q| q.value == value) {
+            for q in self.keywords.queries.iter().filter(|q| q.value == value) {
                 let hits = self
                     .store
                     .search(&SearchRequest {
-                        using: self.params.using,
+                        using,
                         vector: q.vector.clone(),
                         filter: Filter::default(),
                         limit: self.params.top_k,
@@ -77,7 +87,7 @@ impl KeywordPolicy {
                     })
                     .collect();
                 for hit in hits {
-                    if taken.insert(hit.video.id.clone()) {
+                    if !self.params.dedup || taken.insert(hit.video.id.clone()) {
                         plan.push(Pick {
                             video: hit.video,
                             slate: slate.clone(),
@@ -97,13 +107,14 @@ impl FeedPolicy for KeywordPolicy {
         let mut params = params_json(&self.params);
         params["keywords"] = self
             .keywords
+            .queries
             .iter()
             .map(|q| serde_json::json!({"value": q.value, "keyword": q.keyword}))
             .collect();
         PolicyInfo {
-            name: "keyword".into(),
-            preset: None,
+            retrieval: Some(self.keywords.retrieval),
             params,
+            ..PolicyInfo::named(PolicyName::Keyword)
         }
     }
 

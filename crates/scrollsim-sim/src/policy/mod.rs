@@ -1,8 +1,8 @@
 //! Feed policies: what the agent is shown next. One file per policy, behind [`FeedPolicy`].
 //!
 //! A policy holds its parameters and a store handle, never session state: it reads the
-//! session's [`SessionState`] (seen videos, likes, dwell) and derives any randomness from
-//! (seed, step). One instance therefore serves every session of a run, and a resumed session
+//! session through a [`FeedView`] (seen videos, dwell; likes only for a feed whose feedback
+//! signal includes them) and derives any randomness from (seed, step). One instance therefore serves every session of a run, and a resumed session
 //! gets exactly the videos an uninterrupted one would. Between steps a policy may keep a
 //! [`PolicyMemo`], but only as a cache of what it can recompute from the state.
 
@@ -21,16 +21,17 @@ use scrollsim_store::{StoreError, VideoStore};
 
 pub use fixed::{FeedItem, FixedFeedPolicy};
 pub use foryou::ForYouPolicy;
-pub use keyword::{KeywordPolicy, KeywordQuery};
+pub use keyword::{KeywordPolicy, KeywordQuery, KeywordSet};
 pub use popular::PopularPolicy;
 pub use random::RandomPolicy;
 
 use crate::config::{PolicyConfig, PolicyKind, PolicySpec};
-use crate::state::SessionState;
+use crate::state::{FeedView, SessionState};
 
 /// What a policy sees when choosing a step's video.
 pub struct PolicyContext<'a> {
-    pub state: &'a SessionState,
+    /// The session so far, as a feed may observe it.
+    pub feed: FeedView<'a>,
     /// The session seed.
     pub seed: u64,
     /// The policy's scratch space for this session.
@@ -54,9 +55,17 @@ impl PolicyMemo {
     }
 }
 
-impl PolicyContext<'_> {
+impl<'a> PolicyContext<'a> {
+    pub fn new(state: &'a SessionState, seed: u64, memo: &'a mut PolicyMemo) -> Self {
+        PolicyContext {
+            feed: state.feed_view(),
+            seed,
+            memo,
+        }
+    }
+
     pub fn step(&self) -> u32 {
-        self.state.next_index()
+        self.feed.step()
     }
 }
 
@@ -102,7 +111,7 @@ pub fn build_policy(
     spec: &PolicySpec,
     config: &PolicyConfig,
     store: Arc<dyn VideoStore>,
-    keywords: Option<Arc<Vec<KeywordQuery>>>,
+    keywords: Option<KeywordSet>,
 ) -> Result<Arc<dyn FeedPolicy>, PolicyError> {
     Ok(match spec.kind {
         PolicyKind::Keyword => {
@@ -120,19 +129,14 @@ pub fn build_policy(
                     PolicyError::Config(format!(
                         "no preset {:?} in [policy.presets] (known: {})",
                         spec.preset.as_deref().unwrap_or_default(),
-                        config
-                            .presets
-                            .keys()
-                            .cloned()
-                            .collect::<Vec<_>>()
-                            .join(", ")
+                        config.preset_names()
                     ))
                 })?;
-            Arc::new(ForYouPolicy::new(
-                params.clone(),
-                spec.preset.clone(),
-                store,
-            ))
+            let preset = spec
+                .preset
+                .as_deref()
+                .map(|p| config.canonical_preset(p).to_string());
+            Arc::new(ForYouPolicy::new(params.clone(), preset, store))
         }
     })
 }

@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use scrollsim_core::{PolicyInfo, SlateEntry, VideoId};
+use scrollsim_core::{PolicyInfo, PolicyName, SlateEntry, VideoId};
 use scrollsim_store::VideoStore;
 
 use super::views::ViewsRanking;
@@ -31,14 +31,13 @@ impl PopularPolicy {
 impl FeedPolicy for PopularPolicy {
     fn info(&self) -> PolicyInfo {
         PolicyInfo {
-            name: "popular".into(),
-            preset: None,
             params: params_json(&self.params),
+            ..PolicyInfo::named(PolicyName::Popular)
         }
     }
 
     async fn next(&self, cx: &mut PolicyContext<'_>) -> Result<Option<Pick>, PolicyError> {
-        let seen: HashSet<&VideoId> = cx.state.seen().iter().collect();
+        let seen: HashSet<&VideoId> = cx.feed.seen().iter().collect();
         let mut videos = self.ranking.top(self.params.slate_size, &seen).await?;
         if videos.is_empty() {
             return Ok(None);

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use scrollsim_core::{PolicyInfo, SlateEntry};
+use scrollsim_core::{PolicyInfo, PolicyName, SlateEntry};
 use scrollsim_store::{Filter, VideoStore};
 
 use super::{params_json, FeedPolicy, Pick, PolicyContext, PolicyError};
@@ -28,14 +28,13 @@ impl RandomPolicy {
 impl FeedPolicy for RandomPolicy {
     fn info(&self) -> PolicyInfo {
         PolicyInfo {
-            name: "random".into(),
-            preset: None,
             params: params_json(&self.params),
+            ..PolicyInfo::named(PolicyName::Random)
         }
     }
 
     async fn next(&self, cx: &mut PolicyContext<'_>) -> Result<Option<Pick>, PolicyError> {
-        let filter = Filter::excluding(cx.state.seen().iter().cloned());
+        let filter = Filter::excluding(cx.feed.seen().iter().cloned());
         let seed = seed::derive(cx.seed, cx.step(), Purpose::Sample);
         let mut videos = self
             .store

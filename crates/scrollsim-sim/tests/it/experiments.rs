@@ -104,6 +104,34 @@ fn mistakes_name_the_file_and_the_key() {
         ),
         (base.replace("seeds = [1]", "seeds = []"), "seeds"),
         (base.replace("personas = [\"family\"]\n", ""), "personas"),
+        (
+            format!("{base}[[sweep]]\nparam = \"epsilonn\"\nvalues = [0.1]\n"),
+            "sweep[0].param",
+        ),
+        (
+            format!("{base}[[sweep]]\nparam = \"epsilon\"\nvalues = [0.1, 3.0]\n"),
+            "sweep[0].values[1]",
+        ),
+        (
+            format!("{base}[[sweep]]\nparam = \"epsilon\"\nvalues = []\n"),
+            "sweep[0].values",
+        ),
+        (
+            format!("{base}[[sweep]]\nbase = \"random\"\nparam = \"epsilon\"\nvalues = [0.1]\n"),
+            "sweep[0].base",
+        ),
+        (
+            format!("{base}[[sweep]]\nparam = \"positive_dwell_s\"\nvalues = [0.5]\n"),
+            "sweep[0].values[0]",
+        ),
+        (
+            format!("{base}[policy.dwell]\nskip_s = 3.0\n"),
+            "positive_dwell_s",
+        ),
+        (
+            format!("{base}[policy.aliases]\nmy-feed = \"no-such-preset\"\n"),
+            "policy.aliases.my-feed",
+        ),
     ];
     for (text, key) in cases {
         let err = parse(&text).unwrap_err();
@@ -118,4 +146,58 @@ fn mistakes_name_the_file_and_the_key() {
         common::policy_config().foryou.slate_size
     );
     assert_eq!(exp.policy.presets, common::policy_config().presets);
+}
+
+#[test]
+fn a_sweep_expands_into_policy_arms_on_the_same_seeds() {
+    let text = r#"
+personas = ["family"]
+control = true
+policies = ["random", "foryou:tiktok-like"]
+seeds = [1, 2]
+session_length = 30
+windows = { first = 10, last_start = 20, last = 10 }
+[[sweep]]
+param = "feedback_delay"
+values = [0, 10]
+[[sweep]]
+base = "foryou:fast-adapting"
+param = "feedback"
+values = ["dwell", "likes"]
+"#;
+    let exp = parse(text).unwrap();
+    let names: Vec<String> = exp.policies.iter().map(|p| p.to_string()).collect();
+    assert_eq!(
+        names,
+        [
+            "random",
+            // An alias runs, and is named as, its preset.
+            "foryou:fast-adapting",
+            "foryou:feedback_delay=0",
+            "foryou:feedback_delay=10",
+            "foryou:fast-adapting+feedback=dwell",
+            "foryou:fast-adapting+feedback=likes",
+        ]
+    );
+    let cfg = common::policy_config();
+    let p = |n: &str| exp.policy.foryou_params(Some(n)).unwrap().clone();
+    // Each point is its base with the one parameter changed.
+    let mut expected = cfg.foryou.clone();
+    expected.feedback_delay = 10;
+    assert_eq!(p("feedback_delay=10"), expected);
+    let mut expected = cfg.presets["fast-adapting"].clone();
+    expected.feedback = scrollsim_core::FeedbackSignal::Likes;
+    assert_eq!(p("fast-adapting+feedback=likes"), expected);
+    assert_eq!(exp.sweeps.len(), 2);
+    assert_eq!(exp.sweeps[0].points[1].value, serde_json::json!(10));
+    // Every policy, sweep points included, crosses every arm and seed.
+    assert_eq!(exp.sessions().len(), 2 * names.len() * 2);
+    assert!(exp
+        .sessions()
+        .iter()
+        .any(|s| s.id.as_str() == "family__offline__simple__foryou-feedback_delay-10__s2"));
+    // The resolved experiment (resolved.json) reads back to itself, so a sweep resumes.
+    let json = serde_json::to_string(&exp).unwrap();
+    let back: Experiment = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, exp);
 }

@@ -1,6 +1,7 @@
 //! The simulation on the fixture corpus (fixtures/, ingested with the real pipeline) with the
-//! offline persona model: a reacting feed moves exposure toward each persona's values more
-//! than a random feed does, and the keyword benchmark yields the paper's table.
+//! offline persona model: the persona study runs end to end and records what the feed saw,
+//! and the keyword benchmark yields the paper's table. Nothing here asserts which way a feed
+//! moves alignment: with the offline model that would test our own parameters, not a finding.
 
 use crate::common;
 
@@ -9,7 +10,7 @@ use std::io::BufReader;
 
 use scrollsim_core::metrics::AlignmentMeasure;
 use scrollsim_core::metrics::{Attribution, PreferenceProfile, ValueTally};
-use scrollsim_core::{RunId, SessionTrace, Value};
+use scrollsim_core::{FeedbackSignal, PolicyName, RunId, SessionTrace, Value};
 use scrollsim_report::Summary;
 use scrollsim_sim::{execute, Experiment, RunDir, RunProgress, Shard, Stop};
 
@@ -49,10 +50,51 @@ async fn run(exp: &Experiment, text: &str) -> (tempfile::TempDir, RunDir, Summar
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn foryou_raises_aligned_exposure_more_than_random_for_most_personas() {
+async fn the_fixture_study_runs_every_persona_and_records_what_the_feed_saw() {
     let exp = common::experiment(STUDY);
-    let (_data, _dir, summary) = run(&exp, STUDY).await;
-    let mut change: HashMap<(String, String), (f64, f64, f64)> = HashMap::new();
+    let (_data, dir, summary) = run(&exp, STUDY).await;
+    let mut traces = 0;
+    for entry in std::fs::read_dir(dir.sessions_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        let t = SessionTrace::read(BufReader::new(std::fs::File::open(&path).unwrap())).unwrap();
+        traces += 1;
+        assert_eq!(
+            t.steps.len(),
+            30,
+            "{}: both windows complete",
+            path.display()
+        );
+        match t.header.policy.name {
+            // The reacting feed learned from dwell, and says so.
+            PolicyName::ForYou => {
+                assert_eq!(t.header.policy.feedback, Some(FeedbackSignal::Dwell));
+                assert!(t.header.policy.closed_loop());
+            }
+            PolicyName::Random => assert_eq!(t.header.policy.feedback, None),
+            ref other => panic!("unexpected policy {other}"),
+        }
+        for s in &t.steps {
+            // A like never stays shorter than a skip.
+            assert!(
+                s.dwell_s >= 1.0,
+                "{}: step {} dwell {}",
+                path.display(),
+                s.index,
+                s.dwell_s
+            );
+            // Every fixture carries its provenance into the trace.
+            let p = s.provenance.as_ref().expect("provenance in every step");
+            assert!(
+                matches!(p.licence.as_deref(), Some("CC0-1.0" | "CC-BY-3.0")),
+                "{p:?}"
+            );
+            assert!(p.source.as_deref().is_some_and(|s| !s.is_empty()));
+        }
+    }
+    assert_eq!(traces, exp.sessions().len());
+    // A measurement, printed: with the offline persona model (not a VLM) it checks nothing
+    // about real models.
+    let mut change: HashMap<(String, String), f64> = HashMap::new();
     for c in &summary.cells {
         let a = c.alignment(AlignmentMeasure::AlignedExposure);
         assert_eq!(a.complete, a.sessions, "30-step sessions fill both windows");
@@ -60,53 +102,20 @@ async fn foryou_raises_aligned_exposure_more_than_random_for_most_personas() {
         if persona == scrollsim_report::CONTROL {
             continue;
         }
-        change.insert(
-            (persona.clone(), policy.clone()),
-            (
-                a.first.unwrap().mean,
-                a.last.unwrap().mean,
-                a.points.unwrap().mean,
-            ),
-        );
+        if let Some(p) = a.points {
+            change.insert((persona.clone(), policy.clone()), p.mean);
+        }
     }
-    println!(
-        "aligned exposure, first 10 -> steps 20-29, mean of 16 seeds (percent, change in points):"
-    );
-    let mut wins = 0;
-    let (mut fy_sum, mut rnd_sum) = (0.0, 0.0);
+    println!("aligned exposure change, first 10 -> steps 20-29, mean of 16 seeds (offline persona model, not a VLM):");
     for p in &exp.personas {
-        let fy = change[&(p.id.to_string(), "foryou".to_string())];
-        let rnd = change[&(p.id.to_string(), "random".to_string())];
+        let get = |pol: &str| change.get(&(p.id.to_string(), pol.to_string())).copied();
         println!(
-            "  {:<13} foryou {:>4.1} -> {:>4.1} ({:+5.1})   random {:>4.1} -> {:>4.1} ({:+5.1})",
+            "  {:<13} foryou {:+5.1}   random {:+5.1}",
             p.id.as_str(),
-            fy.0,
-            fy.1,
-            fy.2,
-            rnd.0,
-            rnd.1,
-            rnd.2
+            get("foryou").unwrap_or(f64::NAN),
+            get("random").unwrap_or(f64::NAN)
         );
-        wins += (fy.2 > rnd.2) as usize;
-        fy_sum += fy.2;
-        rnd_sum += rnd.2;
     }
-    let n = exp.personas.len() as f64;
-    println!(
-        "  mean change: foryou {:+.1} pts, random {:+.1} pts; foryou ahead for {wins} of {n}",
-        fy_sum / n,
-        rnd_sum / n
-    );
-    assert!(
-        wins * 3 >= exp.personas.len() * 2,
-        "foryou ahead for only {wins} personas"
-    );
-    assert!(
-        fy_sum / n > 5.0,
-        "foryou should raise aligned exposure: {:+.1}",
-        fy_sum / n
-    );
-    assert!(fy_sum / n - rnd_sum / n > 5.0, "clearly more than random");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -128,10 +137,10 @@ async fn keyword_benchmark_produces_the_papers_table() {
         (key[0], key[2], key[3]),
         (scrollsim_report::CONTROL, "plain", "keyword")
     );
-    // Every value was retrieved for (up to 10 keywords x top 5), and scored.
+    // Every value was retrieved for, 10 keywords x top 5 (not deduplicated, as the paper's
+    // 50 per value), and scored.
     for v in Value::ALL {
-        let n = row.p_counts.shown[v];
-        assert!((5..=50).contains(&n), "{v}: {n} images");
+        assert_eq!(row.p_counts.shown[v], 50, "{v}");
         assert!(row.preference.p[v].is_some(), "{v}: no P");
     }
     assert!(row.preference.missing.is_empty());

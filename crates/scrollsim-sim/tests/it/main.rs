@@ -4,5 +4,6 @@
 mod common;
 mod experiments;
 mod fixture_corpus;
+mod keyword_image;
 mod policies;
 mod resume;

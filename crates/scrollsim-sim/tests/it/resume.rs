@@ -205,3 +205,69 @@ async fn a_session_another_process_is_writing_is_left_alone() {
     .unwrap();
     assert!(r.complete() && r.ended == 1, "{r:?}");
 }
+
+/// One session of two ends at step 0 on a configuration error (a VLM allowed one image per
+/// request, shown the fixtures' four keyframes: stopped before any call): the run counts it as
+/// failed, not done, and `--resume` continues it (its end event replaced, never duplicated).
+const FAILING: &str = r#"
+name = "fail-test"
+personas = ["family"]
+models = ["offline", "local-vlm"]
+strategies = ["simple"]
+policies = ["random"]
+seeds = [1]
+session_length = 5
+windows = { first = 2, last_start = 3, last = 2 }
+[judge.models.local-vlm]
+provider = "openai"
+base_url = "http://127.0.0.1:9/v1"
+model = "never-called"
+images = { max_images = 1 }
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_that_ends_in_error_is_failed_not_done_and_resume_retries_it() {
+    let data = common::fixture_data();
+    let store = common::open(data.path()).await;
+    let images = scrollsim_media::ImageStore::open(&data.path().join("images")).unwrap();
+    let deps = common::deps(store, data.path(), Some(images)).await;
+    let exp = common::experiment(FAILING);
+    let runs = tempfile::tempdir().unwrap();
+    let dir = RunDir::create(runs.path(), &RunId::new("f"), FAILING, &exp).unwrap();
+    let go = || {
+        execute(
+            &dir,
+            &exp,
+            Shard::ALL,
+            &deps,
+            Stop::new(),
+            RunProgress::new(),
+        )
+    };
+    let r = go().await.unwrap();
+    assert_eq!((r.sessions, r.ended), (2, 2), "{r:?}");
+    assert!(r.complete(), "both traces have an end event");
+    assert!(!r.succeeded(), "but one ended in error: {r:?}");
+    assert_eq!(r.errored.len(), 1, "{r:?}");
+    let (id, message) = &r.errored[0];
+    assert!(id.as_str().contains("local-vlm"), "{id}");
+    assert!(
+        message.contains("step 0") && message.contains("max_images"),
+        "{message}"
+    );
+    let trace = std::fs::read_to_string(dir.trace_path(id)).unwrap();
+    assert_eq!(
+        trace.lines().count(),
+        2,
+        "a header and an end, no step: {trace}"
+    );
+    assert!(trace.contains(r#""kind":"error""#), "{trace}");
+
+    // Resumed: the finished session is skipped; the failed one is run again (and, the cause
+    // not fixed, fails again), its old end event gone.
+    let again = go().await.unwrap();
+    assert_eq!((again.already_ended, again.ended), (1, 1), "{again:?}");
+    assert_eq!(again.errored.len(), 1);
+    let trace = std::fs::read_to_string(dir.trace_path(id)).unwrap();
+    assert_eq!(trace.matches(r#""type":"end""#).count(), 1, "{trace}");
+}

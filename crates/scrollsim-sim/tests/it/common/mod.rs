@@ -77,6 +77,7 @@ pub async fn deps(
         store,
         judges,
         text_embedder: Some(text),
+        image_embedder: None,
     }
 }
 
