@@ -292,12 +292,23 @@ impl App {
                  repeat a video: sessions will end early (corpus_exhausted)"
             );
         }
+        // CLIP loads only when the keyword benchmark may retrieve by image vectors.
+        let image_embedder = if exp.uses_keyword()
+            && exp.policy.keyword.using != scrollsim_sim::KeywordRetrieval::Text
+        {
+            scrollsim_embed::build_image_embedder(&self.settings.embedder.image)
+                .await
+                .context("loading the image embedder ([embedder.image])")?
+        } else {
+            None
+        };
         Ok(RunDeps {
             store,
             judges: self
                 .judge_env(&exp.judge, images, text.clone())
                 .with_capabilities(exp.capabilities.clone()),
             text_embedder: Some(text),
+            image_embedder,
         })
     }
 }

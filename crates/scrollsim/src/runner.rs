@@ -114,7 +114,10 @@ pub fn finish(dir: &RunDir, shard: Shard, report: &RunReport) -> ExitCode {
     for (id, e) in &report.failures {
         eprintln!("session {id} stopped: {e}");
     }
-    if report.complete() {
+    for (id, e) in &report.errored {
+        eprintln!("session {id} FAILED: {e}");
+    }
+    if report.succeeded() {
         println!(
             "{} session(s) complete ({} now, {} earlier); summary: {}",
             report.sessions,
@@ -124,13 +127,25 @@ pub fn finish(dir: &RunDir, shard: Shard, report: &RunReport) -> ExitCode {
         );
         return ExitCode::SUCCESS;
     }
+    if report.complete() {
+        // Every session has its end event, but some ended in error: failed, not done.
+        eprintln!(
+            "{} of {} session(s) FAILED (ended in error; not counted as done); {} complete. \
+             Fix the cause, then continue them with: scrollsim run --resume {}{shard_flag}",
+            report.errored.len(),
+            report.sessions,
+            report.sessions - report.errored.len(),
+            dir.root.display()
+        );
+        return ExitCode::FAILURE;
+    }
     eprintln!(
         "{} of {} session(s) unfinished; continue with: scrollsim run --resume {}{shard_flag}",
         report.sessions - report.ended - report.already_ended,
         report.sessions,
         dir.root.display()
     );
-    if report.failures.is_empty() {
+    if report.failures.is_empty() && report.errored.is_empty() {
         ExitCode::from(130)
     } else {
         ExitCode::FAILURE

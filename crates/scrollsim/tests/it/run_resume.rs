@@ -176,3 +176,54 @@ fn sigkill_mid_run_then_resume_gives_the_traces_of_an_uninterrupted_run() {
         la.len()
     );
 }
+
+/// One of two sessions ends at step 0 on a configuration error (its model may be sent one image
+/// per request; the fixtures have four keyframes: stopped before any call). `scrollsim run`
+/// prints it as failed and exits 1 rather than calling the run complete.
+#[test]
+fn a_run_with_a_session_that_ended_in_error_prints_it_as_failed_and_exits_1() {
+    let root = tempfile::tempdir().unwrap();
+    let cfg = config(root.path(), "runs");
+    let exp = root.path().join("fail-test.toml");
+    std::fs::write(
+        &exp,
+        r#"
+name = "fail-test"
+personas = ["family"]
+models = ["offline", "one-image"]
+strategies = ["simple"]
+policies = ["random"]
+seeds = [1]
+session_length = 5
+windows = { first = 2, last_start = 3, last = 2 }
+[judge.models.one-image]
+provider = "openai"
+base_url = "http://127.0.0.1:9/v1"
+model = "never-called"
+images = { max_images = 1 }
+"#,
+    )
+    .unwrap();
+    ok(scrollsim(
+        &cfg,
+        &["ingest", "fixtures", "--meta", "fixtures/metadata.jsonl"],
+    ));
+    let out = scrollsim(
+        &cfg,
+        &["run", exp.to_str().unwrap(), "--run-id", "f", "--quiet"],
+    )
+    .output()
+    .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("family__one-image__simple__random__s1 FAILED")
+            && stderr.contains("step 0"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("1 of 2 session(s) FAILED"), "{stderr}");
+    assert!(!stdout.contains("session(s) complete"), "{stdout}");
+}

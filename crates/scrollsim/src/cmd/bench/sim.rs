@@ -22,7 +22,7 @@ pub struct Args {
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "foryou,foryou:youtube-like,random,popular"
+        default_value = "foryou,foryou:slow-delayed-popular,random,popular"
     )]
     policies: Vec<String>,
     /// Skip the fixture corpus (which `scrollsim demo` ingests on first use).

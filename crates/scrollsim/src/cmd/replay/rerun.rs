@@ -18,7 +18,9 @@ use scrollsim_core::{EndReason, Header, RunId};
 use scrollsim_report::{find_traces, SessionStream};
 use scrollsim_report::{first_divergence, Divergence};
 use scrollsim_sim::policy::{FeedItem, FixedFeedPolicy};
-use scrollsim_sim::{run_session, Outcome, RunDir, RunProgress, Session, SessionEnv, Stop};
+use scrollsim_sim::{
+    run_session, FeedPolicy, Outcome, RunDir, RunProgress, Session, SessionEnv, Stop,
+};
 use scrollsim_vlm::build_judge;
 use scrollsim_vlm::config::{CacheMode, JudgeSpec, StrategyKind};
 
@@ -151,6 +153,7 @@ pub async fn run(args: Args, app: &App) -> anyhow::Result<ExitCode> {
     let env = SessionEnv {
         store: deps.store.clone(),
         dwell: exp.policy.dwell,
+        frames_per_video: exp.frames_per_video,
         stop: Stop::new(),
         progress: RunProgress::new(),
     };
@@ -169,11 +172,19 @@ pub async fn run(args: Args, app: &App) -> anyhow::Result<ExitCode> {
         };
         let judge = build_judge(&exp.judge, &spec, &deps.judges)
             .map_err(|e| anyhow::anyhow!("judge {}/{}: {e}", spec.model, spec.strategy))?;
+        let policy = Arc::new(FixedFeedPolicy::new(
+            recorded.policy.clone(),
+            feed,
+            deps.store.clone(),
+        ));
         let mut header = recorded.clone();
         if !rerun {
             header.run_id = new_run.clone();
             header.created_at = chrono::Utc::now();
             header.judge = judge.info();
+            // Open-loop: the recorded feed, whatever the new judge does; never reported as
+            // the policy that recorded it.
+            header.policy = policy.info();
             if let Some(cfg) = header.config.as_object_mut() {
                 cfg.insert("judge_spec".into(), serde_json::to_value(&spec)?);
                 cfg.insert("counterfactual_of".into(), serde_json::json!({
@@ -185,11 +196,6 @@ pub async fn run(args: Args, app: &App) -> anyhow::Result<ExitCode> {
         let path = sessions_dir.join(name);
         // A fresh re-execution each time (an old one would otherwise be resumed).
         let _ = std::fs::remove_file(&path);
-        let policy = Arc::new(FixedFeedPolicy::new(
-            recorded.policy.clone(),
-            feed,
-            deps.store.clone(),
-        ));
         let session = Session {
             header,
             policy,

@@ -231,7 +231,7 @@ fn header_meta(h: &Header, end: Option<&scrollsim_core::End>, m: &SessionMetrics
                 None => { (scrollsim_report::CONTROL) },
             } }
             dt { "judge" } dd { (scrollsim_report::model_label(h)) " · " (h.judge.label()) ", parser " (h.judge.parser) }
-            dt { "policy" } dd { (h.policy.name) @if let Some(p) = &h.policy.preset { " (" (p) ")" } }
+            dt { "policy" } dd { (h.policy.describe()) }
             dt { "seed" } dd { (h.seed) }
             dt { "corpus" } dd { (h.corpus) }
             dt { "steps" } dd { (m.steps) " of " (h.session_length) " · "
@@ -275,6 +275,10 @@ fn step_item(s: &Step) -> Markup {
                 }
                 @if !s.caption.is_empty() { div.caption { (s.caption) } }
                 div.frames { (keyframes(s, "kf")) }
+                @if let Some(p) = &s.provenance {
+                    div.provenance { i { "Source: " } (p.source.as_deref().unwrap_or("unknown"))
+                        " · " i { "licence: " } (p.licence.as_deref().unwrap_or("unknown")) }
+                }
                 div {
                     span.decision class=(decision_class(word)) { (word) }
                     " · stayed " (format!("{:.1}", s.dwell_s)) " s"
