@@ -26,7 +26,7 @@ pub struct SimBench {
     pub seeds: u32,
     /// Sessions at once.
     pub concurrency: usize,
-    /// Policies to measure, one at a time (`foryou`, `foryou:youtube-like`, `random`...).
+    /// Policies to measure, one at a time (`foryou`, `foryou:slow-delayed-popular`, `random`...).
     pub policies: Vec<String>,
     /// The store settings of the synthetic corpus's store.
     pub store: StoreConfig,

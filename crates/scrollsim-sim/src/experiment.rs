@@ -495,12 +495,14 @@ fn expand_sweep(sw: &SweepFile, policy: &mut PolicyConfig) -> Result<Sweep, (Str
                 .as_deref()
                 .map(|n| policy.canonical_preset(n).to_string()),
         },
-        Some(b) => return Err((
-            ".base".into(),
-            format!(
+        Some(b) => {
+            return Err((
+                ".base".into(),
+                format!(
                 "`foryou` or `foryou:<preset>` (only foryou has mechanisms to vary), not \"{b}\""
             ),
-        )),
+            ))
+        }
     };
     let base_params = policy
         .foryou_params(base.preset.as_deref())

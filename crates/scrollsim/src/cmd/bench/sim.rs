@@ -53,6 +53,7 @@ pub async fn run(args: Args, app: &App) -> anyhow::Result<()> {
         store,
         judges: app.judge_env(judge, images.clone(), text.clone()),
         text_embedder: Some(text.clone()),
+        image_embedder: None,
     };
     Ok(scrollsim_bench::sim::run(&bench, &app.defaults(), fixtures, &deps).await?)
 }
