@@ -34,7 +34,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use scrollsim_core::config::{load_persona, parse_toml, ConfigError, ValueCatalog};
-use scrollsim_core::{AlignmentWindows, Capability, Persona, PersonaId, SessionId};
+use scrollsim_core::{AlignmentWindows, Capability, Persona, PersonaId, RunId, SessionId};
 use scrollsim_vlm::config::{JudgeConfig, JudgeSpec, ParserKind, StrategyKind, OFFLINE_MODEL};
 use serde::{Deserialize, Serialize};
 
@@ -158,6 +158,23 @@ pub struct Experiment {
     /// The `[[sweep]]`s, already expanded into `policies` and `policy.presets`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sweeps: Vec<Sweep>,
+    /// For a closed-loop re-run ([`Experiment::rejudged`]): the run it re-runs with another
+    /// judge. Every trace header carries it (`config.closed_loop_of`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed_loop_of: Option<ClosedLoopOf>,
+}
+
+/// The source of a closed-loop re-run: the same sessions (arm, strategy, policy, seed) with
+/// another judge, the feed reacting to it. Distinct from an open-loop replay, whose feed is
+/// the recorded one (`fixed(<policy>)`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClosedLoopOf {
+    /// The source run's id.
+    pub run: RunId,
+    /// The source run's models (each new session pairs with one session of each).
+    pub models: Vec<String>,
+    /// The source run's strategies.
+    pub strategies: Vec<StrategyKind>,
 }
 
 /// One session of an experiment.
@@ -393,6 +410,7 @@ impl Experiment {
             values,
             capabilities: BTreeMap::new(),
             sweeps,
+            closed_loop_of: None,
         })
     }
 
@@ -438,6 +456,7 @@ impl Experiment {
     /// is wrong with the model name.
     pub fn rejudged(
         &self,
+        source: &RunId,
         model: &str,
         strategy: Option<StrategyKind>,
     ) -> Result<Experiment, String> {
@@ -450,6 +469,13 @@ impl Experiment {
         if let Some(s) = strategy {
             exp.strategies = vec![s];
         }
+        // The probe findings were for the source's models; the new judge is probed anew.
+        exp.capabilities.clear();
+        exp.closed_loop_of = Some(ClosedLoopOf {
+            run: source.clone(),
+            models: self.models.clone(),
+            strategies: self.strategies.clone(),
+        });
         Ok(exp)
     }
 

@@ -19,7 +19,7 @@ pub mod state;
 
 pub use config::{ForYouParams, KeywordRetrieval, PolicyConfig, PolicyKind, PolicySpec};
 pub use dwell::DwellConfig;
-pub use experiment::{Defaults, Experiment, SessionPlan, Shard, Sweep, SweepPoint};
+pub use experiment::{ClosedLoopOf, Defaults, Experiment, SessionPlan, Shard, Sweep, SweepPoint};
 pub use policy::{build_policy, FeedPolicy, Pick, PolicyContext, PolicyError, PolicyMemo};
 pub use progress::{ProgressSnapshot, RunProgress, Stop};
 pub use run::{execute, RunDeps, RunDir, RunError, RunReport};

@@ -431,6 +431,10 @@ fn header_for(
     if let Some(n) = exp.frames_per_video {
         header.config["frames_per_video"] = n.into();
     }
+    if let Some(of) = &exp.closed_loop_of {
+        header.config["closed_loop_of"] =
+            serde_json::to_value(of).expect("closed_loop_of serializes");
+    }
     header
 }
 

@@ -201,3 +201,70 @@ values = ["dwell", "likes"]
     let back: Experiment = serde_json::from_str(&json).unwrap();
     assert_eq!(back, exp);
 }
+
+#[test]
+fn value_spectrum_follows_the_paper() {
+    let exp = parse(
+        &std::fs::read_to_string(common::repo().join("experiments/value-spectrum.toml")).unwrap(),
+    )
+    .unwrap();
+    // The authors' rule, whatever the default parser is.
+    assert_eq!(exp.parser, scrollsim_vlm::config::ParserKind::Lenient);
+    assert_eq!(exp.strategies, [scrollsim_vlm::config::StrategyKind::Plain]);
+    assert_eq!(exp.frames_per_video, Some(1));
+    assert!(exp.personas.is_empty() && exp.control);
+    assert!(!exp.policy.keyword.dedup);
+    assert_eq!(exp.policy.keyword.top_k, 5);
+    assert!(exp.sessions().iter().all(|s| s.judge.parser
+        == scrollsim_vlm::config::ParserKind::Lenient
+        && s.policy.kind == scrollsim_sim::PolicyKind::Keyword));
+}
+
+#[test]
+fn a_closed_loop_rerun_keeps_every_arm_and_seed_and_names_its_source() {
+    let exp = parse(
+        r#"
+personas = ["family", "partygoer"]
+control = true
+models = ["offline"]
+strategies = ["simple", "isq"]
+policies = ["random", "foryou:fast-adapting"]
+seeds = [3, 4]
+session_length = 30
+windows = { first = 10, last_start = 20, last = 10 }
+"#,
+    )
+    .unwrap();
+    let source = scrollsim_core::RunId::new("src");
+    let re = exp
+        .rejudged(
+            &source,
+            "offline",
+            Some(scrollsim_vlm::config::StrategyKind::Plain),
+        )
+        .unwrap();
+    let of = re.closed_loop_of.as_ref().unwrap();
+    assert_eq!(of.run, source);
+    assert_eq!(of.strategies.len(), 2);
+    assert_eq!(re.strategies, [scrollsim_vlm::config::StrategyKind::Plain]);
+    // Every session of the source pairs with one of the re-run on (arm, policy, seed).
+    let key = |s: &scrollsim_sim::SessionPlan| {
+        (
+            s.persona.as_ref().map(|p| p.id.0.clone()),
+            s.policy.to_string(),
+            s.seed,
+        )
+    };
+    let mut a: Vec<_> = exp.sessions().iter().map(key).collect();
+    let mut b: Vec<_> = re.sessions().iter().map(key).collect();
+    a.sort();
+    a.dedup();
+    b.sort();
+    assert_eq!(a, b);
+    assert_eq!(b.len(), 3 * 2 * 2);
+    assert_eq!(re.policy, exp.policy);
+    assert_eq!(re.windows, exp.windows);
+    // An unknown model is refused with its name.
+    let err = exp.rejudged(&source, "no-such-model", None).unwrap_err();
+    assert!(err.contains("no-such-model"), "{err}");
+}

@@ -1,6 +1,8 @@
 //! `scrollsim replay`: re-derives every metric of each session from its trace alone and checks
 //! the trace against itself; `--rerun` re-executes the sessions from the recorded calls and
-//! checks every decision; `--judge` replays the same feed against another model or strategy.
+//! checks every decision; `--judge` replays the same feed against another model or strategy
+//! (open-loop), and `--judge ... --closed-loop` re-runs the experiment with it (the feed reacting
+//! to the new judge) and reports the paired comparison.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -22,12 +24,21 @@ pub struct Args {
     #[arg(long, conflicts_with = "judge")]
     pub rerun: bool,
     /// Replay the same feed (the same videos in the same order) against another judge,
-    /// `MODEL[:STRATEGY]`, into a new run directory.
+    /// `MODEL[:STRATEGY]`, into a new run directory: open-loop, labelled `fixed(<policy>)`.
     #[arg(long, value_name = "MODEL[:STRATEGY]")]
     pub judge: Option<String>,
+    /// With `--judge`: re-run the experiment with the new judge on the same seeds instead, the
+    /// recorded policies reacting to its decisions (closed-loop), and print each session's
+    /// alignment change paired with the source session's.
+    #[arg(long, requires = "judge")]
+    pub closed_loop: bool,
+    /// No progress bar (`--closed-loop`).
+    #[arg(long, short)]
+    pub quiet: bool,
     /// Where re-executed sessions go: for `--judge` the new run (default
-    /// `<runs>/<run>-vs-<model>-<strategy>`), for `--rerun` a directory to keep them in
-    /// (default: a temporary one, removed).
+    /// `<runs>/<run>-vs-<model>-<strategy>`, `<run>-closed-loop-<model>-<strategy>` with
+    /// `--closed-loop`), for `--rerun` a directory to keep them in (default: a temporary one,
+    /// removed).
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// table or json.
@@ -36,6 +47,9 @@ pub struct Args {
 }
 
 pub async fn run(args: Args, app: &App) -> anyhow::Result<ExitCode> {
+    if args.closed_loop {
+        return closed::run(args, app).await;
+    }
     if args.rerun || args.judge.is_some() {
         return rerun::run(args, app).await;
     }
@@ -202,4 +216,5 @@ fn json(checks: &[SessionCheck]) -> serde_json::Value {
     )
 }
 
+mod closed;
 mod rerun;

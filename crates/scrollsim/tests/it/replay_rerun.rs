@@ -1,6 +1,7 @@
 //! `scrollsim replay --rerun` and `--judge` on a run the simulation produced: fixture clips
 //! ingested into a temporary embedded store, a small persona study run with the offline persona
-//! model, then re-executed through the session loop from the recorded feed.
+//! model, then re-executed through the session loop from the recorded feed (open-loop), and
+//! re-run with another judge on the same seeds (closed-loop).
 
 use crate::common;
 
@@ -178,4 +179,84 @@ concurrency = 2
         .map(|g| g["key"][0].as_str().unwrap())
         .collect();
     assert_eq!(keys, ["isq", "simple"]);
+
+    // Closed-loop: the experiment re-run with another judge on the same seeds, each recorded
+    // policy reacting to it, labelled as such and not as fixed(<policy>).
+    let cl = tmp.path().join("runs/rec-closed");
+    let said = ok(&run_cli(
+        &cfg,
+        &[
+            "replay",
+            run.to_str().unwrap(),
+            "--judge",
+            "offline:isq",
+            "--closed-loop",
+            "--out",
+            cl.to_str().unwrap(),
+            "-q",
+        ],
+    ));
+    assert!(said.contains("closed-loop: 8 session(s) re-run"), "{said}");
+    assert!(said.contains("not a VLM"), "{said}");
+    for s in &sessions {
+        let name = s
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .replace("__simple__", "__isq__");
+        let new = cl.join("sessions").join(&name);
+        let header: serde_json::Value = serde_json::from_str(
+            std::fs::read_to_string(&new)
+                .unwrap()
+                .lines()
+                .next()
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(header["config"]["closed_loop_of"]["run"], "rec", "{name}");
+        assert_eq!(header["judge"]["strategy"], "isq");
+        let policy = header["policy"]["name"].as_str().unwrap();
+        assert!(policy == "foryou" || policy == "random", "{name}: {policy}");
+        assert!(header["policy"].get("replays").is_none());
+        // The offline persona model ignores the strategy, so the new judge decides as the old
+        // one did: on the same seeds each reacting feed must then take the same path.
+        assert_eq!(videos(s), videos(&new), "{name}");
+    }
+    let replay: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(cl.join("replay.json")).unwrap()).unwrap();
+    assert_eq!(replay["mode"], "closed-loop");
+    let rows = replay["paired_alignment_change"].as_array().unwrap();
+    // 2 personas x 2 policies, each over seeds 1 and 2.
+    assert_eq!(rows.len(), 4, "{rows:?}");
+    assert!(rows.iter().any(|r| r["n"].as_u64() > Some(0)), "{rows:?}");
+    for r in rows {
+        assert_eq!(
+            r["n"].as_u64().unwrap() + r["excluded"].as_u64().unwrap(),
+            2,
+            "{r}"
+        );
+        if r["n"] != 0 {
+            assert_eq!(r["diff_mean"].as_f64(), Some(0.0), "{r}");
+        }
+    }
+    // It reads like any run, under the recorded policies' own labels.
+    let out = run_cli(
+        &cfg,
+        &[
+            "inspect",
+            cl.to_str().unwrap(),
+            "--by",
+            "policy",
+            "--format",
+            "json",
+        ],
+    );
+    let j: serde_json::Value = serde_json::from_str(&ok(&out)).unwrap();
+    let keys: Vec<&str> = j["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["key"][0].as_str().unwrap())
+        .collect();
+    assert_eq!(keys, ["foryou", "random"]);
 }

@@ -201,6 +201,9 @@ provider = "openai"
 base_url = "http://127.0.0.1:9/v1"
 model = "never-called"
 images = { max_images = 1 }
+# No probe before the run (the endpoint does not exist): the session itself must meet the limit.
+[judge.probe]
+before_run = false
 "#,
     )
     .unwrap();

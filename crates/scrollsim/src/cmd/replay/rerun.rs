@@ -28,7 +28,7 @@ use super::Args;
 use crate::app::App;
 
 /// The run directory holding these paths (a run, or traces in its `sessions/`).
-fn run_root(paths: &[PathBuf]) -> anyhow::Result<PathBuf> {
+pub(super) fn run_root(paths: &[PathBuf]) -> anyhow::Result<PathBuf> {
     let mut roots: Vec<PathBuf> = Vec::new();
     for p in paths {
         let root = if p.is_dir() {
@@ -88,8 +88,8 @@ fn recorded_spec(h: &Header, trace: &Path) -> anyhow::Result<JudgeSpec> {
         .with_context(|| format!("{}: line 1: config.judge_spec", trace.display()))
 }
 
-/// `MODEL[:STRATEGY]`; the strategy and parser default to the recorded ones.
-fn counterfactual_spec(arg: &str, recorded: &JudgeSpec) -> anyhow::Result<JudgeSpec> {
+/// `--judge MODEL[:STRATEGY]`: the model, and the strategy when one is given.
+pub(super) fn judge_arg(arg: &str) -> anyhow::Result<(&str, Option<StrategyKind>)> {
     let (model, strategy) = match arg.split_once(':') {
         Some((m, s)) => (
             m,
@@ -100,8 +100,14 @@ fn counterfactual_spec(arg: &str, recorded: &JudgeSpec) -> anyhow::Result<JudgeS
     if model.trim().is_empty() {
         bail!("--judge {arg:?}: expected MODEL[:STRATEGY], e.g. offline:isq or gpt-4o");
     }
+    Ok((model.trim(), strategy))
+}
+
+/// `MODEL[:STRATEGY]`; the strategy and parser default to the recorded ones.
+fn counterfactual_spec(arg: &str, recorded: &JudgeSpec) -> anyhow::Result<JudgeSpec> {
+    let (model, strategy) = judge_arg(arg)?;
     Ok(JudgeSpec {
-        model: model.trim().to_string(),
+        model: model.to_string(),
         strategy: strategy.unwrap_or(recorded.strategy),
         parser: recorded.parser,
     })
