@@ -13,10 +13,7 @@ use std::process::ExitCode;
 use anyhow::{anyhow, Context};
 use scrollsim_core::metrics::mean_ci95;
 use scrollsim_core::{JudgeKind, RunId};
-use scrollsim_report::find_traces;
-use scrollsim_report::group::model_label;
-use scrollsim_report::replay::{check_trace, SessionCheck};
-use scrollsim_report::tables::Table;
+use scrollsim_report::{check_trace, find_traces, model_label, SessionCheck, Table};
 use scrollsim_sim::{RunDir, Shard};
 
 use super::rerun::{judge_arg, run_root};
@@ -219,6 +216,7 @@ pub async fn run(args: Args, app: &App) -> anyhow::Result<ExitCode> {
     let dir = RunDir::create(runs, &id, &text, &new_exp)?;
     let deps = app.run_deps(&new_exp, app.open_store().await?).await?;
     let report = runner::execute(&dir, &new_exp, Shard::ALL, &deps, args.quiet).await?;
+    runner::write_summary(&dir, &new_exp).await?;
     let code = runner::finish(&dir, Shard::ALL, &report);
 
     let (src_paths, new_paths) = (vec![root.clone()], vec![dir.root.clone()]);
