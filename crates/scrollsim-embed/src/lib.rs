@@ -1,6 +1,9 @@
 //! Embedders behind one trait: all-MiniLM-L6-v2 (text) and CLIP (image and text) with candle,
 //! and any OpenAI-compatible `/v1/embeddings` endpoint; plus [`ValueScorer`], which turns a
 //! video's vectors into relevance scores over Schwartz's ten values.
+//!
+//! Must not: know about stores, sessions, judges or traces, or fetch weights (they are read from
+//! disk; scripts/setup.sh puts them there). See docs/embed.md.
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};

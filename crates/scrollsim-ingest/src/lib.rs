@@ -3,6 +3,8 @@
 //! [`VideoStore`] in batches, and journal what is done so a re-run skips it and an interrupted
 //! run resumes. See docs/ingest.md.
 //!
+//! Must not: run sessions or judge, or write to Qdrant except through [`VideoStore`].
+//!
 //! Failure policy: a problem with one file (damaged, truncated, empty, unsupported, bad
 //! sidecar) fails that file, which is reported and skipped; a problem with the machinery
 //! (embedder, store, journal) stops the run with an error, and the next run resumes after the

@@ -1,7 +1,8 @@
 //! Media for scrollsim: keyframe extraction with ffmpeg-next (uniform, scene-change and
 //! I-frame strategies), cropping and scaling to the paper's 9:16 model size plus a larger view
-//! copy, JPEG encoding, probing, and the content-addressed image store. Knows nothing of
-//! models or stores. See docs/media.md.
+//! copy, JPEG encoding, probing, and the content-addressed image store. See docs/media.md.
+//!
+//! Must not: know about models, stores, sessions or traces; FFmpeg types never cross its API.
 
 #[cfg(feature = "bench")]
 pub mod bench;

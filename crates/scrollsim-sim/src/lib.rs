@@ -6,6 +6,9 @@
 //! -> trace step, flushed. A crashed or interrupted run continues from its traces: the state
 //! is rebuilt by replaying the steps through [`SessionState::advance`], and every random draw
 //! is derived from (seed, step), so the continued traces equal uninterrupted ones.
+//!
+//! Must not: reach a model or Qdrant except through [`scrollsim_vlm::Judge`] and
+//! [`scrollsim_store::VideoStore`], or draw tables and charts (the report crate does).
 
 pub mod config;
 pub mod dwell;

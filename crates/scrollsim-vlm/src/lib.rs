@@ -6,6 +6,9 @@
 //! Construction goes through [`build_judge`] with a [`JudgeConfig`] (the `[judge]` config
 //! section), a [`JudgeSpec`] (model, strategy, parser) and a [`JudgeEnv`] (image store, text
 //! embedder, cache path, prompt directory, shared ledger). See docs/judges.md.
+//!
+//! Must not: choose videos, write traces or keep session state (the simulation does), or read
+//! an API key from anywhere but the environment variable its config names.
 
 mod build;
 pub mod call;
