@@ -5,6 +5,8 @@
 
 use crate::common;
 
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
@@ -23,6 +25,47 @@ fn ok(out: &Output) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// An OpenAI-compatible endpoint that answers "Yes" to every request: `http://127.0.0.1:<port>/v1`.
+fn yes_server() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/v1", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut length = 0usize;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        length = v.trim().parse().unwrap_or(0);
+                    }
+                    if line == "\r\n" {
+                        break;
+                    }
+                }
+                let mut body = vec![0u8; length];
+                let _ = reader.read_exact(&mut body);
+                let reply = serde_json::json!({
+                    "id": "c", "object": "chat.completion", "created": 0, "model": "yes",
+                    "choices": [{"index": 0, "message": {"role": "assistant", "content": "Yes"}, "finish_reason": "stop"}],
+                    "usage": {"prompt_tokens": 10, "completion_tokens": 1, "total_tokens": 11},
+                })
+                .to_string();
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{reply}",
+                    reply.len()
+                );
+            });
+        }
+    });
+    url
 }
 
 fn videos(trace: &Path) -> Vec<(String, bool)> {
@@ -66,7 +109,17 @@ session_length = 10
 windows = { first = 4, last_start = 6, last = 4 }
 align_threshold = 0.5
 concurrency = 2
-"#,
+parser = "lenient"
+# A model that likes every video (a local server speaking the OpenAI wire format, below), for
+# the closed-loop re-run; not probed (the probe's colour test is not what this checks).
+[judge.probe]
+before_run = false
+[judge.models.yes]
+provider = "openai"
+base_url = "BASE_URL"
+model = "yes"
+"#
+        .replace("BASE_URL", &yes_server()),
     )
     .unwrap();
     ok(&run_cli(
@@ -259,4 +312,42 @@ concurrency = 2
         .map(|g| g["key"][0].as_str().unwrap())
         .collect();
     assert_eq!(keys, ["foryou", "random"]);
+
+    // Closed-loop with a judge that decides otherwise (it likes everything): each foryou feed
+    // now reacts to it and takes another path, while random, which reacts to nothing, serves
+    // the same videos on the same seeds.
+    let yes = tmp.path().join("runs/rec-yes");
+    ok(&run_cli(
+        &cfg,
+        &[
+            "replay",
+            run.to_str().unwrap(),
+            "--judge",
+            "yes",
+            "--closed-loop",
+            "--out",
+            yes.to_str().unwrap(),
+            "-q",
+        ],
+    ));
+    let mut foryou_moved = 0;
+    for s in &sessions {
+        let name = s
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .replace("__offline__", "__yes__");
+        let (before, after) = (videos(s), videos(&yes.join("sessions").join(&name)));
+        assert!(
+            after.iter().all(|v| v.1),
+            "{name}: the yes model liked every video"
+        );
+        let ids = |v: &[(String, bool)]| v.iter().map(|x| x.0.clone()).collect::<Vec<_>>();
+        if name.contains("__random__") {
+            assert_eq!(ids(&before), ids(&after), "{name}");
+        } else {
+            foryou_moved += (ids(&before) != ids(&after)) as usize;
+        }
+    }
+    assert!(foryou_moved > 0, "no foryou feed reacted to the new judge");
 }
