@@ -16,11 +16,13 @@ use scrollsim_sim::{Defaults, Experiment, PolicyKind, RunDeps, RunDir};
 use scrollsim_store::{Filter, StoreError, VideoStore};
 use scrollsim_vlm::{check_study, JudgeConfig, JudgeEnv, ProbeCache, ProbeOptions, StudyPlan};
 
-use crate::settings::Settings;
+use crate::settings::{Provenance, Settings};
 
 /// Settings, and the one way to open each thing they describe.
 pub struct App {
     pub settings: Settings,
+    /// Which config files were layered and which set each value.
+    pub provenance: Provenance,
 }
 
 /// The data directory: the embedded store, the keyframe store, the call cache and the ingest
@@ -56,9 +58,37 @@ impl DataDir {
 }
 
 impl App {
-    pub fn load(config: &Path) -> anyhow::Result<App> {
+    /// `config/default.toml` with `configs` layered over it in order.
+    pub fn load(configs: &[PathBuf]) -> anyhow::Result<App> {
+        let (settings, provenance) = Settings::load(configs)?;
         Ok(App {
-            settings: Settings::load(config)?,
+            settings,
+            provenance,
+        })
+    }
+
+    /// These settings over the data directory `data`, filled from an opened archive: its
+    /// shown videos in an embedded store, its recorded calls, its keyframes.
+    pub async fn restore_packed(
+        &self,
+        packed: &scrollsim_pack::Opened,
+        data: &Path,
+    ) -> anyhow::Result<App> {
+        let restored = scrollsim_pack::restore_data_dir(packed, data, &self.settings.store)
+            .await
+            .with_context(|| {
+                format!(
+                    "restoring {} into {}",
+                    packed.folder.display(),
+                    data.display()
+                )
+            })?;
+        let mut settings = self.settings.clone();
+        settings.paths.data = data.to_path_buf();
+        settings.store = restored.store;
+        Ok(App {
+            settings,
+            provenance: self.provenance.clone(),
         })
     }
 

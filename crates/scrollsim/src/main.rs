@@ -20,15 +20,10 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "scrollsim", version, about, long_about)]
 struct Cli {
-    /// Config file (TOML). Later files and flags override earlier ones.
-    #[arg(
-        long,
-        short,
-        global = true,
-        default_value = "config/default.toml",
-        env = "SCROLLSIM_CONFIG"
-    )]
-    config: PathBuf,
+    /// Config file (TOML), layered over config/default.toml; may be given several times, later
+    /// files override earlier ones key by key. `scrollsim config show` prints the result.
+    #[arg(long, short, global = true, env = "SCROLLSIM_CONFIG", action = clap::ArgAction::Append)]
+    config: Vec<PathBuf>,
 
     /// More log output on stderr (-v info, -vv debug, -vvv trace). RUST_LOG overrides.
     #[arg(long, short, global = true, action = clap::ArgAction::Count)]
@@ -60,6 +55,17 @@ enum Command {
     /// What a configured model's endpoint can do: images accepted and seen, structured
     /// output, latency, tokens per image, cost per decision.
     Probe(cmd::probe::Args),
+    /// Pack a run into one archive (tar + zstd): traces, experiment, summary, the shown videos,
+    /// the run's recorded calls and keyframes, with a SHA-256 manifest.
+    Pack(cmd::pack::Args),
+    /// Check an archive (or its unpacked folder) against its manifest.
+    Verify(cmd::pack::VerifyArgs),
+    /// Merge the packs of a sharded run (`run --shard i/n` on several machines) into one.
+    Merge(cmd::pack::MergeArgs),
+    /// Verify and unpack an archive into a folder that every reading command accepts.
+    Unpack(cmd::pack::UnpackArgs),
+    /// The resolved configuration (`config show`): every value and the file that set it.
+    Config(cmd::config::Args),
     /// Print the JSON Schema of one trace line (as published in schema/).
     Schema,
 }
@@ -96,15 +102,60 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     }
     let app = app::App::load(&cli.config)?;
     match cli.command {
+        Command::Pack(a) => cmd::pack::pack(a, &app).await,
+        Command::Verify(a) => cmd::pack::verify(a),
+        Command::Merge(a) => cmd::pack::merge(a, &app),
+        Command::Unpack(a) => cmd::pack::unpack(a),
         Command::Ingest(a) => cmd::ingest::run(a, &app).await,
         Command::Run(a) => cmd::run::run(a, &app).await,
-        Command::Replay(a) => cmd::replay::run(a, &app).await,
-        Command::Inspect(a) => cmd::inspect::run(a, &app).await,
-        Command::Report(a) => cmd::report::run(a, &app).await,
-        Command::Serve(a) => cmd::serve::run(a, &app).await,
+        Command::Replay(mut a) => {
+            // An archive (or unpacked folder) replays from what it holds: its shown videos,
+            // recorded calls and keyframes restored into a scratch data directory.
+            let held = cmd::pack::open_packed(&mut a.paths)?;
+            match held.first() {
+                Some(p) if a.rerun || a.judge.is_some() => {
+                    let scratch = tempfile::Builder::new()
+                        .prefix("scrollsim-data-")
+                        .tempdir()?;
+                    let restored = app.restore_packed(p, scratch.path()).await?;
+                    cmd::replay::run(a, &restored).await
+                }
+                _ => cmd::replay::run(a, &app).await,
+            }
+        }
+        Command::Inspect(mut a) => {
+            let _held = cmd::pack::open_packed(&mut a.paths)?;
+            cmd::inspect::run(a, &app).await
+        }
+        Command::Report(mut a) => {
+            let mut one = [a.run.clone()];
+            let held = cmd::pack::open_packed(&mut one)?;
+            if let Some(p) = held.first() {
+                // The report goes beside the archive, not into its (verified) folder.
+                a.out
+                    .get_or_insert_with(|| format!("{}-report", p.manifest.run_id).into());
+                a.images
+                    .get_or_insert_with(|| p.folder.join(scrollsim_pack::layout::KEYFRAMES));
+                a.run = one[0].clone();
+            }
+            cmd::report::run(a, &app).await
+        }
+        Command::Serve(mut a) => {
+            let mut held = Vec::new();
+            if let Some(r) = a.runs.as_mut() {
+                held = cmd::pack::open_packed(std::slice::from_mut(r))?;
+            }
+            if let (Some(p), Some(r)) = (held.first(), a.runs.as_mut()) {
+                *r = p.folder.join(scrollsim_pack::layout::RUNS);
+                a.images
+                    .get_or_insert_with(|| p.folder.join(scrollsim_pack::layout::KEYFRAMES));
+            }
+            cmd::serve::run(a, &app).await
+        }
         Command::Bench(a) => cmd::bench::run(a, &app).await,
         Command::Demo(a) => cmd::demo::run(a, &app).await,
         Command::Probe(a) => cmd::probe::run(a, &app).await,
+        Command::Config(a) => cmd::config::run(a, &app),
         Command::Schema => unreachable!("handled above"),
     }
 }

@@ -79,13 +79,18 @@ fn update_bar(bar: &ProgressBar, progress: &RunProgress) {
     ));
 }
 
+/// The sessions an experiment plans, as the summary counts them.
+pub fn plan(exp: &Experiment) -> RunPlan {
+    RunPlan {
+        experiment: exp.name.clone(),
+        sessions: exp.sessions().iter().map(|p| p.id.to_string()).collect(),
+    }
+}
+
 /// Writes `summary.json` over every trace in the run directory (the report crate computes it,
 /// with the sessions the experiment planned) and returns it.
 pub async fn write_summary(dir: &RunDir, exp: &Experiment) -> anyhow::Result<Summary> {
-    let plan = RunPlan {
-        experiment: exp.name.clone(),
-        sessions: exp.sessions().iter().map(|p| p.id.to_string()).collect(),
-    };
+    let plan = plan(exp);
     let root = dir.root.clone();
     tokio::task::spawn_blocking(move || scrollsim_report::write_summary(&root, Some(&plan)))
         .await?

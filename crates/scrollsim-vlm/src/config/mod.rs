@@ -30,9 +30,10 @@ pub const OFFLINE_MODEL: &str = "offline";
 
 /// The `[judge.models.*]` name of the model the environment configures ([`JudgeConfig::apply_env`]).
 pub const ENV_MODEL_NAME: &str = "local";
-const ENV_URL: &str = "SCROLLSIM_VLM_URL";
-const ENV_MODEL: &str = "SCROLLSIM_VLM_MODEL";
-const ENV_KEY_ENV: &str = "SCROLLSIM_VLM_KEY_ENV";
+/// Environment variables that configure the `local` model (docker-compose's `vlm` profile).
+pub const ENV_URL: &str = "SCROLLSIM_VLM_URL";
+pub const ENV_MODEL: &str = "SCROLLSIM_VLM_MODEL";
+pub const ENV_KEY_ENV: &str = "SCROLLSIM_VLM_KEY_ENV";
 
 /// `[judge]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

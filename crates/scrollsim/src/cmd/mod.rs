@@ -1,9 +1,11 @@
 //! One module per subcommand.
 
 pub mod bench;
+pub mod config;
 pub mod demo;
 pub mod ingest;
 pub mod inspect;
+pub mod pack;
 pub mod probe;
 pub mod replay;
 pub mod report;

@@ -3,7 +3,9 @@
 
 mod cli_tables;
 mod common;
+mod config_layers;
 mod ingest_cli;
+mod pack_archive;
 mod replay_rerun;
 mod run_resume;
 mod same_numbers;

@@ -1,0 +1,52 @@
+//! A run as one portable artifact. [`pack`] writes a run directory and what replaying it needs
+//! into one `tar` archive compressed with zstd: the run's files (traces, experiment, resolved
+//! experiment, summary), the payload and vectors of every video the run showed (not the corpus),
+//! the recorded model calls whose cache keys the traces name (and only those), and the keyframes
+//! the judge saw, each named by its SHA-256. A [`Manifest`] lists every member with its SHA-256
+//! and size; [`verify`] checks an archive or its unpacked folder against it.
+//!
+//! [`restore_data_dir`] turns an unpacked archive into a data directory (an embedded store
+//! holding the shown videos, a call cache holding the recorded calls, the keyframes), so
+//! `replay --rerun` re-executes the sessions with no corpus, no store, no keys and no network:
+//! the feed comes from the recorded slates ([`scrollsim_core::Step::slate`]) and the shown
+//! videos' payloads and vectors, the answers from the recorded calls.
+//!
+//! [`merge`] joins the packs of a sharded run (one per machine) into one archive of the whole
+//! run, refusing packs of different experiments or corpora.
+//!
+//! Nothing of the packing machine enters an archive: [`Guard`] refuses to pack when a member
+//! contains a secret's value or one of the machine's absolute paths, and tar headers carry no
+//! owner, time or mode of the files.
+
+mod error;
+mod guard;
+mod manifest;
+mod merge;
+mod read;
+mod restore;
+mod write;
+
+pub use error::PackError;
+pub use guard::Guard;
+pub use manifest::{Counts, Manifest, Member, FORMAT};
+pub use merge::merge;
+pub use read::{is_packed, open, unpack, verify, Opened};
+pub use restore::{restore_data_dir, Restored};
+pub use write::{pack, PackSources, Packed};
+
+/// Members of an archive, relative to its top folder.
+pub mod layout {
+    /// The manifest (written last; not listed in itself).
+    pub const MANIFEST: &str = "manifest.json";
+    /// The run directory: `runs/<run id>/` with its files as `scrollsim run` wrote them.
+    pub const RUNS: &str = "runs";
+    /// One JSON line per shown video: the payload and its vectors (little-endian f32, base64).
+    pub const VIDEOS: &str = "videos.jsonl";
+    /// One JSON line per recorded call: `{"key", "recording"}`, sorted by key.
+    pub const CALLS: &str = "calls.jsonl";
+    /// `keyframes/<first two hex digits>/<sha256>.jpg`: the model-size keyframes judges were
+    /// shown, laid out as an image store (`--images <folder>/keyframes` reads them).
+    pub const KEYFRAMES: &str = "keyframes";
+    /// The archive's file name extension.
+    pub const EXTENSION: &str = "tar.zst";
+}

@@ -1,0 +1,71 @@
+//! The manifest: what an archive holds, each member with its SHA-256 and size.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// The archive format this build writes and reads.
+pub const FORMAT: u32 = 1;
+
+/// One member of an archive (a file, relative to the archive's top folder).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    pub path: String,
+    pub sha256: String,
+    pub bytes: u64,
+}
+
+impl Member {
+    pub fn of(path: impl Into<String>, bytes: &[u8]) -> Member {
+        Member {
+            path: path.into(),
+            sha256: sha256_hex(bytes),
+            bytes: bytes.len() as u64,
+        }
+    }
+}
+
+/// How much of each kind an archive holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    pub sessions: u64,
+    pub steps: u64,
+    /// Distinct videos shown.
+    pub videos: u64,
+    /// Distinct keyframes judges were shown.
+    pub keyframes: u64,
+    /// Recorded model calls.
+    pub calls: u64,
+}
+
+/// `manifest.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// [`FORMAT`].
+    pub format: u32,
+    /// The scrollsim that packed the run (each trace header names the one that ran it).
+    pub scrollsim_version: String,
+    pub run_id: String,
+    /// The experiment's name (resolved.json).
+    pub experiment: String,
+    /// SHA-256 of the resolved experiment as packed (shards of one run share it).
+    pub experiment_sha256: String,
+    /// The corpus every session ran on (trace headers), `<collection>:<points>:<digest>`.
+    pub corpus: String,
+    /// Packs merged into this one, by their run directory's shard content (empty: one pack).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub merged_from: Vec<String>,
+    pub counts: Counts,
+    /// Every member but the manifest, sorted by path.
+    pub members: Vec<Member>,
+}
+
+impl Manifest {
+    /// The run directory inside the archive (`runs/<run id>`).
+    pub fn run_dir(&self) -> String {
+        format!("{}/{}", crate::layout::RUNS, self.run_id)
+    }
+}
+
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}

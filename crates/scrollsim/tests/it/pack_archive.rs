@@ -1,0 +1,294 @@
+//! `scrollsim pack` / `verify` / `unpack` and reading an archive on a machine with nothing
+//! else: a run judged by a VLM endpoint (a local OpenAI-compatible one, this binary's
+//! benchmark endpoint) with a planted key in the environment is packed, the endpoint is
+//! stopped, and the archive is re-executed from a fresh, empty data directory with the
+//! network disabled for the process.
+
+use crate::common;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+use common::workspace;
+
+const PLANTED: &str = "sk-planted-0f9e8d7c6b5a4321";
+const KEY_VAR: &str = "SCROLLSIM_TEST_PLANTED_KEY";
+
+fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// `scrollsim --config <cfg> <args>` with the planted key in the environment.
+fn cli(cfg: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_scrollsim"))
+        .current_dir(workspace())
+        .env_remove("SCROLLSIM_STORE_BACKEND")
+        .env_remove("QDRANT_URL")
+        .env(KEY_VAR, PLANTED)
+        .arg("--config")
+        .arg(cfg)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// The same with no network: a new network namespace (nothing but a down loopback) when the
+/// machine allows one, else every proxy variable pointing at a closed port.
+fn offline_cli(cfg: &Path, args: &[&str]) -> (Output, &'static str) {
+    let unshare = Command::new("unshare")
+        .args(["-rn", "true"])
+        .status()
+        .is_ok_and(|s| s.success());
+    let mut c = if unshare {
+        let mut c = Command::new("unshare");
+        c.args(["-rn", env!("CARGO_BIN_EXE_scrollsim")]);
+        c
+    } else {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_scrollsim"));
+        for v in [
+            "http_proxy",
+            "https_proxy",
+            "HTTP_PROXY",
+            "HTTPS_PROXY",
+            "ALL_PROXY",
+        ] {
+            c.env(v, "http://127.0.0.1:9");
+        }
+        c
+    };
+    let out = c
+        .current_dir(workspace())
+        .env_remove("SCROLLSIM_STORE_BACKEND")
+        .env_remove("QDRANT_URL")
+        .env_remove(KEY_VAR)
+        .arg("--config")
+        .arg(cfg)
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out,
+        if unshare {
+            "network namespace"
+        } else {
+            "proxies"
+        },
+    )
+}
+
+struct Endpoint(Child);
+
+impl Drop for Endpoint {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// This binary's benchmark endpoint (answers every chat completion with a like).
+fn endpoint(empty_cfg: &Path) -> (Endpoint, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_scrollsim"))
+        .arg("--config")
+        .arg(empty_cfg)
+        .args(["bench", "judge", "--serve-endpoint", "--delay-ms", "0"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    (Endpoint(child), first.trim().to_string())
+}
+
+fn files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(files(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[test]
+fn a_packed_run_replays_from_an_empty_data_directory_without_network() {
+    if !workspace()
+        .join("models/all-MiniLM-L6-v2/model.safetensors")
+        .is_file()
+    {
+        eprintln!("skipped: models/all-MiniLM-L6-v2 is missing (scripts/setup.sh fetches it)");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let empty = tmp.path().join("empty.toml");
+    std::fs::write(&empty, "").unwrap();
+    let (server, addr) = endpoint(&empty);
+
+    // The packing machine: its own data and runs, a VLM whose key is in the environment.
+    let home = tmp.path().join("lab");
+    std::fs::create_dir_all(&home).unwrap();
+    let cfg = common::config_in(&home);
+    let vlm = home.join("vlm.toml");
+    std::fs::write(
+        &vlm,
+        format!(
+            "[judge]\ntext_only_description = \"metadata\"\n\n[judge.models.lab-vlm]\nprovider = \"openai\"\nbase_url = \"http://{addr}/v1\"\n\
+             model = \"lab-vlm\"\napi_key_env = \"{KEY_VAR}\"\n"
+        ),
+    )
+    .unwrap();
+    let layered = |args: &[&str]| {
+        let mut a = vec!["--config", vlm.to_str().unwrap()];
+        a.extend_from_slice(args);
+        cli(&cfg, &a)
+    };
+    ok(&layered(&["ingest", "fixtures", "--limit", "20"]));
+    let exp = home.join("exp.toml");
+    std::fs::write(
+        &exp,
+        r#"name = "packed"
+personas = []
+control = true
+models = ["lab-vlm", "offline"]
+strategies = ["text-only"]
+policies = ["foryou"]
+seeds = [1, 2]
+session_length = 6
+windows = { first = 2, last_start = 4, last = 2 }
+align_threshold = 0.5
+concurrency = 2
+"#,
+    )
+    .unwrap();
+    ok(&layered(&[
+        "run",
+        exp.to_str().unwrap(),
+        "--run-id",
+        "rec",
+        "-q",
+    ]));
+    let run = home.join("runs/rec");
+    let archive = home.join("runs/rec.tar.zst");
+    let said = ok(&layered(&["pack", run.to_str().unwrap()]));
+    assert!(said.contains("recorded call(s)"), "{said}");
+    drop(server);
+
+    // Nothing of the packing machine in it: the planted key, its paths.
+    let raw = std::fs::read(&archive).unwrap();
+    let out = tmp.path().join("out");
+    ok(&cli(
+        &empty,
+        &[
+            "unpack",
+            archive.to_str().unwrap(),
+            "--into",
+            out.to_str().unwrap(),
+        ],
+    ));
+    let folder = out.join("rec");
+    let mut calls = 0;
+    for f in files(&folder) {
+        let bytes = std::fs::read(&f).unwrap();
+        for needle in [PLANTED.as_bytes(), home.to_str().unwrap().as_bytes()] {
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle),
+                "{} holds {:?}",
+                f.display(),
+                String::from_utf8_lossy(needle)
+            );
+        }
+        if f.ends_with("calls.jsonl") {
+            calls = bytes.iter().filter(|b| **b == b'\n').count();
+        }
+    }
+    assert!(calls > 0, "the VLM's calls are in the archive");
+    assert!(!raw.windows(PLANTED.len()).any(|w| w == PLANTED.as_bytes()));
+    ok(&cli(&empty, &["verify", archive.to_str().unwrap()]));
+    ok(&cli(&empty, &["verify", folder.to_str().unwrap()]));
+
+    // A fresh machine: an empty data directory, no key, no endpoint, no network.
+    let fresh = tmp.path().join("fresh");
+    std::fs::create_dir_all(&fresh).unwrap();
+    let fresh_cfg = common::config_in(&fresh);
+    for what in [&archive, &folder] {
+        let (o, how) = offline_cli(&fresh_cfg, &["replay", what.to_str().unwrap(), "--rerun"]);
+        let said = ok(&o);
+        assert!(
+            said.contains("4 session(s) re-executed") && said.contains("every step matches"),
+            "({how}) {said}"
+        );
+    }
+    assert!(
+        !fresh.join("data").exists() || files(&fresh.join("data")).is_empty(),
+        "the fresh data directory stays empty"
+    );
+
+    // The numbers re-derived from the archive are the run's, to the bit.
+    let inspect = |c: &Path, p: &Path| {
+        let s = ok(&cli(
+            c,
+            &[
+                "inspect",
+                p.to_str().unwrap(),
+                "--format",
+                "json",
+                "--by",
+                "model",
+            ],
+        ));
+        let mut j: serde_json::Value = serde_json::from_str(&s).unwrap();
+        j.as_object_mut().unwrap().remove("read");
+        j
+    };
+    assert_eq!(inspect(&cfg, &run), inspect(&fresh_cfg, &archive));
+
+    // A changed byte is found.
+    let session = files(&folder.join("runs/rec/sessions"))[0].clone();
+    let mut text = std::fs::read(&session).unwrap();
+    let i = text.iter().position(|b| *b == b'1').unwrap();
+    text[i] = b'2';
+    std::fs::write(&session, text).unwrap();
+    let o = cli(&empty, &["verify", folder.to_str().unwrap()]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("SHA-256") && err.contains("sessions/"),
+        "{err}"
+    );
+}
+
+#[test]
+fn pack_refuses_a_run_whose_traces_hold_a_secret() {
+    // A run directory whose trace mentions the planted key (as a leaking provider might).
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = common::config_in(tmp.path());
+    let run = tmp.path().join("runs/leaky");
+    std::fs::create_dir_all(run.join("sessions")).unwrap();
+    std::fs::write(run.join("resolved.json"), "{\"name\": \"leaky\"}").unwrap();
+    let mut h = common::header("leaky", "s1", "m", 1);
+    h.config = serde_json::json!({ "note": PLANTED });
+    let line = serde_json::to_string(&scrollsim_core::TraceEvent::Header(h)).unwrap();
+    std::fs::write(run.join("sessions/s1.jsonl"), line + "\n").unwrap();
+    let o = cli(&cfg, &["pack", run.to_str().unwrap()]);
+    // Refused before anything is written; the message names the variable, never the value.
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "{err}");
+    assert!(!tmp.path().join("runs/leaky.tar.zst").exists());
+    assert!(
+        err.contains("refusing to pack") && err.contains(KEY_VAR) && err.contains("s1.jsonl"),
+        "{err}"
+    );
+    assert!(!err.contains(PLANTED), "{err}");
+}
