@@ -2,7 +2,7 @@
 //! into one `tar` archive compressed with zstd: the run's files (traces, experiment, resolved
 //! experiment, summary), the payload and vectors of every video the run showed (not the corpus),
 //! the recorded model calls whose cache keys the traces name (and only those), and the keyframes
-//! the judge saw, each named by its SHA-256. A [`Manifest`] lists every member with its SHA-256
+//! the judge saw (with their larger viewing copies), each named by its SHA-256. A [`Manifest`] lists every member with its SHA-256
 //! and size; [`verify`] checks an archive or its unpacked folder against it.
 //!
 //! [`restore_data_dir`] turns an unpacked archive into a data directory (an embedded store
@@ -45,7 +45,8 @@ pub mod layout {
     /// One JSON line per recorded call: `{"key", "recording"}`, sorted by key.
     pub const CALLS: &str = "calls.jsonl";
     /// `keyframes/<first two hex digits>/<sha256>.jpg`: the model-size keyframes judges were
-    /// shown, laid out as an image store (`--images <folder>/keyframes` reads them).
+    /// shown and their larger viewing copies (what the viewer and the HTML report show), laid
+    /// out as an image store (`--images <folder>/keyframes` reads them).
     pub const KEYFRAMES: &str = "keyframes";
     /// The archive's file name extension.
     pub const EXTENSION: &str = "tar.zst";

@@ -31,7 +31,7 @@ pub struct Counts {
     pub steps: u64,
     /// Distinct videos shown.
     pub videos: u64,
-    /// Distinct keyframes judges were shown.
+    /// Distinct keyframe images: those judges were shown and their viewing copies.
     pub keyframes: u64,
     /// Recorded model calls.
     pub calls: u64,

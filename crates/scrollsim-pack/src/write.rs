@@ -88,8 +88,12 @@ pub(crate) fn scan_traces(sessions: &Path, refs: &mut Refs) -> Result<(), PackEr
                 TraceEvent::Step(s) => {
                     refs.steps += 1;
                     refs.videos.insert(s.video.clone());
-                    refs.keyframes
-                        .extend(s.keyframes.iter().map(|k| k.hash.clone()));
+                    // What the judge saw, and the larger copies people see in the viewer.
+                    refs.keyframes.extend(
+                        s.keyframes
+                            .iter()
+                            .flat_map(|k| std::iter::once(k.hash.clone()).chain(k.view.clone())),
+                    );
                     refs.calls
                         .extend(s.decision.usage.cache_keys.iter().cloned());
                 }

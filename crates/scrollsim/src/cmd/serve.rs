@@ -11,6 +11,7 @@
 //! percent-decoding) and must resolve inside the runs directory, symlinks followed.
 
 mod data;
+mod export;
 mod pages;
 
 use std::net::SocketAddr;
@@ -48,6 +49,10 @@ pub struct Args {
     /// Rolling window of the trajectories, in steps.
     #[arg(long, default_value_t = 25)]
     pub window: usize,
+    /// Write the viewer as static files into this (new or empty) directory instead of
+    /// serving: pages, keyframes and run files that open from disk or any static host.
+    #[arg(long, value_name = "DIR")]
+    pub export: Option<PathBuf>,
 }
 
 /// A request the viewer refuses or cannot answer; shown as an escaped error page.
@@ -356,6 +361,17 @@ pub async fn run(args: Args, app: &App) -> anyhow::Result<ExitCode> {
         salvaged_warn: app.settings.report.salvaged_warn,
         css: pages::stylesheet(),
     });
+    if let Some(out) = &args.export {
+        let n = export::export(state, out)
+            .await
+            .with_context(|| format!("exporting the viewer to {}", out.display()))?;
+        println!(
+            "scrollsim serve: {n} files written to {}; open {} in a browser",
+            out.display(),
+            out.join("index.html").display()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     let listener = tokio::net::TcpListener::bind(args.bind)
         .await
         .with_context(|| format!("binding {}", args.bind))?;

@@ -6,6 +6,7 @@ mod common;
 mod config_layers;
 mod ingest_cli;
 mod pack_archive;
+mod pack_merge;
 mod replay_rerun;
 mod run_resume;
 mod same_numbers;

@@ -316,3 +316,58 @@ fn server_refuses_traversal_and_bad_hashes_and_escapes_text() {
     assert_eq!(status, 200);
     assert!(home.contains("href=\"/runs/fixture\""));
 }
+
+#[test]
+fn static_export_opens_from_disk_with_keyframes_and_every_decision() {
+    if !Path::new(CHROMIUM).exists() {
+        eprintln!("skipped: {CHROMIUM} is not installed (scripts/setup.sh --test installs it)");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let (runs, images, expected) = fixture_run(tmp.path());
+    let site = tmp.path().join("site");
+    let out = common::scrollsim(&[
+        "serve",
+        runs.to_str().unwrap(),
+        "--images",
+        images.to_str().unwrap(),
+        "--export",
+        site.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let page = site.join("runs/fixture/sessions/family__s1.html");
+    assert!(page.is_file(), "no session page in the export");
+    // Nothing in the export points at a server.
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(
+        !html.contains("href=\"/") && !html.contains("src=\"/"),
+        "{html}"
+    );
+
+    let keyframes: usize = expected.iter().map(|e| e.2).sum();
+    let profile = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", page.display());
+    let out = chromium(&["--dump-dom", &url], profile.path());
+    let dom = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        dom.contains(&format!("data-keyframes=\"{keyframes}/{keyframes}\"")),
+        "keyframes not all loaded from disk:\n{dom}"
+    );
+    assert_eq!(count(&dom, "data-loaded=\"broken\""), 0);
+    assert_eq!(count(&dom, "<li class=\"step\""), expected.len());
+    let mut rest = dom.as_str();
+    for (video, word, _) in &expected {
+        let at = rest
+            .find(&format!("data-decision=\"{word}\" data-video=\"{video}\""))
+            .unwrap_or_else(|| panic!("step {video} ({word}) missing or out of order"));
+        rest = &rest[at + 1..];
+    }
+    // The run page links the session page that was exported.
+    let run_page = std::fs::read_to_string(site.join("runs/fixture/index.html")).unwrap();
+    assert!(run_page.contains("href=\"../../runs/fixture/sessions/family__s1.html\""));
+    assert!(site.join("index.html").is_file());
+}
