@@ -105,7 +105,10 @@ pub(crate) fn scan_traces(sessions: &Path, refs: &mut Refs) -> Result<(), PackEr
     Ok(())
 }
 
-/// The run directory's files, relative to it, sorted.
+/// The run directory's report (left out of archives).
+const REPORT_DIR: &str = "report";
+
+/// The run directory's files, relative to it, sorted (the report aside).
 fn run_files(root: &Path) -> Result<Vec<PathBuf>, PackError> {
     fn walk(root: &Path, rel: &Path, out: &mut Vec<PathBuf>) -> Result<(), PackError> {
         let dir = root.join(rel);
@@ -113,6 +116,11 @@ fn run_files(root: &Path) -> Result<Vec<PathBuf>, PackError> {
             let e = e.map_err(io(&dir))?;
             let kind = e.file_type().map_err(io(e.path()))?;
             let rel = rel.join(e.file_name());
+            // The report is derived from the rest (`scrollsim report <archive>` writes it
+            // again) and, with its charts and pictures, would double the archive.
+            if rel == Path::new(REPORT_DIR) {
+                continue;
+            }
             if kind.is_dir() {
                 walk(root, &rel, out)?;
             } else if kind.is_file() {
