@@ -305,11 +305,15 @@ fn run_cli(
     opts: &ExtractOptions,
     key_times: &[f32],
     scratch: &Path,
-) -> Result<(Duration, usize), String> {
+) -> Result<(Duration, usize)> {
     let dir = scratch.join("cli");
+    let io = |source| BenchError::Io {
+        path: dir.clone(),
+        source,
+    };
     let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let mut cmd = ffmpeg_command(ffmpeg, path, opts, key_times, &dir).map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(&dir).map_err(io)?;
+    let mut cmd = ffmpeg_command(ffmpeg, path, opts, key_times, &dir)?;
     let t = Instant::now();
     let out = cmd
         .stdin(Stdio::null())
@@ -317,13 +321,17 @@ fn run_cli(
         .stderr(Stdio::piped())
         .output();
     let elapsed = t.elapsed();
-    let out = out.map_err(|e| format!("cannot run {}: {e}", ffmpeg.display()))?;
+    let out = out.map_err(|source| BenchError::Io {
+        path: ffmpeg.to_path_buf(),
+        source,
+    })?;
     if !out.status.success() {
         let stderr = String::from_utf8_lossy(&out.stderr);
-        return Err(stderr.lines().last().unwrap_or("failed").trim().to_string());
+        let last = stderr.lines().last().unwrap_or("failed").trim();
+        return Err(BenchError::Setup(last.to_string()));
     }
     let n = std::fs::read_dir(&dir)
-        .map_err(|e| e.to_string())?
+        .map_err(io)?
         .filter(|e| {
             e.as_ref()
                 .is_ok_and(|e| e.file_name().to_string_lossy().starts_with("m_"))

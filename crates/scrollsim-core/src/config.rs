@@ -30,6 +30,43 @@ pub enum ConfigError {
     },
 }
 
+/// A setting that parsed but is not allowed: the key that holds it, dotted and relative to
+/// where it was checked (`max_frames`, `foryou.epsilon`), and what is expected there. The
+/// caller puts the key under its section ([`Invalid::within`]) and names the file
+/// ([`Invalid::in_file`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{key}`: {expected}")]
+pub struct Invalid {
+    pub key: String,
+    pub expected: String,
+}
+
+impl Invalid {
+    pub fn new(key: impl Into<String>, expected: impl Into<String>) -> Invalid {
+        Invalid {
+            key: key.into(),
+            expected: expected.into(),
+        }
+    }
+
+    /// The same, with the key under `section` (`keyframes` within `ingest`: `ingest.keyframes`).
+    pub fn within(self, section: &str) -> Invalid {
+        Invalid {
+            key: format!("{section}.{}", self.key),
+            ..self
+        }
+    }
+
+    /// The error naming the file the setting came from.
+    pub fn in_file(self, path: &Path) -> ConfigError {
+        ConfigError::Invalid {
+            path: path.to_path_buf(),
+            key: self.key,
+            expected: self.expected,
+        }
+    }
+}
+
 /// Parses TOML text that came from `origin`; errors name it.
 pub fn parse_toml<T: DeserializeOwned>(text: &str, origin: &Path) -> Result<T, ConfigError> {
     toml::from_str(text).map_err(|e| ConfigError::Toml {
@@ -85,14 +122,7 @@ impl ValueCatalog {
 /// Reads one persona file and checks it.
 pub fn load_persona(path: &Path) -> Result<Persona, ConfigError> {
     let p: Persona = load_toml(path)?;
-    p.validate().map_err(|msg| {
-        let key = msg.split('`').nth(1).unwrap_or("persona").to_string();
-        ConfigError::Invalid {
-            path: path.to_path_buf(),
-            key,
-            expected: msg,
-        }
-    })?;
+    p.validate().map_err(|e| e.in_file(path))?;
     Ok(p)
 }
 

@@ -59,6 +59,16 @@ pub struct IsqItems {
 }
 
 impl IsqItems {
+    /// The items' names, in [`IsqItems::as_array`] order (also the JSON keys parsers read).
+    pub const NAMES: [&'static str; 6] = [
+        "visual_appeal",
+        "curiosity",
+        "emotional_engagement",
+        "value_expectation",
+        "preference_alignment",
+        "action_decision",
+    ];
+
     pub fn as_array(&self) -> [u8; 6] {
         [
             self.visual_appeal,
@@ -71,27 +81,29 @@ impl IsqItems {
     }
 
     /// Checks the ranges: the four ratings 0..=10, the two choices 0 or 1.
-    pub fn validate(&self) -> Result<(), String> {
-        let a = self.as_array();
-        let names = [
-            "visual_appeal",
-            "curiosity",
-            "emotional_engagement",
-            "value_expectation",
-            "preference_alignment",
-            "action_decision",
-        ];
-        for (i, x) in a.iter().enumerate() {
+    pub fn validate(&self) -> Result<(), IsqOutOfRange> {
+        for (i, x) in self.as_array().iter().enumerate() {
             let max = if i < 4 { 10 } else { 1 };
             if *x > max {
-                return Err(format!(
-                    "ISQ item {} = {x} is out of range 0..={max}",
-                    names[i]
-                ));
+                return Err(IsqOutOfRange {
+                    item: Self::NAMES[i],
+                    value: *x,
+                    max,
+                });
             }
         }
         Ok(())
     }
+}
+
+/// An ISQ item outside its range (a parse failure's detail in the trace, so the wording is
+/// part of the trace format).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("ISQ item {item} = {value} is out of range 0..={max}")]
+pub struct IsqOutOfRange {
+    pub item: &'static str,
+    pub value: u8,
+    pub max: u8,
 }
 
 /// How ISQ items become a stay decision: S% = sum(weight_i x item_i) / scale x 100, stay when

@@ -1,5 +1,8 @@
 //! Domain core of scrollsim: Schwartz values, personas, video records, decisions, the trace
-//! format and metrics as pure folds over trace events. No network, no Qdrant, no FFmpeg.
+//! format and metrics as pure folds over trace events; every other crate speaks these types.
+//!
+//! Must not: depend on another scrollsim crate, reach the network, a store, FFmpeg or a model,
+//! or read the clock inside a metric. Its only IO is reading config files and trace lines.
 
 pub mod backoff;
 pub mod config;
@@ -14,7 +17,9 @@ pub mod trace;
 pub mod value;
 pub mod video;
 
-pub use decision::{CallUsage, Decision, IsqItems, IsqResult, IsqScoring, ParseStatus, RawAnswer};
+pub use decision::{
+    CallUsage, Decision, IsqItems, IsqOutOfRange, IsqResult, IsqScoring, ParseStatus, RawAnswer,
+};
 pub use ids::{CorpusId, ImageHash, PersonaId, RunId, SessionId, VideoId};
 pub use judge::{
     AnswerParser, AnswerRead, Capability, JudgeStrategy, StructuredMode, StructuredOutcome,

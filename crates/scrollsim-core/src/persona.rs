@@ -4,6 +4,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::config::Invalid;
 use crate::ids::PersonaId;
 use crate::value::{PerValue, SparseWeights, Value};
 
@@ -49,16 +50,22 @@ impl Persona {
     }
 
     /// Checks what serde cannot: a persona needs at least one trait and a non-empty id.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), Invalid> {
         if self.id.as_str().trim().is_empty() {
-            return Err("`id` must not be empty".into());
+            return Err(Invalid::new("id", "must not be empty"));
         }
         if self.traits.iter().all(|t| t.trim().is_empty()) {
-            return Err("`traits` must list at least one trait sentence".into());
+            return Err(Invalid::new(
+                "traits",
+                "must list at least one trait sentence",
+            ));
         }
         if let Some(w) = &self.weights {
             if let Some((v, x)) = w.0.iter().find(|(_, x)| !(-1.0..=1.0).contains(*x)) {
-                return Err(format!("`weights.{v}` = {x}: weights must lie in [-1, 1]"));
+                return Err(Invalid::new(
+                    format!("weights.{v}"),
+                    format!("{x}: weights must lie in [-1, 1]"),
+                ));
             }
         }
         Ok(())
@@ -121,6 +128,6 @@ mod tests {
     fn validate_rejects_out_of_range_weights() {
         let mut p = parent();
         p.weights.as_mut().unwrap().0[Value::Power] = 3.0;
-        assert!(p.validate().unwrap_err().contains("weights.PO"));
+        assert_eq!(p.validate().unwrap_err().key, "weights.PO");
     }
 }

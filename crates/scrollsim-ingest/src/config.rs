@@ -51,9 +51,10 @@ impl IngestConfig {
                 "max_labels must be at least 1 and relative within 0..=1".into(),
             ));
         }
-        self.keyframes
-            .validate()
-            .map_err(|d| bad("ingest.keyframes", d))
+        self.keyframes.validate().map_err(|e| {
+            let e = e.within("ingest.keyframes");
+            bad(&e.key, e.expected)
+        })
     }
 }
 

@@ -115,12 +115,12 @@ pub fn load(path: &Path) -> Result<Vec<Located>, MetaError> {
         .extension()
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase);
-    let rows: Vec<(usize, Result<MetaRecord, String>)> = match ext.as_deref() {
+    let rows: Vec<(usize, Result<MetaRecord, RowError>)> = match ext.as_deref() {
         Some("jsonl" | "json" | "ndjson") => text
             .lines()
             .enumerate()
             .filter(|(_, l)| !l.trim().is_empty())
-            .map(|(i, l)| (i + 1, serde_json::from_str(l).map_err(|e| e.to_string())))
+            .map(|(i, l)| (i + 1, serde_json::from_str(l).map_err(RowError::Json)))
             .collect(),
         Some("csv") => csv_rows(&text),
         _ => return Err(MetaError::Format { path: path.into() }),
@@ -151,14 +151,36 @@ pub fn load(path: &Path) -> Result<Vec<Located>, MetaError> {
     }
 }
 
+/// Why one metadata line could not be read.
+#[derive(Debug, thiserror::Error)]
+enum RowError {
+    #[error("{0}")]
+    Json(serde_json::Error),
+    #[error("header: {0}")]
+    CsvHeader(csv::Error),
+    #[error("{0}")]
+    Csv(csv::Error),
+    #[error("{column}: {cell:?} is not {expected}")]
+    Cell {
+        column: &'static str,
+        cell: String,
+        expected: &'static str,
+    },
+}
+
 /// CSV rows as JSON objects of their non-empty cells, so CSV and JSONL share one parser.
-fn csv_rows(text: &str) -> Vec<(usize, Result<MetaRecord, String>)> {
+fn csv_rows(text: &str) -> Vec<(usize, Result<MetaRecord, RowError>)> {
     let mut rdr = csv::ReaderBuilder::new()
         .flexible(false)
         .from_reader(text.as_bytes());
     let headers = match rdr.headers() {
         Ok(h) => h.iter().map(|h| h.trim().to_string()).collect::<Vec<_>>(),
-        Err(e) => return vec![(1, Err(format!("header: {e}")))],
+        Err(e) => return vec![(1, Err(RowError::CsvHeader(e)))],
+    };
+    let bad_cell = |column, cell: &str, expected| RowError::Cell {
+        column,
+        cell: cell.to_string(),
+        expected,
     };
     rdr.records()
         .map(|rec| {
@@ -167,7 +189,7 @@ fn csv_rows(text: &str) -> Vec<(usize, Result<MetaRecord, String>)> {
                 Err(e) => e.position(),
             };
             let line = pos.map(|p| p.line() as usize).unwrap_or(0);
-            let row = rec.map_err(|e| e.to_string()).and_then(|rec| {
+            let row = rec.map_err(RowError::Csv).and_then(|rec| {
                 let mut obj = serde_json::Map::new();
                 for (h, cell) in headers.iter().zip(rec.iter()) {
                     let cell = cell.trim();
@@ -178,16 +200,16 @@ fn csv_rows(text: &str) -> Vec<(usize, Result<MetaRecord, String>)> {
                         "views" => cell
                             .parse::<u64>()
                             .map(serde_json::Value::from)
-                            .map_err(|_| format!("views: {cell:?} is not a whole number"))?,
+                            .map_err(|_| bad_cell("views", cell, "a whole number"))?,
                         "duration_s" => cell
                             .parse::<f64>()
                             .map(serde_json::Value::from)
-                            .map_err(|_| format!("duration_s: {cell:?} is not a number"))?,
+                            .map_err(|_| bad_cell("duration_s", cell, "a number"))?,
                         _ => serde_json::Value::from(cell),
                     };
                     obj.insert(h.clone(), v);
                 }
-                serde_json::from_value(serde_json::Value::Object(obj)).map_err(|e| e.to_string())
+                serde_json::from_value(serde_json::Value::Object(obj)).map_err(RowError::Json)
             });
             (line, row)
         })

@@ -116,11 +116,10 @@ pub fn extract_keyframes_with_work(
     opts: &ExtractOptions,
 ) -> Result<(Vec<ExtractedFrame>, Work), MediaError> {
     guard(path, || {
-        opts.validate()
-            .map_err(|reason| MediaError::InvalidOptions {
-                path: path.to_path_buf(),
-                reason,
-            })?;
+        opts.validate().map_err(|e| MediaError::InvalidOptions {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
         let mut src = Source::open(path, opts.timeout_s)?;
         let picked = pick_frames(&mut src, opts)?;
         let mut renderer = Renderer::new(path, opts.model_size, opts.view_size, opts.jpeg_quality)?;

@@ -4,6 +4,7 @@
 use std::fmt;
 use std::str::FromStr;
 
+use scrollsim_core::config::Invalid;
 use serde::{Deserialize, Serialize};
 
 /// Which frames of a video become keyframes. Written as a string in config and on the command
@@ -202,27 +203,28 @@ impl Default for ExtractOptions {
 
 impl ExtractOptions {
     /// Checks what serde cannot: ranges that depend on each other.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), Invalid> {
         if self.max_frames == 0 {
-            return Err("max_frames must be at least 1".into());
+            return Err(Invalid::new("max_frames", "at least 1"));
         }
         if !(1..=100).contains(&self.jpeg_quality) {
-            return Err(format!(
-                "jpeg_quality must be 1..=100, got {}",
-                self.jpeg_quality
+            return Err(Invalid::new(
+                "jpeg_quality",
+                format!("1..=100, got {}", self.jpeg_quality),
             ));
         }
         if self.timeout_s.is_nan() || self.timeout_s <= 0.0 {
-            return Err(format!(
-                "timeout_s must be positive, got {}",
-                self.timeout_s
+            return Err(Invalid::new(
+                "timeout_s",
+                format!("positive, got {}", self.timeout_s),
             ));
         }
         match self.strategy {
-            KeyframeStrategy::Uniform(0) => Err("uniform:N needs N >= 1".into()),
-            KeyframeStrategy::Scene(t) if t.is_nan() || t <= 0.0 || t >= 1.0 => {
-                Err(format!("scene threshold must be between 0 and 1, got {t}"))
-            }
+            KeyframeStrategy::Uniform(0) => Err(Invalid::new("strategy", "uniform:N needs N >= 1")),
+            KeyframeStrategy::Scene(t) if t.is_nan() || t <= 0.0 || t >= 1.0 => Err(Invalid::new(
+                "strategy",
+                format!("scene threshold between 0 and 1, got {t}"),
+            )),
             _ => Ok(()),
         }
     }

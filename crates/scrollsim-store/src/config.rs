@@ -2,6 +2,7 @@
 //! speed against recall. Defaults are tuned on the benchmark (`scrollsim bench store`, figures
 //! in docs/store.md).
 
+use scrollsim_core::config::Invalid;
 use serde::{Deserialize, Deserializer, Serialize};
 
 /// Which engine serves the store.
@@ -151,13 +152,14 @@ pub fn default_with_env() -> StoreConfig {
 }
 
 /// The backend an [`ENV_BACKEND`] value names; blank or unset: none.
-fn backend_override(raw: Option<String>) -> Result<Option<Backend>, String> {
+fn backend_override(raw: Option<String>) -> Result<Option<Backend>, Invalid> {
     match raw.as_deref().map(str::trim) {
         None | Some("") => Ok(None),
         Some("embedded") => Ok(Some(Backend::Embedded)),
         Some("server") => Ok(Some(Backend::Server)),
-        Some(other) => Err(format!(
-            "environment variable {ENV_BACKEND}={other:?}: expected `embedded` or `server`"
+        Some(other) => Err(Invalid::new(
+            format!("environment variable {ENV_BACKEND}"),
+            format!("`embedded` or `server`, got {other:?}"),
         )),
     }
 }
@@ -165,7 +167,7 @@ fn backend_override(raw: Option<String>) -> Result<Option<Backend>, String> {
 impl StoreConfig {
     /// Applies the environment overrides [`ENV_BACKEND`] and [`ENV_URL`] (containers and CI
     /// point scrollsim at a server without editing the config file).
-    pub fn with_env_overrides(self) -> Result<Self, String> {
+    pub fn with_env_overrides(self) -> Result<Self, Invalid> {
         self.with_overrides(std::env::var(ENV_BACKEND).ok(), std::env::var(ENV_URL).ok())
     }
 
@@ -173,7 +175,7 @@ impl StoreConfig {
         mut self,
         backend: Option<String>,
         url: Option<String>,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, Invalid> {
         if let Some(b) = backend_override(backend)? {
             self.backend = b;
         }
@@ -184,8 +186,8 @@ impl StoreConfig {
     }
 
     /// Checks values serde cannot: names the key that is wrong.
-    pub fn validate(&self) -> Result<(), String> {
-        let bad = |key: &str, expected: &str| Err(format!("store.{key}: {expected}"));
+    pub fn validate(&self) -> Result<(), Invalid> {
+        let bad = |key: &str, expected: &str| Err(Invalid::new(format!("store.{key}"), expected));
         if self.collection.is_empty()
             || !self
                 .collection
@@ -294,7 +296,10 @@ mod tests {
         let err = StoreConfig::default()
             .with_overrides(Some("cloud".into()), None)
             .unwrap_err();
-        assert!(err.contains(ENV_BACKEND) && err.contains("cloud"), "{err}");
+        assert!(
+            err.key.contains(ENV_BACKEND) && err.expected.contains("cloud"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -303,11 +308,11 @@ mod tests {
             collection: "../etc".into(),
             ..Default::default()
         };
-        assert!(cfg.validate().unwrap_err().starts_with("store.collection"));
+        assert_eq!(cfg.validate().unwrap_err().key, "store.collection");
         let cfg = StoreConfig {
             api_key_env: Some("sk-123=abc".into()),
             ..Default::default()
         };
-        assert!(cfg.validate().unwrap_err().starts_with("store.api_key_env"));
+        assert_eq!(cfg.validate().unwrap_err().key, "store.api_key_env");
     }
 }

@@ -2,6 +2,9 @@
 //! embedded Qdrant (qdrant-edge, in-process, on disk; the default) and a Qdrant server or
 //! cluster (qdrant-client over gRPC). One conformance suite runs against both.
 //!
+//! Must not: embed, judge, or know about sessions and traces; nothing else in scrollsim talks
+//! to Qdrant (qdrant-edge and qdrant-client types stay inside this crate).
+//!
 //! Layout: the contract (this file), the config (`config`), the point layout shared by both
 //! backends (`schema`), the semantics written once over an engine seam (`store`, `engine`),
 //! the two engines (`embedded`, `server`) and the retry loop (`retry`).
@@ -204,7 +207,7 @@ pub enum StoreError {
     InvalidRequest(String),
     /// The `[store]` config is unusable; names the key.
     #[error("config: {0}")]
-    Config(String),
+    Config(#[from] scrollsim_core::config::Invalid),
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -276,7 +279,7 @@ pub use store::recommend_vector;
 /// environment overrides are applied where the config file is read (see
 /// [`config::deserialize_with_env`]).
 pub async fn open_store(cfg: &StoreConfig, data_dir: &Path) -> Result<Arc<dyn VideoStore>> {
-    cfg.validate().map_err(StoreError::Config)?;
+    cfg.validate()?;
     Ok(match cfg.backend {
         Backend::Embedded => {
             let engine = embedded::EdgeEngine::new(

@@ -24,6 +24,7 @@ use qdrant_client::qdrant::{
     VectorParamsBuilder, VectorsConfigBuilder, VectorsSelector,
 };
 use qdrant_client::{Payload, Qdrant, QdrantError};
+use scrollsim_core::config::Invalid;
 use scrollsim_core::Video;
 use tonic::Code;
 use uuid::Uuid;
@@ -120,8 +121,9 @@ impl ServerEngine {
         let api_key = match &cfg.api_key_env {
             None => None,
             Some(var) => Some(std::env::var(var).map_err(|_| {
-                StoreError::Config(format!(
-                    "store.api_key_env names the environment variable {var}, which is not set"
+                StoreError::Config(Invalid::new(
+                    "store.api_key_env",
+                    format!("names the environment variable {var}, which is not set"),
                 ))
             })?),
         };

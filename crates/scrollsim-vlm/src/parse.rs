@@ -54,14 +54,7 @@ const LABELS: [&str; 10] = [
     "ACTION_DECISION",
 ];
 
-const ISQ_KEYS: [&str; 6] = [
-    "visual_appeal",
-    "curiosity",
-    "emotional_engagement",
-    "value_expectation",
-    "preference_alignment",
-    "action_decision",
-];
+const ISQ_KEYS: [&str; 6] = scrollsim_core::IsqItems::NAMES;
 
 /// Reads a decision from a response.
 pub fn parse(
@@ -293,7 +286,7 @@ impl<'a> Answer<'a> {
             preference_alignment: vals[4],
             action_decision: vals[5],
         };
-        items.validate()?;
+        items.validate().map_err(|e| e.to_string())?;
         let read = if self.json.is_some() {
             AnswerRead::Json
         } else {

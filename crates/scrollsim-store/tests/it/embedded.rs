@@ -250,7 +250,7 @@ async fn bad_config_is_refused_naming_the_key() {
         ..Default::default()
     };
     match open_store(&cfg, dir.path()).await {
-        Err(StoreError::Config(m)) => assert!(m.contains("store.collection"), "{m}"),
+        Err(StoreError::Config(e)) => assert_eq!(e.key, "store.collection", "{e}"),
         Err(e) => panic!("unexpected error {e}"),
         Ok(_) => panic!("opened a collection outside the data directory"),
     }
