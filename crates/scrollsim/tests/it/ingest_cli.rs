@@ -6,36 +6,19 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
+use crate::common::{self, workspace};
 
-/// The repo's config/default.toml with its data directory under `root` and small batches.
+/// The default config with data under `root` and small batches.
 fn config(root: &Path) -> PathBuf {
-    let text = std::fs::read_to_string(repo().join("config/default.toml")).unwrap();
-    let mut cfg: toml::Table = toml::from_str(&text).unwrap();
-    let paths = cfg.get_mut("paths").unwrap().as_table_mut().unwrap();
-    paths.insert(
-        "data".into(),
-        root.join("data").display().to_string().into(),
-    );
-    let ingest = cfg.get_mut("ingest").unwrap().as_table_mut().unwrap();
-    ingest.insert("batch_size".into(), 8.into());
-    let path = root.join("config.toml");
-    std::fs::write(&path, toml::to_string(&cfg).unwrap()).unwrap();
-    path
+    common::config_with(root, "config", |cfg| {
+        let ingest = cfg.get_mut("ingest").unwrap().as_table_mut().unwrap();
+        ingest.insert("batch_size".into(), 8.into());
+    })
 }
 
 fn scrollsim(config: &Path, args: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_scrollsim"));
-    c.current_dir(repo())
-        .arg("--config")
-        .arg(config)
-        .arg("ingest")
-        .args(args);
+    let mut c = common::command(config);
+    c.arg("ingest").args(args);
     c
 }
 
@@ -46,7 +29,7 @@ fn run(mut c: Command) -> (Output, String) {
 }
 
 fn fixture_count() -> usize {
-    std::fs::read_to_string(repo().join("fixtures/metadata.jsonl"))
+    std::fs::read_to_string(workspace().join("fixtures/metadata.jsonl"))
         .unwrap()
         .lines()
         .filter(|l| !l.trim().is_empty())
@@ -162,7 +145,7 @@ fn exit_codes_nothing_ingested_and_strict() {
 
     // A good clip beside it: exit 0, but 1 with --strict.
     std::fs::copy(
-        repo().join("fixtures/media/hedonism-01.mp4"),
+        workspace().join("fixtures/media/hedonism-01.mp4"),
         media.join("clip.mp4"),
     )
     .unwrap();

@@ -6,32 +6,19 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
+use crate::common;
 
-/// The repo's config/default.toml with data and runs under `root`.
+/// The default config with the data directory under `root` and the runs in `root/<runs>`.
 fn config(root: &Path, runs: &str) -> PathBuf {
-    let text = std::fs::read_to_string(repo().join("config/default.toml")).unwrap();
-    let mut cfg: toml::Table = toml::from_str(&text).unwrap();
-    let paths = cfg.get_mut("paths").unwrap().as_table_mut().unwrap();
-    paths.insert(
-        "data".into(),
-        root.join("data").display().to_string().into(),
-    );
-    paths.insert("runs".into(), root.join(runs).display().to_string().into());
-    let path = root.join(format!("config-{runs}.toml"));
-    std::fs::write(&path, toml::to_string(&cfg).unwrap()).unwrap();
-    path
+    common::config_with(root, runs, |cfg| {
+        let paths = cfg.get_mut("paths").unwrap().as_table_mut().unwrap();
+        paths.insert("runs".into(), root.join(runs).display().to_string().into());
+    })
 }
 
-/// The binary, run from the repo root (so the config's relative model and fixture paths hold).
 fn scrollsim(config: &Path, args: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_scrollsim"));
-    c.current_dir(repo()).arg("--config").arg(config).args(args);
+    let mut c = common::command(config);
+    c.args(args);
     c
 }
 

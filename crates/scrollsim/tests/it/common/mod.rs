@@ -26,23 +26,27 @@ pub fn scrollsim(args: &[&str]) -> Output {
         .expect("scrollsim runs")
 }
 
-/// `scrollsim --config <config> <args>` from the workspace root, on the embedded store whatever
-/// the environment says (`SCROLLSIM_STORE_BACKEND` and `QDRANT_URL` would switch it).
-pub fn scrollsim_with(config: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_scrollsim"))
-        .current_dir(workspace())
+/// `scrollsim --config <config>`, to be given its arguments, run from the workspace root (so
+/// the config's relative model and fixture paths hold), on the embedded store whatever the
+/// environment says (`SCROLLSIM_STORE_BACKEND` and `QDRANT_URL` would switch it).
+pub fn command(config: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_scrollsim"));
+    c.current_dir(workspace())
         .env_remove("SCROLLSIM_STORE_BACKEND")
         .env_remove("QDRANT_URL")
         .arg("--config")
-        .arg(config)
-        .args(args)
-        .output()
-        .expect("scrollsim runs")
+        .arg(config);
+    c
+}
+
+/// [`command`] with `args`, run to the end.
+pub fn scrollsim_with(config: &Path, args: &[&str]) -> Output {
+    command(config).args(args).output().expect("scrollsim runs")
 }
 
 /// The repository's config/default.toml with its data and runs directories under `root`,
-/// written to `root/config.toml`.
-pub fn config_in(root: &Path) -> PathBuf {
+/// changed by `edit`, written to `root/<name>.toml`.
+pub fn config_with(root: &Path, name: &str, edit: impl FnOnce(&mut toml::Table)) -> PathBuf {
     let text = std::fs::read_to_string(workspace().join("config/default.toml")).unwrap();
     let mut cfg: toml::Table = toml::from_str(&text).unwrap();
     let paths = cfg
@@ -53,9 +57,15 @@ pub fn config_in(root: &Path) -> PathBuf {
     for (key, dir) in [("data", "data"), ("runs", "runs")] {
         paths.insert(key.into(), root.join(dir).display().to_string().into());
     }
-    let path = root.join("config.toml");
+    edit(&mut cfg);
+    let path = root.join(format!("{name}.toml"));
     std::fs::write(&path, toml::to_string(&cfg).unwrap()).unwrap();
     path
+}
+
+/// [`config_with`] unchanged, as `root/config.toml`.
+pub fn config_in(root: &Path) -> PathBuf {
+    config_with(root, "config", |_| {})
 }
 
 pub fn persona() -> Persona {
