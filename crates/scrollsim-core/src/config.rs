@@ -67,6 +67,26 @@ impl Invalid {
     }
 }
 
+/// A name that is not one of a closed set (a strategy, a parser, a cache mode...), as read from
+/// config or a flag: what kind of name, what was given, and the names that are accepted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {kind} `{given}`: expected {expected}")]
+pub struct UnknownName {
+    pub kind: &'static str,
+    pub given: String,
+    pub expected: &'static str,
+}
+
+impl UnknownName {
+    pub fn new(kind: &'static str, given: &str, expected: &'static str) -> UnknownName {
+        UnknownName {
+            kind,
+            given: given.to_string(),
+            expected,
+        }
+    }
+}
+
 /// Parses TOML text that came from `origin`; errors name it.
 pub fn parse_toml<T: DeserializeOwned>(text: &str, origin: &Path) -> Result<T, ConfigError> {
     toml::from_str(text).map_err(|e| ConfigError::Toml {

@@ -214,7 +214,7 @@ impl Experiment {
             .map_err(|(k, e)| invalid(&format!("policy.{k}"), e))?;
         let judge: JudgeConfig = merged(d.judge, &f.judge)
             .map_err(|e| invalid("judge", format!("{e} (merged over the config's [judge])")))?;
-        judge.validate().map_err(|e| invalid("judge", e))?;
+        judge.validate().map_err(|e| invalid(&e.key, e.expected))?;
 
         let personas_dir = d.config_dir.join("personas");
         let personas = match f.personas {
@@ -270,7 +270,7 @@ impl Experiment {
             if m != OFFLINE_MODEL {
                 judge
                     .model(m)
-                    .map_err(|e| invalid(&format!("models[{i}]"), e))?;
+                    .map_err(|e| invalid(&format!("models[{i}]"), e.to_string()))?;
             }
             if models[..i].contains(m) {
                 return Err(invalid(

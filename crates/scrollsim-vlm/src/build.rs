@@ -155,7 +155,7 @@ impl JudgeEnv {
         if let Some(c) = slot.as_ref() {
             return Ok(c.clone());
         }
-        let c = Arc::new(CallCache::open(&self.cache_path).map_err(JudgeError::Config)?);
+        let c = Arc::new(CallCache::open(&self.cache_path)?);
         *slot = Some(c.clone());
         Ok(c)
     }
@@ -169,10 +169,7 @@ impl JudgeEnv {
         if let Some(t) = map.get(&strategy) {
             return Ok(t.clone());
         }
-        let t = Arc::new(
-            PromptTemplate::load(&self.prompt_dir, strategy)
-                .map_err(|e| JudgeError::Config(e.to_string()))?,
-        );
+        let t = Arc::new(PromptTemplate::load(&self.prompt_dir, strategy)?);
         map.insert(strategy, t.clone());
         Ok(t)
     }
@@ -216,8 +213,7 @@ impl JudgeEnv {
             budget: cfg.budget,
             retry: cfg.retry,
             ledger: self.ledger.clone(),
-        })
-        .map_err(JudgeError::Config)?;
+        })?;
         stacks.insert(id, stack.clone());
         Ok(stack)
     }
@@ -232,7 +228,7 @@ pub fn build_judge(
     spec: &JudgeSpec,
     env: &JudgeEnv,
 ) -> Result<Arc<dyn Judge>, JudgeError> {
-    cfg.validate().map_err(JudgeError::Config)?;
+    cfg.validate()?;
     if spec.model == OFFLINE_MODEL {
         let embedder = env.text_embedder.clone().ok_or_else(|| {
             JudgeError::Config(
@@ -247,7 +243,7 @@ pub fn build_judge(
             spec.strategy,
         )));
     }
-    let model = cfg.model(&spec.model).map_err(JudgeError::Config)?;
+    let model = cfg.model(&spec.model)?;
     if env.images.is_none() {
         return Err(JudgeError::Config(format!(
             "judge model `{}` sends keyframes but the judge environment has no image store",

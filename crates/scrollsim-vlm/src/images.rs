@@ -12,12 +12,15 @@ use crate::config::ImageBudget;
 
 /// Where keyframe JPEGs are read from by hash (the media crate's content-addressed store).
 pub trait ImageSource: Send + Sync {
-    fn load(&self, hash: &ImageHash) -> Result<Vec<u8>, String>;
+    fn load(&self, hash: &ImageHash) -> Result<Vec<u8>, LoadImageError>;
 }
 
+/// Why a keyframe could not be read from its source.
+pub type LoadImageError = Box<dyn std::error::Error + Send + Sync>;
+
 impl ImageSource for scrollsim_media::ImageStore {
-    fn load(&self, hash: &ImageHash) -> Result<Vec<u8>, String> {
-        self.get(hash).map_err(|e| e.to_string())
+    fn load(&self, hash: &ImageHash) -> Result<Vec<u8>, LoadImageError> {
+        Ok(self.get(hash)?)
     }
 }
 
@@ -69,7 +72,7 @@ pub fn load_keyframes(
         if let Some(limit) = side_limit {
             let (w, h) = dimensions(&bytes).map_err(|e| {
                 LoadError::Missing(format!(
-                    "video {} keyframe {i} ({}): {e}",
+                    "video {} keyframe {i} ({}): cannot read the image size: {e}",
                     video.id, kf.hash
                 ))
             })?;
@@ -119,12 +122,10 @@ fn sniff_mime(b: &[u8]) -> Option<&'static str> {
 }
 
 /// Width and height from the image header (no full decode).
-fn dimensions(bytes: &[u8]) -> Result<(u32, u32), String> {
+fn dimensions(bytes: &[u8]) -> Result<(u32, u32), image::ImageError> {
     image::ImageReader::new(Cursor::new(bytes))
-        .with_guessed_format()
-        .map_err(|e| e.to_string())?
+        .with_guessed_format()?
         .into_dimensions()
-        .map_err(|e| format!("cannot read the image size: {e}"))
 }
 
 #[cfg(test)]
@@ -134,7 +135,7 @@ mod tests {
 
     struct Mem(HashMap<ImageHash, Vec<u8>>);
     impl ImageSource for Mem {
-        fn load(&self, h: &ImageHash) -> Result<Vec<u8>, String> {
+        fn load(&self, h: &ImageHash) -> Result<Vec<u8>, LoadImageError> {
             self.0
                 .get(h)
                 .cloned()

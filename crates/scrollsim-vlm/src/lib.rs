@@ -34,7 +34,7 @@ pub use build::{blind_reason, build_judge, strategy_needs_images, JudgeEnv};
 pub use config::{
     BudgetConfig, CacheMode, DescriptionSource, GenerationSettings, ImageDetail, JudgeConfig,
     JudgeSpec, Limits, ModelConfig, OfflineParams, ParserKind, Prices, ProbeConfig, ProviderKind,
-    RetryConfig, StrategyKind, OFFLINE_MODEL,
+    RetryConfig, StrategyKind, UnknownModel, OFFLINE_MODEL,
 };
 pub use images::ImageSource;
 pub use ledger::{Ledger, LedgerSnapshot, ModelTally};
@@ -72,6 +72,17 @@ pub enum JudgeError {
     CacheMiss { key: String, what: String },
     #[error("configuration: {0}")]
     Config(String),
+    /// A `[judge]` setting is not allowed; names the key.
+    #[error("configuration: {0}")]
+    Invalid(#[from] scrollsim_core::config::Invalid),
+    #[error("configuration: {0}")]
+    UnknownModel(#[from] config::UnknownModel),
+    #[error("configuration: {0}")]
+    Template(#[from] prompts::TemplateError),
+    #[error(transparent)]
+    Cache(#[from] recordings::CacheError),
+    #[error(transparent)]
+    Client(#[from] provider::ClientError),
     /// The probe found the endpoint cannot serve the strategy (it does not see images).
     #[error("{0}")]
     Capability(String),

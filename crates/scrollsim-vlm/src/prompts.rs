@@ -297,18 +297,25 @@ fn video_var(v: &Video, n_images: usize, var: &str) -> Option<String> {
     }
 }
 
+/// Why a template text's placeholders cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum PlaceholderError {
+    #[error("an opening {{{{ has no closing }}}}")]
+    Unclosed,
+    #[error("{{{{{0}}}}} is not a placeholder name")]
+    BadName(String),
+}
+
 /// The `{{name}}` placeholders in a text.
-fn placeholders(text: &str) -> Result<BTreeSet<String>, String> {
+fn placeholders(text: &str) -> Result<BTreeSet<String>, PlaceholderError> {
     let mut out = BTreeSet::new();
     let mut rest = text;
     while let Some(i) = rest.find("{{") {
         let after = &rest[i + 2..];
-        let j = after
-            .find("}}")
-            .ok_or_else(|| "an opening {{ has no closing }}".to_string())?;
+        let j = after.find("}}").ok_or(PlaceholderError::Unclosed)?;
         let name = after[..j].trim();
         if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-            return Err(format!("{{{{{name}}}}} is not a placeholder name"));
+            return Err(PlaceholderError::BadName(name.to_string()));
         }
         out.insert(name.to_string());
         rest = &after[j + 2..];

@@ -44,10 +44,50 @@ pub struct Recording {
     pub attempts: u32,
 }
 
+/// Why the call cache could not be opened, read or written. Cloneable (the sources are shared)
+/// because one failed commit answers every call of its batch.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum CacheError {
+    #[error("cannot create the call cache directory {}: {source}", dir.display())]
+    CreateDir {
+        dir: PathBuf,
+        source: Arc<std::io::Error>,
+    },
+    #[error("call cache {} is open in another process: give each concurrent process its own data directory", path.display())]
+    AlreadyOpen { path: PathBuf },
+    #[error("call cache {}: {source}", path.display())]
+    Database {
+        path: PathBuf,
+        source: Arc<redb::Error>,
+    },
+    /// A recording that no longer parses: an error naming the key, not a silent miss.
+    #[error("recording {key} in {} is unreadable: {source}", path.display())]
+    Unreadable {
+        key: String,
+        path: PathBuf,
+        source: Arc<serde_json::Error>,
+    },
+    #[error("cannot encode a recording: {0}")]
+    Encode(Arc<serde_json::Error>),
+    #[error("cannot start the call cache writer: {0}")]
+    Thread(Arc<std::io::Error>),
+    #[error("the call cache writer has stopped")]
+    WriterStopped,
+}
+
+impl CacheError {
+    fn db(path: &Path, e: impl Into<redb::Error>) -> CacheError {
+        CacheError::Database {
+            path: path.to_path_buf(),
+            source: Arc::new(e.into()),
+        }
+    }
+}
+
 struct Job {
     key: String,
     value: Vec<u8>,
-    done: tokio::sync::oneshot::Sender<Result<(), String>>,
+    done: tokio::sync::oneshot::Sender<Result<(), CacheError>>,
 }
 
 /// The open store. Shared by every judge of one [`crate::JudgeEnv`] (redb allows one open
@@ -80,36 +120,29 @@ impl std::fmt::Debug for CallCache {
 
 impl CallCache {
     /// Opens or creates the database (and its directory).
-    pub fn open(path: &Path) -> Result<CallCache, String> {
+    pub fn open(path: &Path) -> Result<CallCache, CacheError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| {
-                format!(
-                    "cannot create the call cache directory {}: {e}",
-                    dir.display()
-                )
+            std::fs::create_dir_all(dir).map_err(|e| CacheError::CreateDir {
+                dir: dir.to_path_buf(),
+                source: Arc::new(e),
             })?;
         }
         let db = Database::create(path).map_err(|e| match e {
-            DatabaseError::DatabaseAlreadyOpen => format!(
-                "call cache {} is open in another process: give each concurrent process its own data directory",
-                path.display()
-            ),
-            e => format!("cannot open the call cache {}: {e}", path.display()),
+            DatabaseError::DatabaseAlreadyOpen => CacheError::AlreadyOpen {
+                path: path.to_path_buf(),
+            },
+            e => CacheError::db(path, e),
         })?;
-        let txn = db
-            .begin_write()
-            .map_err(|e| format!("call cache {}: {e}", path.display()))?;
-        txn.open_table(CALLS)
-            .map_err(|e| format!("call cache {}: {e}", path.display()))?;
-        txn.commit()
-            .map_err(|e| format!("call cache {}: {e}", path.display()))?;
+        let txn = db.begin_write().map_err(|e| CacheError::db(path, e))?;
+        txn.open_table(CALLS).map_err(|e| CacheError::db(path, e))?;
+        txn.commit().map_err(|e| CacheError::db(path, e))?;
         let db = Arc::new(db);
         let (tx, rx) = mpsc::channel::<Job>();
-        let wdb = db.clone();
+        let (wdb, wpath) = (db.clone(), path.to_path_buf());
         let thread = std::thread::Builder::new()
             .name("scrollsim-call-cache".into())
-            .spawn(move || writer(wdb, rx))
-            .map_err(|e| format!("cannot start the call cache writer: {e}"))?;
+            .spawn(move || writer(wdb, rx, wpath))
+            .map_err(|e| CacheError::Thread(Arc::new(e)))?;
         Ok(CallCache {
             db,
             writer: Some(tx),
@@ -124,50 +157,52 @@ impl CallCache {
 
     /// The recording under `key`, if any. A recording that no longer parses is an error
     /// naming the key, not a silent miss.
-    pub fn get(&self, key: &str) -> Result<Option<Recording>, String> {
-        let txn = self.db.begin_read().map_err(|e| e.to_string())?;
-        let table = txn.open_table(CALLS).map_err(|e| e.to_string())?;
-        let Some(v) = table.get(key).map_err(|e| e.to_string())? else {
+    pub fn get(&self, key: &str) -> Result<Option<Recording>, CacheError> {
+        let db = |e: redb::Error| CacheError::db(&self.path, e);
+        let txn = self.db.begin_read().map_err(|e| db(e.into()))?;
+        let table = txn.open_table(CALLS).map_err(|e| db(e.into()))?;
+        let Some(v) = table.get(key).map_err(|e| db(e.into()))? else {
             return Ok(None);
         };
-        serde_json::from_slice(v.value()).map(Some).map_err(|e| {
-            format!(
-                "recording {key} in {} is unreadable: {e}",
-                self.path.display()
-            )
-        })
+        serde_json::from_slice(v.value())
+            .map(Some)
+            .map_err(|e| CacheError::Unreadable {
+                key: key.to_string(),
+                path: self.path.clone(),
+                source: Arc::new(e),
+            })
     }
 
     /// Stores a recording; returns once it is committed to disk.
-    pub async fn put(&self, key: &str, rec: &Recording) -> Result<(), String> {
-        let value = serde_json::to_vec(rec).map_err(|e| e.to_string())?;
+    pub async fn put(&self, key: &str, rec: &Recording) -> Result<(), CacheError> {
+        let value = serde_json::to_vec(rec).map_err(|e| CacheError::Encode(Arc::new(e)))?;
         let (done, wait) = tokio::sync::oneshot::channel();
         self.writer
             .as_ref()
-            .ok_or_else(|| "the call cache is closing".to_string())?
+            .ok_or(CacheError::WriterStopped)?
             .send(Job {
                 key: key.to_string(),
                 value,
                 done,
             })
-            .map_err(|_| "the call cache writer has stopped".to_string())?;
-        wait.await
-            .map_err(|_| "the call cache writer has stopped".to_string())?
+            .map_err(|_| CacheError::WriterStopped)?;
+        wait.await.map_err(|_| CacheError::WriterStopped)?
     }
 
     /// Number of recordings.
-    pub fn len(&self) -> Result<u64, String> {
-        let txn = self.db.begin_read().map_err(|e| e.to_string())?;
-        let table = txn.open_table(CALLS).map_err(|e| e.to_string())?;
-        table.len().map_err(|e| e.to_string())
+    pub fn len(&self) -> Result<u64, CacheError> {
+        let db = |e: redb::Error| CacheError::db(&self.path, e);
+        let txn = self.db.begin_read().map_err(|e| db(e.into()))?;
+        let table = txn.open_table(CALLS).map_err(|e| db(e.into()))?;
+        table.len().map_err(|e| db(e.into()))
     }
 
-    pub fn is_empty(&self) -> Result<bool, String> {
+    pub fn is_empty(&self) -> Result<bool, CacheError> {
         Ok(self.len()? == 0)
     }
 }
 
-fn writer(db: Arc<Database>, rx: mpsc::Receiver<Job>) {
+fn writer(db: Arc<Database>, rx: mpsc::Receiver<Job>, path: PathBuf) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -176,7 +211,7 @@ fn writer(db: Arc<Database>, rx: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        let result = commit(&db, &batch);
+        let result = commit(&db, &batch, &path);
         if let Err(e) = &result {
             tracing::error!(error = %e, recordings = batch.len(), "call cache write failed");
         }
@@ -186,17 +221,18 @@ fn writer(db: Arc<Database>, rx: mpsc::Receiver<Job>) {
     }
 }
 
-fn commit(db: &Database, batch: &[Job]) -> Result<(), String> {
-    let txn = db.begin_write().map_err(|e| e.to_string())?;
+fn commit(db: &Database, batch: &[Job], path: &Path) -> Result<(), CacheError> {
+    let err = |e: redb::Error| CacheError::db(path, e);
+    let txn = db.begin_write().map_err(|e| err(e.into()))?;
     {
-        let mut table = txn.open_table(CALLS).map_err(|e| e.to_string())?;
+        let mut table = txn.open_table(CALLS).map_err(|e| err(e.into()))?;
         for j in batch {
             table
                 .insert(j.key.as_str(), j.value.as_slice())
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| err(e.into()))?;
         }
     }
-    txn.commit().map_err(|e| e.to_string())
+    txn.commit().map_err(|e| err(e.into()))
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ use crate::layers::rate::RateLimit;
 use crate::layers::retry::RetryPolicy;
 use crate::layers::Around;
 use crate::ledger::Ledger;
-use crate::provider::{wire_for, ApiKey, HttpProvider};
+use crate::provider::{wire_for, ApiKey, ClientError, HttpProvider};
 use crate::recordings::CallCache;
 
 /// A model's call stack, cloned per call.
@@ -38,7 +38,7 @@ pub struct StackConfig<'a> {
 }
 
 /// Builds the stack over the model's HTTP provider.
-pub fn build_stack(cfg: StackConfig<'_>) -> Result<CallService, String> {
+pub fn build_stack(cfg: StackConfig<'_>) -> Result<CallService, ClientError> {
     let timeout = Duration::from_secs_f64(cfg.model.limits.timeout_s);
     let client = HttpProvider::client(timeout.min(Duration::from_secs(30)))?;
     let http = HttpProvider::new(client, wire_for(cfg.model), cfg.key);

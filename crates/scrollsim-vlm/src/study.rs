@@ -73,7 +73,7 @@ pub async fn check_study(
         };
     }
     if let Err(e) = cfg.validate() {
-        problem!("judge", e);
+        problem!(e.key, e.expected);
     }
     if plan.models.is_empty() {
         problem!("models", "no model to run".into());
@@ -126,7 +126,7 @@ pub async fn check_study(
         let model = match cfg.model(name) {
             Ok(m) => m,
             Err(e) => {
-                problem!("models", e);
+                problem!("models", e.to_string());
                 continue;
             }
         };

@@ -5,6 +5,7 @@
 use std::fmt;
 use std::str::FromStr;
 
+use scrollsim_core::config::UnknownName;
 use serde::{Deserialize, Serialize};
 
 /// The paper's prompting strategies (docs/protocol.md, docs/judges.md).
@@ -56,14 +57,12 @@ impl fmt::Display for StrategyKind {
 }
 
 impl FromStr for StrategyKind {
-    type Err = String;
+    type Err = UnknownName;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         StrategyKind::ALL
             .into_iter()
             .find(|k| k.as_str() == s.trim())
-            .ok_or_else(|| {
-                format!("unknown strategy `{s}`: expected plain, simple, isq or text-only")
-            })
+            .ok_or_else(|| UnknownName::new("strategy", s, "plain, simple, isq or text-only"))
     }
 }
 
@@ -108,15 +107,13 @@ impl fmt::Display for ParserKind {
 }
 
 impl FromStr for ParserKind {
-    type Err = String;
+    type Err = UnknownName;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.trim() {
             "auto" => Ok(ParserKind::Auto),
             "lenient" => Ok(ParserKind::Lenient),
             "strict" => Ok(ParserKind::Strict),
-            _ => Err(format!(
-                "unknown parser `{s}`: expected auto, lenient or strict"
-            )),
+            _ => Err(UnknownName::new("parser", s, "auto, lenient or strict")),
         }
     }
 }
@@ -150,7 +147,7 @@ impl CacheMode {
 }
 
 impl FromStr for CacheMode {
-    type Err = String;
+    type Err = UnknownName;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         [
             CacheMode::Live,
@@ -161,8 +158,10 @@ impl FromStr for CacheMode {
         .into_iter()
         .find(|m| m.as_str() == s.trim())
         .ok_or_else(|| {
-            format!(
-                "unknown cache mode `{s}`: expected live, record, replay-strict or replay-or-live"
+            UnknownName::new(
+                "cache mode",
+                s,
+                "live, record, replay-strict or replay-or-live",
             )
         })
     }

@@ -15,6 +15,7 @@ mod policies;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use scrollsim_core::config::Invalid;
 use scrollsim_core::IsqScoring;
 use serde::{Deserialize, Serialize};
 
@@ -113,48 +114,52 @@ impl JudgeConfig {
     }
 
     /// Checks what serde cannot; errors name the key (`judge.models.gpt-4o.limits.concurrency`).
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), Invalid> {
         if self.models.contains_key(OFFLINE_MODEL) {
-            return Err(format!(
-                "judge.models.{OFFLINE_MODEL}: the name `{OFFLINE_MODEL}` is reserved for the offline persona model"
+            return Err(Invalid::new(
+                format!("judge.models.{OFFLINE_MODEL}"),
+                format!("the name `{OFFLINE_MODEL}` is reserved for the offline persona model"),
             ));
         }
         if self.default_model != OFFLINE_MODEL && !self.models.contains_key(&self.default_model) {
-            return Err(format!(
-                "judge.default_model: `{}` is neither `{OFFLINE_MODEL}` nor a [judge.models.*] entry (known: {})",
-                self.default_model,
-                self.model_names()
+            return Err(Invalid::new(
+                "judge.default_model",
+                format!(
+                    "`{}` is neither `{OFFLINE_MODEL}` nor a [judge.models.*] entry (known: {})",
+                    self.default_model,
+                    self.model_names()
+                ),
             ));
         }
         for (name, m) in &self.models {
-            m.validate()
-                .map_err(|e| format!("judge.models.{name}.{e}"))?;
+            let section = format!("judge.models.{name}");
+            m.validate().map_err(|e| e.within(&section))?;
             if self.budget.max_usd.is_some() && m.prices.is_none() {
-                return Err(format!(
-                    "judge.models.{name}.prices: judge.budget.max_usd is set, so every model needs prices (input_per_mtok, output_per_mtok)"
+                return Err(Invalid::new(
+                    format!("{section}.prices"),
+                    "judge.budget.max_usd is set, so every model needs prices (input_per_mtok, output_per_mtok)",
                 ));
             }
         }
         self.offline
             .validate()
-            .map_err(|e| format!("judge.offline.{e}"))?;
-        self.retry
-            .validate()
-            .map_err(|e| format!("judge.retry.{e}"))?;
+            .map_err(|e| e.within("judge.offline"))?;
+        self.retry.validate().map_err(|e| e.within("judge.retry"))?;
         let scale_ok = self.isq.scale.is_finite() && self.isq.scale > 0.0;
         if !scale_ok || !self.isq.threshold.is_finite() {
-            return Err("judge.isq: scale must be > 0 and threshold finite".into());
+            return Err(Invalid::new(
+                "judge.isq",
+                "scale must be > 0 and threshold finite",
+            ));
         }
         Ok(())
     }
 
     /// The model a spec names, or an error listing the known names.
-    pub fn model(&self, name: &str) -> Result<&ModelConfig, String> {
-        self.models.get(name).ok_or_else(|| {
-            format!(
-                "judge model `{name}` is not configured: add [judge.models.{name}] or use `{OFFLINE_MODEL}` (known: {})",
-                self.model_names()
-            )
+    pub fn model(&self, name: &str) -> Result<&ModelConfig, UnknownModel> {
+        self.models.get(name).ok_or_else(|| UnknownModel {
+            name: name.to_string(),
+            known: self.model_names(),
         })
     }
 
@@ -171,13 +176,16 @@ impl JudgeConfig {
     /// `SCROLLSIM_VLM_MODEL` (the model id the server serves) become `[judge.models.local]`
     /// (replacing its endpoint and model when the file has one), with the key from the
     /// variable `SCROLLSIM_VLM_KEY_ENV` names, if any. Unset or empty: nothing changes.
-    pub fn apply_env(&mut self) -> Result<(), String> {
+    pub fn apply_env(&mut self) -> Result<(), Invalid> {
         let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
         let Some(url) = var(ENV_URL) else {
             return Ok(());
         };
         let model = var(ENV_MODEL).ok_or_else(|| {
-            format!("{ENV_URL} is set but {ENV_MODEL} is not: name the model the server at {ENV_URL} serves")
+            Invalid::new(
+                format!("environment variable {ENV_MODEL}"),
+                format!("must name the model the server at {ENV_URL} serves ({ENV_URL} is set)"),
+            )
         })?;
         let entry = self
             .models
@@ -219,6 +227,18 @@ impl JudgeConfig {
             .find(|(_, m)| usable(m))
             .map(|(n, _)| n.as_str())
     }
+}
+
+/// A judge spec names a model the config does not have.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "judge model `{name}` is not configured: add [judge.models.{name}] or use `{offline}` (known: {known})",
+    offline = OFFLINE_MODEL
+)]
+pub struct UnknownModel {
+    pub name: String,
+    /// The configured names, comma-separated (`none` when there are none).
+    pub known: String,
 }
 
 /// Which judge, strategy and parser a session uses.
@@ -281,15 +301,13 @@ mod tests {
         .to_string();
         assert!(err.contains("colour"), "{err}");
         let c = cfg("default_model = \"nope\"");
-        assert!(c.validate().unwrap_err().contains("judge.default_model"));
+        assert_eq!(c.validate().unwrap_err().key, "judge.default_model");
         let c = cfg("[models.m]\nprovider = \"openai\"\nmodel = \"x\"\napi_key_env = \"sk-abc\"");
         let e = c.validate().unwrap_err();
-        assert!(
-            e.contains("judge.models.m.api_key_env") && !e.contains("sk-abc"),
-            "{e}"
-        );
+        assert_eq!(e.key, "judge.models.m.api_key_env");
+        assert!(!e.to_string().contains("sk-abc"), "{e}");
         let c = cfg("[budget]\nmax_usd = 5.0\n[models.m]\nprovider = \"gemini\"\nmodel = \"g\"");
-        assert!(c.validate().unwrap_err().contains("judge.models.m.prices"));
+        assert_eq!(c.validate().unwrap_err().key, "judge.models.m.prices");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use scrollsim_core::config::Invalid;
 use serde::{Deserialize, Serialize};
 
 use super::policies::yes;
@@ -174,41 +175,50 @@ impl ModelConfig {
         b
     }
 
-    pub(super) fn validate(&self) -> Result<(), String> {
+    /// Checks what serde cannot; keys are relative to the model's table.
+    pub(super) fn validate(&self) -> Result<(), Invalid> {
+        let bad = |key: &str, expected: String| Err(Invalid::new(key, expected));
         if self.model.trim().is_empty() {
-            return Err("model: must name the provider's model id".into());
+            return bad("model", "must name the provider's model id".into());
         }
         let url = self.base_url();
         if !(url.starts_with("http://") || url.starts_with("https://")) {
-            return Err(format!(
-                "base_url: `{url}` must start with http:// or https://"
-            ));
+            return bad(
+                "base_url",
+                format!("`{url}` must start with http:// or https://"),
+            );
         }
         if let Some(env) = &self.api_key_env {
             if env.trim().is_empty() || env.contains('=') || env.starts_with("sk-") {
-                return Err(format!(
-                    "api_key_env: must be the NAME of an environment variable (such as OPENAI_API_KEY), never the key itself (got {} characters)",
-                    env.len()
-                ));
+                return bad(
+                    "api_key_env",
+                    format!(
+                        "must be the NAME of an environment variable (such as OPENAI_API_KEY), never the key itself (got {} characters)",
+                        env.len()
+                    ),
+                );
             }
         }
         if self.max_completion_tokens && self.provider != ProviderKind::Openai {
-            return Err("max_completion_tokens: applies to provider \"openai\" only".into());
+            return bad(
+                "max_completion_tokens",
+                "applies to provider \"openai\" only".into(),
+            );
         }
         if self.limits.concurrency == 0 {
-            return Err("limits.concurrency: must be at least 1".into());
+            return bad("limits.concurrency", "must be at least 1".into());
         }
         if !(self.limits.timeout_s.is_finite() && self.limits.timeout_s > 0.0) {
-            return Err("limits.timeout_s: must be > 0".into());
+            return bad("limits.timeout_s", "must be > 0".into());
         }
         if self.limits.rpm == Some(0) || self.limits.tpm == Some(0) {
-            return Err("limits: rpm and tpm must be at least 1 when set".into());
+            return bad("limits", "rpm and tpm must be at least 1 when set".into());
         }
         if self.settings.max_tokens == 0 {
-            return Err("settings.max_tokens: must be at least 1".into());
+            return bad("settings.max_tokens", "must be at least 1".into());
         }
         if self.image_budget().max_images == 0 {
-            return Err("images.max_images: must be at least 1".into());
+            return bad("images.max_images", "must be at least 1".into());
         }
         Ok(())
     }

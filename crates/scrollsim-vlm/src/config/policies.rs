@@ -1,5 +1,6 @@
 //! `[judge.budget]`, `[judge.retry]`, `[judge.offline]` and `[judge.probe]`.
 
+use scrollsim_core::config::Invalid;
 use serde::{Deserialize, Serialize};
 
 /// `[judge.budget]`: a cap on what new live calls may spend, over all models. Cache hits are
@@ -58,9 +59,12 @@ impl Default for RetryConfig {
 }
 
 impl RetryConfig {
-    pub(super) fn validate(&self) -> Result<(), String> {
+    pub(super) fn validate(&self) -> Result<(), Invalid> {
         if self.base_delay_ms > self.max_delay_ms {
-            return Err("base_delay_ms: must not exceed max_delay_ms".into());
+            return Err(Invalid::new(
+                "base_delay_ms",
+                "must not exceed max_delay_ms",
+            ));
         }
         Ok(())
     }
@@ -118,7 +122,7 @@ impl Default for OfflineParams {
 }
 
 impl OfflineParams {
-    pub(super) fn validate(&self) -> Result<(), String> {
+    pub(super) fn validate(&self) -> Result<(), Invalid> {
         for (k, x) in [
             ("a", self.a),
             ("b", self.b),
@@ -126,11 +130,11 @@ impl OfflineParams {
             ("trait_threshold", self.trait_threshold),
         ] {
             if !x.is_finite() {
-                return Err(format!("{k}: must be a finite number"));
+                return Err(Invalid::new(k, "must be a finite number"));
             }
         }
         if !(0.0..=1.0).contains(&self.neutral_like_prob) {
-            return Err("neutral_like_prob: must lie in [0, 1]".into());
+            return Err(Invalid::new("neutral_like_prob", "must lie in [0, 1]"));
         }
         Ok(())
     }

@@ -41,7 +41,9 @@ impl AroundCall for Cache {
                 (_, Some(c)) => c,
             };
             if mode != CacheMode::Record {
-                let found = cache.get(&call.key).map_err(CallError::Cache)?;
+                let found = cache
+                    .get(&call.key)
+                    .map_err(|e| CallError::Cache(e.to_string()))?;
                 match (found.map(|r| r.outcome), mode) {
                     (Some(RecordedOutcome::Answer { response }), _) => {
                         return Ok(Answer {

@@ -183,11 +183,11 @@ pub async fn probe(
         })?),
     };
     let timeout = Duration::from_secs_f64(model.limits.timeout_s);
-    let client = HttpProvider::client(timeout.min(Duration::from_secs(30))).map_err(|detail| {
+    let client = HttpProvider::client(timeout.min(Duration::from_secs(30))).map_err(|e| {
         ProbeError::Unreachable {
             name: name.into(),
             endpoint: endpoint_label(model),
-            source: CallError::Request(detail),
+            source: CallError::Request(e.to_string()),
         }
     })?;
     let prober = Prober {

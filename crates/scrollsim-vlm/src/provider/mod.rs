@@ -132,19 +132,24 @@ pub struct HttpProvider {
     key: Option<ApiKey>,
 }
 
+/// The HTTP client could not be built (TLS roots, resolver): nothing can be called.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot build the HTTP client: {0}")]
+pub struct ClientError(#[source] pub reqwest::Error);
+
 impl HttpProvider {
     pub fn new(client: reqwest::Client, wire: Arc<dyn WireFormat>, key: Option<ApiKey>) -> Self {
         HttpProvider { client, wire, key }
     }
 
     /// A client tuned for many concurrent calls to one host.
-    pub fn client(connect_timeout: Duration) -> Result<reqwest::Client, String> {
+    pub fn client(connect_timeout: Duration) -> Result<reqwest::Client, ClientError> {
         reqwest::Client::builder()
             .connect_timeout(connect_timeout)
             .pool_idle_timeout(Duration::from_secs(90))
             .user_agent(concat!("scrollsim/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| format!("cannot build the HTTP client: {e}"))
+            .map_err(ClientError)
     }
 
     async fn send(self, call: Call) -> Result<Answer, CallError> {
