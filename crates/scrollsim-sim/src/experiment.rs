@@ -461,7 +461,7 @@ impl Experiment {
         strategy: Option<StrategyKind>,
     ) -> Result<Experiment, String> {
         if model != OFFLINE_MODEL {
-            self.judge.model(model)?;
+            self.judge.model(model).map_err(|e| e.to_string())?;
         }
         let mut exp = self.clone();
         exp.name = format!("{}-closed-loop-{}", self.name, file_safe(model));
