@@ -136,7 +136,7 @@ impl Inspection {
 
         let like = Table {
             id: "like_rate",
-            title: "Like-rate per value (%)".into(),
+            title: format!("Like-rate per value (%) ({})", self.judge()),
             note: Some(format!(
                 "Likes / videos labelled with the value. {denominators} '-': never shown."
             )),
@@ -154,7 +154,7 @@ impl Inspection {
 
         let exposure = Table {
             id: "exposure",
-            title: "Exposure share per value (%)".into(),
+            title: format!("Exposure share per value (%) ({})", self.judge()),
             note: Some(
                 "Share of the steps that showed a video labelled with the value; a video with two \
                  labels counts for both, so rows may sum above 100."
