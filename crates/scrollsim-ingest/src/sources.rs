@@ -1,6 +1,13 @@
 //! What to ingest: directories are walked (hidden entries skipped, sorted for a stable order),
 //! media files are taken as they are, and any other file is read as a list of paths (one per
 //! line, `#` comments, relative to the list's directory).
+//!
+//! Whether a file is media is decided by its content (FFmpeg's format probe, see
+//! [`scrollsim_media::sniff`]), never by its extension: users' corpora come in whatever
+//! containers their scrapers wrote (avi, ts, flv, 3gp, no extension at all). What is not
+//! media is listed with the reason. A file whose name says it is media but whose content is
+//! not (an error page a scraper saved as `.mp4`, a zero-length download) is not passed over:
+//! it is ingested, fails with the reader's reason and counts as failed.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -9,10 +16,6 @@ use scrollsim_core::MediaKind;
 
 use crate::IngestError;
 
-/// Video extensions ingest picks up (lowercase).
-pub const VIDEO_EXTENSIONS: &[&str] = &["mp4", "webm", "mov", "mkv", "mpg", "mpeg", "m4v"];
-/// Still-image extensions (screenshots, as in the paper's dataset).
-pub const IMAGE_EXTENSIONS: &[&str] = &["png", "jpg", "jpeg", "webp"];
 /// Metadata files picked up from the top of a walked directory when `--meta` is not given.
 pub const AUTO_METADATA: &[&str] = &["metadata.jsonl", "metadata.csv"];
 
@@ -46,16 +49,42 @@ pub struct Discovered {
     pub metadata: Vec<PathBuf>,
 }
 
-/// The media kind of a path by its extension.
-pub fn media_kind(path: &Path) -> Option<MediaKind> {
+/// Extensions that say a file is meant to be a video or a picture. They never decide what is
+/// media (the content does); they decide that a file named so which is not media is a failure
+/// of the corpus, reported as failed, rather than a stray file to pass over.
+const VIDEO_NAMES: &[&str] = &[
+    "mp4", "m4v", "mov", "webm", "mkv", "avi", "ts", "m2ts", "mts", "flv", "3gp", "wmv", "mpg",
+    "mpeg",
+];
+const IMAGE_NAMES: &[&str] = &["png", "jpg", "jpeg", "webp", "gif"];
+
+/// What a file's name claims it is, when it names a media format.
+fn claimed_kind(path: &Path) -> Option<MediaKind> {
     let ext = path.extension()?.to_str()?.to_ascii_lowercase();
-    if VIDEO_EXTENSIONS.contains(&ext.as_str()) {
+    if VIDEO_NAMES.contains(&ext.as_str()) {
         Some(MediaKind::Video)
-    } else if IMAGE_EXTENSIONS.contains(&ext.as_str()) {
+    } else if IMAGE_NAMES.contains(&ext.as_str()) {
         Some(MediaKind::Image)
     } else {
         None
     }
+}
+
+/// The media kind of a file by its content, or why it is not media.
+pub fn media_kind(path: &Path) -> Result<MediaKind, String> {
+    use scrollsim_media::MediaError;
+    match scrollsim_media::sniff(path) {
+        Ok(s) => Ok(s.kind),
+        Err(MediaError::Unrecognized { reason, .. }) => Err(format!("not media: {reason}")),
+        Err(MediaError::Empty { .. }) => Err("zero-length file".into()),
+        Err(MediaError::Io { source, .. }) => Err(format!("cannot read: {source}")),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+fn is_json(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"))
 }
 
 /// The per-file sidecars ingest looks for: `<name>.<ext>.json`, then `<name>.json`.
@@ -99,7 +128,7 @@ pub fn discover(sources: &[PathBuf]) -> Result<Discovered, IngestError> {
             let walker = walkdir::WalkDir::new(src)
                 .follow_links(true)
                 .sort_by_file_name();
-            let mut others: Vec<PathBuf> = Vec::new();
+            let mut others: Vec<(PathBuf, String)> = Vec::new();
             let mut media: HashSet<PathBuf> = HashSet::new();
             for entry in walker.into_iter().filter_entry(|e| !is_hidden(e)) {
                 let entry = entry.map_err(|e| IngestError::Source {
@@ -114,29 +143,33 @@ pub fn discover(sources: &[PathBuf]) -> Result<Discovered, IngestError> {
                 }
                 let path = entry.path().to_path_buf();
                 let rel = rel_string(path.strip_prefix(src).unwrap_or(&path));
-                match media_kind(&path) {
-                    Some(kind) => {
+                if entry.depth() == 1 && AUTO_METADATA.contains(&rel.as_str()) {
+                    out.metadata.push(path);
+                    continue;
+                }
+                // JSON is a sidecar or nothing; anything else is probed.
+                let kind = if is_json(&path) {
+                    Err("not media: JSON, and no sidecar of a media file".to_string())
+                } else {
+                    media_kind(&path)
+                };
+                match kind.or_else(|reason| claimed_kind(&path).ok_or(reason)) {
+                    Ok(kind) => {
                         media.insert(path.clone());
                         push(&mut out, path, rel, kind);
                     }
-                    None if entry.depth() == 1 && AUTO_METADATA.contains(&rel.as_str()) => {
-                        out.metadata.push(path)
-                    }
-                    None => others.push(path),
+                    Err(reason) => others.push((path, reason)),
                 }
             }
             // A `.json` beside a media file is its sidecar, not an ignored file.
-            for path in others {
-                let is_sidecar = path.extension().is_some_and(|e| e == "json")
-                    && media.iter().any(|m| sidecar_candidates(m).contains(&path));
-                if !is_sidecar {
-                    out.ignored.push(Passed {
-                        path,
-                        reason: "not a video or image extension".into(),
-                    });
+            let sidecars: HashSet<PathBuf> =
+                media.iter().flat_map(|m| sidecar_candidates(m)).collect();
+            for (path, reason) in others {
+                if !sidecars.contains(&path) {
+                    out.ignored.push(Passed { path, reason });
                 }
             }
-        } else if let Some(kind) = media_kind(src) {
+        } else if let Some(kind) = media_kind(src).ok().or_else(|| claimed_kind(src)) {
             let rel = src
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
@@ -166,19 +199,18 @@ fn read_list(
         }
         let path = base.join(entry);
         let at = format!("{}:{}", list.display(), n + 1);
-        match (media_kind(&path), path.is_file()) {
-            (Some(kind), true) => push(out, path, entry.to_string(), kind),
-            (Some(_), false) => out.rejected.push(Passed {
+        if !path.is_file() {
+            out.rejected.push(Passed {
                 path,
                 reason: format!("listed at {at}: file not found"),
-            }),
-            (None, _) => out.rejected.push(Passed {
+            });
+            continue;
+        }
+        match media_kind(&path).or_else(|reason| claimed_kind(&path).ok_or(reason)) {
+            Ok(kind) => push(out, path, entry.to_string(), kind),
+            Err(reason) => out.rejected.push(Passed {
                 path,
-                reason: format!(
-                    "listed at {at}: unsupported extension (videos: {}; images: {})",
-                    VIDEO_EXTENSIONS.join(", "),
-                    IMAGE_EXTENSIONS.join(", ")
-                ),
+                reason: format!("listed at {at}: {reason}"),
             }),
         }
     }
@@ -186,42 +218,112 @@ fn read_list(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
+    /// Writes a 1-second test clip in `format` (an FFmpeg muxer) with `codec`, or a PNG frame,
+    /// using the ffmpeg command-line tool (installed with the FFmpeg libraries).
+    pub(crate) fn make_media(path: &Path, format: &str, codec: &str) {
+        let input = if format == "image2" {
+            "testsrc2=size=180x320:rate=1"
+        } else {
+            "testsrc2=size=180x320:rate=10"
+        };
+        let mut cmd = std::process::Command::new("ffmpeg");
+        cmd.args([
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            input,
+        ]);
+        if format == "image2" {
+            cmd.args(["-frames:v", "1"]);
+        } else {
+            cmd.args(["-t", "1"]);
+        }
+        let status = cmd
+            .args(["-c:v", codec, "-f", format])
+            .arg(path)
+            .status()
+            .expect("the ffmpeg command-line tool (scripts/setup.sh installs it)");
+        assert!(
+            status.success(),
+            "ffmpeg could not write {}",
+            path.display()
+        );
+    }
+
     #[test]
-    fn walks_lists_and_classifies() {
+    fn walks_lists_and_decides_by_content() {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
         std::fs::create_dir_all(d.join("sub")).unwrap();
         std::fs::create_dir_all(d.join(".hidden")).unwrap();
-        for f in [
-            "b.mp4",
-            "a.PNG",
-            "sub/c.webm",
-            "notes.txt",
-            "b.mp4.json",
-            ".hidden/x.mp4",
-            "metadata.jsonl",
-        ] {
-            std::fs::write(d.join(f), b"x").unwrap();
-        }
+        make_media(&d.join("a.PNG"), "image2", "png");
+        make_media(&d.join("b.mp4"), "mp4", "mpeg4");
+        make_media(&d.join("sub/c.ts"), "mpegts", "mpeg2video");
+        make_media(&d.join("d.avi"), "avi", "mpeg4");
+        make_media(&d.join("e.flv"), "flv", "flv");
+        make_media(&d.join("f.3gp"), "3gp", "mpeg4");
+        // No extension at all, and a misleading one.
+        make_media(&d.join("g"), "matroska", "mpeg4");
+        make_media(&d.join("h.txt"), "avi", "mpeg4");
+        make_media(&d.join(".hidden/x.mp4"), "mp4", "mpeg4");
+        // Named as media but not media: taken, to fail in the pipeline with the reason.
+        std::fs::write(d.join("notes.mp4"), "a text file, not a video\n".repeat(50)).unwrap();
+        std::fs::write(d.join("empty.webm"), b"").unwrap();
+        std::fs::write(d.join("readme.txt"), "a text file\n".repeat(50)).unwrap();
+        std::fs::write(d.join("b.mp4.json"), b"{}").unwrap();
+        std::fs::write(d.join("stray.json"), b"{}").unwrap();
+        std::fs::write(d.join("metadata.jsonl"), b"").unwrap();
+
         let found = discover(&[d.to_path_buf()]).unwrap();
-        let rels: Vec<&str> = found.files.iter().map(|f| f.rel.as_str()).collect();
-        assert_eq!(rels, ["a.PNG", "b.mp4", "sub/c.webm"]);
-        assert_eq!(found.files[0].kind, MediaKind::Image);
-        assert_eq!(found.ignored.len(), 1, "{:?}", found.ignored);
-        assert!(found.ignored[0].path.ends_with("notes.txt"));
+        let got: Vec<(&str, MediaKind)> = found
+            .files
+            .iter()
+            .map(|f| (f.rel.as_str(), f.kind))
+            .collect();
+        use MediaKind::{Image, Video};
+        assert_eq!(
+            got,
+            [
+                ("a.PNG", Image),
+                ("b.mp4", Video),
+                ("d.avi", Video),
+                ("e.flv", Video),
+                ("empty.webm", Video),
+                ("f.3gp", Video),
+                ("g", Video),
+                ("h.txt", Video),
+                ("notes.mp4", Video),
+                ("sub/c.ts", Video),
+            ]
+        );
+        let ignored: Vec<(String, &str)> = found
+            .ignored
+            .iter()
+            .map(|p| {
+                let name = p.path.file_name().unwrap().to_string_lossy().into_owned();
+                (name, p.reason.as_str())
+            })
+            .collect();
+        assert_eq!(ignored.len(), 2, "{ignored:?}");
+        assert!(ignored[0].0 == "readme.txt" && ignored[0].1.starts_with("not media"));
+        assert!(ignored[1].0 == "stray.json" && ignored[1].1.contains("sidecar"));
         assert_eq!(found.metadata, vec![d.join("metadata.jsonl")]);
 
         std::fs::write(
             d.join("list.txt"),
-            "# corpus\nb.mp4\n\nmissing.mp4\nnotes.txt\nsub/c.webm\n",
+            "# corpus\nb.mp4\n\nmissing.mp4\nreadme.txt\nsub/c.ts\ng\nnotes.mp4\n",
         )
         .unwrap();
         let found = discover(&[d.join("list.txt")]).unwrap();
         let rels: Vec<&str> = found.files.iter().map(|f| f.rel.as_str()).collect();
-        assert_eq!(rels, ["b.mp4", "sub/c.webm"]);
+        assert_eq!(rels, ["b.mp4", "sub/c.ts", "g", "notes.mp4"]);
         assert_eq!(found.rejected.len(), 2);
         assert!(
             found.rejected[0]
@@ -230,11 +332,15 @@ mod tests {
             "{:?}",
             found.rejected
         );
-        assert!(found.rejected[1].reason.contains("unsupported extension"));
+        assert!(
+            found.rejected[1].reason.contains("list.txt:5: not media"),
+            "{:?}",
+            found.rejected
+        );
 
-        // The same file named twice is ingested once.
-        let found = discover(&[d.join("b.mp4"), d.join("list.txt")]).unwrap();
-        assert_eq!(found.files.len(), 2);
+        // The same file named twice is ingested once; a media file given directly is taken.
+        let found = discover(&[d.join("b.mp4"), d.join("list.txt"), d.join("d.avi")]).unwrap();
+        assert_eq!(found.files.len(), 5);
 
         let err = discover(&[d.join("nope")]).unwrap_err().to_string();
         assert!(err.contains("nope"), "{err}");

@@ -12,6 +12,7 @@ mod extract;
 mod options;
 mod orient;
 mod render;
+mod sniff;
 mod source;
 mod store;
 
@@ -24,6 +25,7 @@ pub use extract::{
 pub use options::{BadFrameSize, BadStrategy, ExtractOptions, FrameSize, KeyframeStrategy};
 pub use orient::Orientation;
 pub use scrollsim_core::ImageHash;
+pub use sniff::{sniff, Sniffed};
 pub use source::Work;
 pub use store::ImageStore;
 

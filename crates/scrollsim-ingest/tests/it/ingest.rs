@@ -122,7 +122,7 @@ fn copy_clips(dir: &Path, n: usize) -> Vec<PathBuf> {
     for row in fixture_rows() {
         let file = row["file"].as_str().unwrap();
         let src = fixtures().join(file);
-        if scrollsim_ingest::sources::media_kind(&src) != Some(MediaKind::Video) || out.len() == n {
+        if scrollsim_ingest::sources::media_kind(&src) != Ok(MediaKind::Video) || out.len() == n {
             continue;
         }
         let dst = dir.join(src.file_name().unwrap());
@@ -257,6 +257,8 @@ async fn damaged_fake_and_empty_files_are_reported_and_skipped() {
 
     let s = env.run(&[dir.path().to_path_buf()], None, None).await;
     assert_eq!(s.ingested.len(), 3, "{s}");
+    // A damaged container, and files named as media whose content is not (text, nothing):
+    // each fails, naming the file. A text file with no media name is passed over, with why.
     assert_eq!(s.failed.len(), 3, "{s}");
     for name in ["damaged.mp4", "notes.mp4", "empty.webm"] {
         let f = s
@@ -278,7 +280,11 @@ async fn damaged_fake_and_empty_files_are_reported_and_skipped() {
             .kind,
         "empty"
     );
-    assert_eq!(s.ignored.len(), 1);
+    assert_eq!(s.ignored.len(), 1, "{s}");
+    assert!(
+        s.ignored[0].path.ends_with("readme.txt") && s.ignored[0].reason.starts_with("not media"),
+        "{s}"
+    );
     assert_eq!(env.count().await, 3);
     let text = s.to_string();
     assert!(
@@ -297,6 +303,49 @@ async fn damaged_fake_and_empty_files_are_reported_and_skipped() {
         v.source.as_deref(),
         Some(clips[1].file_name().unwrap().to_str().unwrap())
     );
+}
+
+/// Writes a 2-second clip with the ffmpeg command-line tool.
+fn ffmpeg_clip(path: &Path, format: &str, codec: &str) {
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-nostdin", "-loglevel", "error", "-y", "-f", "lavfi"])
+        .args(["-i", "testsrc2=size=180x320:rate=10", "-t", "2"])
+        .args(["-c:v", codec, "-f", format])
+        .arg(path)
+        .status()
+        .expect("the ffmpeg command-line tool (scripts/setup.sh installs it)");
+    assert!(
+        status.success(),
+        "ffmpeg could not write {}",
+        path.display()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn containers_of_any_name_ingest_by_content() {
+    let env = Env::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ffmpeg_clip(&d.join("a.avi"), "avi", "mpeg4");
+    ffmpeg_clip(&d.join("b.ts"), "mpegts", "mpeg2video");
+    ffmpeg_clip(&d.join("c.flv"), "flv", "flv");
+    ffmpeg_clip(&d.join("d.3gp"), "3gp", "mpeg4");
+    ffmpeg_clip(&d.join("e.m4v"), "ipod", "mpeg4");
+    ffmpeg_clip(&d.join("f"), "matroska", "mpeg4");
+    let s = env.run(&[d.to_path_buf()], None, None).await;
+    assert!(s.failed.is_empty() && s.ignored.is_empty(), "{s}");
+    assert_eq!(s.ingested.len(), 6, "{s}");
+    for id in ["a", "b", "c", "d", "e", "f"] {
+        let v = env.store.get(&[id.into()]).await.unwrap();
+        assert_eq!(v.len(), 1, "{id} is in the store");
+        assert_eq!(v[0].kind, MediaKind::Video);
+        assert!(
+            v[0].duration_s.is_some_and(|x| (x - 2.0).abs() < 0.3),
+            "{id}: duration {:?}",
+            v[0].duration_s
+        );
+        assert!(!v[0].keyframes.is_empty(), "{id} has keyframes");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
