@@ -207,7 +207,7 @@ fn uniform(src: &mut Source, n: usize, threads: usize) -> Result<Vec<Picked>, Me
         // No declared duration: read packet headers (not frames) to find the end.
         _ => {
             let scan = src.scan_packets()?;
-            src.seek_before(src.start_pts);
+            src.rewind()?;
             scan.end_pts.map(|e| src.pts_to_secs(e)).unwrap_or(0.0)
         }
     };
@@ -258,7 +258,8 @@ fn iframes(src: &mut Source, max: usize, threads: usize) -> Result<Vec<Picked>, 
         src.check_complete(src.pts_to_secs(end))?;
     }
     let chosen = spread(&scan.keys, max);
-    src.seek_before(chosen.first().copied().unwrap_or(src.start_pts));
+    // The reader seeks to each chosen key frame from the start.
+    src.rewind()?;
     let mut r = FrameReader::new(src, Discard::NonKey, threads)?;
     let mut picked = Vec::with_capacity(chosen.len());
     for &key in &chosen {
@@ -276,7 +277,7 @@ fn iframes(src: &mut Source, max: usize, threads: usize) -> Result<Vec<Picked>, 
     if picked.is_empty() {
         // No key flags in the container (some raw streams): the first decodable frame.
         drop(r);
-        src.seek_before(src.start_pts);
+        src.rewind()?;
         let mut r = FrameReader::new(src, Discard::Default, threads)?;
         if let Some((ts, frame)) = r.next()? {
             r.check_frame(ts, &frame)?;

@@ -64,16 +64,9 @@ impl Source {
         // `file:` stops FFmpeg reading a name like `http:x.mp4` or `concat:a|b` as a URL, and
         // the whitelist keeps a playlist renamed .mp4 from opening anything but local files.
         let url = format!("file:{utf8}");
-        let mut opts = ff::Dictionary::new();
-        opts.set("protocol_whitelist", "file");
         let started = Instant::now();
         let deadline = started + std::time::Duration::from_secs_f32(timeout_s);
-        let input = ff::format::input_with_interrupt_and_dictionary(
-            &url,
-            move || Instant::now() > deadline,
-            opts,
-        )
-        .map_err(|e| match e {
+        let input = open_input(&url, deadline).map_err(|e| match e {
             ff::Error::Exit => MediaError::Timeout {
                 path: p(),
                 seconds: timeout_s,
@@ -266,6 +259,22 @@ impl Source {
         }
     }
 
+    /// Starts reading from the first packet again. The file is opened anew rather than sought:
+    /// demuxers without an index (MPEG-TS, MPEG-PS) seek by timestamp to any packet, and a
+    /// seek to the first timestamp lands on the second packet when decode times run ahead of
+    /// presentation times.
+    pub fn rewind(&mut self) -> Result<(), MediaError> {
+        let url = format!("file:{}", self.path.display());
+        self.input = open_input(&url, self.deadline).map_err(|e| match e {
+            ff::Error::Exit => MediaError::Timeout {
+                path: self.path.clone(),
+                seconds: self.timeout_s,
+            },
+            e => self.decode_err(format!("reopening to read from the start: {e}")),
+        })?;
+        Ok(())
+    }
+
     /// Seeks so that the next packets start at the last key frame at or before `pts`.
     pub fn seek_before(&mut self, pts: i64) -> bool {
         let ts = pts.rescale_with(self.time_base, ff::rescale::TIME_BASE, Rounding::Up);
@@ -334,6 +343,13 @@ pub(crate) struct PacketScan {
     pub corrupt: usize,
 }
 
+/// Opens `url` for demuxing; reading gives up once `deadline` has passed.
+fn open_input(url: &str, deadline: Instant) -> Result<ff::format::context::Input, ff::Error> {
+    let mut opts = ff::Dictionary::new();
+    opts.set("protocol_whitelist", "file");
+    ff::format::input_with_interrupt_and_dictionary(url, move || Instant::now() > deadline, opts)
+}
+
 /// The video stream to use: FFmpeg's pick unless it is cover art, else the first real one.
 fn pick_video_stream(input: &ff::format::context::Input) -> Option<usize> {
     let usable = |s: &ff::Stream| {
@@ -362,6 +378,14 @@ pub(crate) struct FrameReader<'a> {
     /// Since the decoder was opened or flushed, no key packet has reached it: errors about
     /// missing references are expected then and not a sign of damage.
     awaiting_key: bool,
+    /// Whether seeks land on key frames in this file. Demuxers without an index (MPEG-TS,
+    /// MPEG-PS) seek by timestamp to any packet, and the decoder then shows nothing until the
+    /// next key frame: near the end of a file that skips the rest of the stream. The first
+    /// seek that lands between key frames turns seeking off: the reader starts again from the
+    /// first packet and decodes forward from then on.
+    seeks_land_on_keys: bool,
+    /// After starting again: frames up to this timestamp were handed out already.
+    replay_until: Option<i64>,
     /// Timestamp of the last frame handed out.
     pub last_ts: Option<i64>,
     frame_step: i64,
@@ -388,6 +412,8 @@ impl<'a> FrameReader<'a> {
             seeking: false,
             eof_sent: false,
             awaiting_key: true,
+            seeks_land_on_keys: true,
+            replay_until: None,
             last_ts: None,
             frame_step,
             pkt: Packet::empty(),
@@ -397,7 +423,7 @@ impl<'a> FrameReader<'a> {
     /// Positions the reader so the next frames are at or shortly before `pts`, if that is ahead
     /// of what has been decoded. Seeking is an optimisation: when it fails, reading continues.
     pub fn seek_forward(&mut self, pts: i64) {
-        if self.last_ts.is_some_and(|l| l >= pts) {
+        if !self.seeks_land_on_keys || self.last_ts.is_some_and(|l| l >= pts) {
             return;
         }
         if self.src.seek_before(pts) {
@@ -417,6 +443,12 @@ impl<'a> FrameReader<'a> {
                         self.last_ts
                             .map_or(self.src.start_pts, |l| l + self.frame_step)
                     });
+                    if let Some(until) = self.replay_until {
+                        if ts <= until {
+                            continue;
+                        }
+                        self.replay_until = None;
+                    }
                     self.last_ts = Some(ts);
                     return Ok(Some((ts, frame)));
                 }
@@ -438,6 +470,19 @@ impl<'a> FrameReader<'a> {
                 match (dts, self.last_fed) {
                     (Some(d), Some(last)) if d <= last && !self.eof_sent => {
                         self.resync_after = Some(last)
+                    }
+                    _ if !self.pkt.is_key() => {
+                        tracing::debug!(
+                            path = %self.src.path.display(),
+                            "a seek landed between key frames: decoding forward from the start"
+                        );
+                        self.seeks_land_on_keys = false;
+                        self.replay_until = self.last_ts.or(self.replay_until);
+                        self.src.rewind()?;
+                        self.flush();
+                        self.eof_sent = false;
+                        self.last_fed = None;
+                        continue;
                     }
                     _ => {
                         self.flush();

@@ -147,6 +147,43 @@ fn iframes_returns_the_key_frames_thinned_evenly() {
     );
 }
 
+/// MPEG-TS has no index: FFmpeg seeks it by timestamp to any packet, not to a key frame, and
+/// its timestamps start well after zero (1.4 s here). Every strategy still finds frames over
+/// the whole clip, at the times it would in an MP4 holding the same stream, and the clip is
+/// not taken for a truncated one.
+#[test]
+fn mpeg_ts_seeks_between_key_frames_are_recovered() {
+    let d = tmp();
+    let (ts, mp4) = (d.path().join("c.ts"), d.path().join("c.mp4"));
+    // MPEG-2 video, a key frame every 12 frames: decode times run one frame ahead of
+    // presentation times, so even a seek to the first timestamp lands on the second packet.
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=s=180x320:r=10:d=4",
+        "-c:v",
+        "mpeg2video",
+        "-g",
+        "12",
+        "-f",
+        "mpegts",
+        s(&ts),
+    ]);
+    ffmpeg(&["-i", s(&ts), "-c", "copy", s(&mp4)]);
+    for strategy in ["uniform:4", "iframes", "scene:0.3"] {
+        let from_ts =
+            extract_keyframes(&ts, &opts(strategy)).unwrap_or_else(|e| panic!("{strategy}: {e}"));
+        let from_mp4 = extract_keyframes(&mp4, &opts(strategy)).unwrap();
+        assert_eq!(times(&from_ts), times(&from_mp4), "{strategy}");
+        assert!(!from_ts.is_empty(), "{strategy}");
+    }
+    let t = times(&extract_keyframes(&ts, &opts("uniform:4")).unwrap());
+    assert!(close(&t, &[0.5, 1.5, 2.5, 3.5], 0.11), "{t:?}");
+    let k = times(&extract_keyframes(&ts, &opts("iframes")).unwrap());
+    assert!(close(&k, &[0.0, 1.2, 2.4, 3.6], 0.01), "{k:?}");
+}
+
 /// Three shots of 1.5 s: a red field, a blue field, a test pattern.
 fn three_shots(dir: &Path) -> PathBuf {
     let p = dir.join("shots.mp4");
