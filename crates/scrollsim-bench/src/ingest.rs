@@ -41,6 +41,10 @@ pub struct IngestBench {
     /// Text embeddings: batch sizes to time, and how many texts per batch size.
     pub embed_batch_sizes: Vec<usize>,
     pub embed_texts: usize,
+    /// Text embeddings: the Python whose torch and sentence-transformers time the same texts
+    /// (see [`crate::reference`]), and the batch size of that comparison.
+    pub reference_python: PathBuf,
+    pub reference_batch_size: usize,
     /// Whole pipeline: decode concurrencies to time.
     pub pipeline_concurrency: Vec<usize>,
     /// The corpus the pipeline ingests whole; its `metadata.jsonl` gives the texts embedded.
@@ -429,6 +433,7 @@ async fn embedding_section(b: &IngestBench) -> Result<()> {
     let mean_chars = texts.iter().map(String::len).sum::<usize>() as f64 / texts.len() as f64;
     let sizes = b.embed_batch_sizes.clone();
     let model_path = opts.path.clone();
+    let (ref_opts, ref_texts) = (opts.clone(), texts.clone());
     let rates = tokio::task::spawn_blocking(move || {
         let model = MiniLmEmbedder::load(&opts)?;
         text_embedding_rates(&model, &texts, &sizes)
@@ -452,7 +457,13 @@ async fn embedding_section(b: &IngestBench) -> Result<()> {
             1000.0 * r.seconds / r.texts as f64
         );
     }
-    Ok(())
+    crate::reference::section(
+        &b.reference_python,
+        &ref_opts,
+        b.reference_batch_size,
+        &ref_texts,
+    )
+    .await
 }
 
 /// The whole pipeline on the corpus: keyframes, image store, embeddings, value scores, upsert

@@ -9,6 +9,7 @@
 pub mod ingest;
 pub mod inspect;
 pub mod judge;
+pub mod reference;
 pub mod sim;
 pub mod store;
 pub mod sys;

@@ -126,13 +126,26 @@ impl MiniLmEmbedder {
     /// Texts are batched in order of length (as sentence-transformers does), so a batch is
     /// padded to a similar length rather than to the longest text of all; results come back in
     /// input order.
+    ///
+    /// Batches run side by side on candle's thread pool (rayon), one per core: within one
+    /// forward pass only the matrix products use more than one core, so the element-wise
+    /// work (GELU, layer norms, softmax) would otherwise leave the other cores idle. Matrix
+    /// products split further onto idle threads when there are fewer batches than cores.
     pub fn embed_blocking(&self, texts: &[String]) -> Result<Vec<Vec<f32>>> {
+        use rayon::prelude::*;
         let mut order: Vec<usize> = (0..texts.len()).collect();
         order.sort_by_key(|&i| std::cmp::Reverse(texts[i].len()));
+        let batches: Vec<&[usize]> = order.chunks(self.batch_size).collect();
+        let vectors = batches
+            .par_iter()
+            .map(|idx| {
+                let chunk: Vec<String> = idx.iter().map(|&i| texts[i].clone()).collect();
+                self.inner.forward(&chunk)
+            })
+            .collect::<Result<Vec<_>>>()?;
         let mut out: Vec<Vec<f32>> = vec![Vec::new(); texts.len()];
-        for idx in order.chunks(self.batch_size) {
-            let chunk: Vec<String> = idx.iter().map(|&i| texts[i].clone()).collect();
-            for (&i, v) in idx.iter().zip(self.inner.forward(&chunk)?) {
+        for (idx, vs) in batches.iter().zip(vectors) {
+            for (&i, v) in idx.iter().zip(vs) {
                 out[i] = v;
             }
         }

@@ -32,6 +32,13 @@ pub struct Args {
     /// Text embeddings: how many texts to embed per batch size (the fixture texts, repeated).
     #[arg(long, default_value_t = 512)]
     embed_texts: usize,
+    /// Text embeddings: the Python whose torch and sentence-transformers time the same texts
+    /// as the reference (skipped, with a note, when they are not installed there).
+    #[arg(long, env = "SCROLLSIM_REFERENCE_PYTHON", default_value = "python3")]
+    reference_python: PathBuf,
+    /// Text embeddings: batch size of the side-by-side comparison with the PyTorch reference.
+    #[arg(long, default_value_t = 32)]
+    reference_batch_size: usize,
     /// Whole pipeline: decode concurrencies to time (files decoded at once).
     #[arg(long, value_delimiter = ',', default_value = "1,2")]
     pipeline_concurrency: Vec<usize>,
@@ -51,6 +58,8 @@ pub async fn run(args: Args, app: &App) -> anyhow::Result<()> {
         skip_keyframes: args.skip_keyframes,
         embed_batch_sizes: args.embed_batch_sizes,
         embed_texts: args.embed_texts,
+        reference_python: args.reference_python,
+        reference_batch_size: args.reference_batch_size,
         pipeline_concurrency: args.pipeline_concurrency,
         corpus: s.paths.fixtures.clone(),
         scratch: std::env::temp_dir(),

@@ -1,0 +1,131 @@
+//! The PyTorch reference for the text embeddings: sentence-transformers times the same texts,
+//! batch size and threads as scrollsim's embedder, one after the other in the same run, so the
+//! ratio between them holds whatever else the machine is doing. Optional: when torch and
+//! sentence-transformers are not installed for the given Python, the benchmark says so.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use scrollsim_embed::{MiniLmEmbedder, MiniLmOptions};
+
+use crate::ingest::text_embedding_rates;
+use crate::Result;
+
+/// The script, built in so the benchmark runs from any directory.
+const SCRIPT: &str = include_str!("../../../scripts/bench/embed_reference.py");
+
+/// How many texts' vectors are compared between the two models.
+const CHECKED: usize = 64;
+
+/// What the reference script reports.
+#[derive(Debug, serde::Deserialize)]
+struct Reference {
+    texts_per_s: f64,
+    torch: String,
+    sentence_transformers: String,
+    threads: usize,
+    vectors: Vec<Vec<f32>>,
+}
+
+/// scrollsim's embedder against sentence-transformers on `texts`, printed: both rates, their
+/// ratio (the target is >= 1.0) and the largest cosine distance between the two models'
+/// vectors for the same texts.
+pub async fn section(
+    python: &Path,
+    opts: &MiniLmOptions,
+    batch: usize,
+    texts: &[String],
+) -> Result<()> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let batch = batch.max(1);
+    let check = texts.len().min(CHECKED);
+    println!(
+        "\n## Text embeddings against the PyTorch reference\n\n\
+         {} texts, batch {batch}, {threads} threads each; scrollsim's embedder first, then\n\
+         sentence-transformers through {} (scripts/bench/embed_reference.py).\n",
+        texts.len(),
+        python.display()
+    );
+    let opts = MiniLmOptions {
+        batch_size: batch,
+        ..opts.clone()
+    };
+    let model_path = opts.path.clone();
+    let owned = texts.to_vec();
+    let (ours, ours_vectors) = tokio::task::spawn_blocking(move || -> Result<_> {
+        let model = MiniLmEmbedder::load(&opts)?;
+        let rate = text_embedding_rates(&model, &owned, &[batch])?;
+        let vectors = model.embed_blocking(&owned[..check])?;
+        Ok((rate[0].per_second(), vectors))
+    })
+    .await??;
+    let request = serde_json::json!({
+        "model": model_path,
+        "texts": texts,
+        "batch_size": batch,
+        "threads": threads,
+        "check": check,
+    });
+    let python = python.to_path_buf();
+    let theirs = tokio::task::spawn_blocking(move || run_script(&python, &request)).await?;
+    println!("{:<50} {:>10}", "embedder", "texts/s");
+    println!("{:<50} {:>10.1}", "scrollsim (candle)", ours);
+    match theirs {
+        Ok(r) => {
+            let worst = ours_vectors
+                .iter()
+                .zip(&r.vectors)
+                .map(|(a, b)| 1.0 - a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>())
+                .fold(0.0f32, f32::max);
+            println!(
+                "{:<50} {:>10.1}",
+                format!(
+                    "sentence-transformers {} (torch {}, {} threads)",
+                    r.sentence_transformers, r.torch, r.threads
+                ),
+                r.texts_per_s
+            );
+            println!(
+                "\nratio scrollsim / PyTorch: {:.2} (target >= 1.0); largest cosine distance \
+                 between their vectors over {check} texts: {worst:.2e}",
+                ours / r.texts_per_s
+            );
+        }
+        Err(why) => println!("PyTorch reference: not run ({why})"),
+    }
+    Ok(())
+}
+
+/// Runs the script with `request` on stdin. A failure is the reason it did not run.
+fn run_script(python: &PathBuf, request: &serde_json::Value) -> Result<Reference, String> {
+    let mut child = Command::new(python)
+        .args(["-c", SCRIPT])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", python.display()))?;
+    let body = serde_json::to_vec(request).expect("a JSON value serializes");
+    child
+        .stdin
+        .take()
+        .expect("stdin is piped")
+        .write_all(&body)
+        .map_err(|e| format!("writing to {}: {e}", python.display()))?;
+    let out = child
+        .wait_with_output()
+        .map_err(|e| format!("waiting for {}: {e}", python.display()))?;
+    match out.status.code() {
+        Some(0) => serde_json::from_slice(&out.stdout).map_err(|e| format!("bad output: {e}")),
+        Some(3) => Err(format!(
+            "torch and sentence-transformers are not installed for {} (pip install torch \
+             sentence-transformers to compare)",
+            python.display()
+        )),
+        _ => Err(format!(
+            "scripts/bench/embed_reference.py failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )),
+    }
+}
