@@ -17,6 +17,7 @@ mod pipeline;
 mod progress;
 pub mod sources;
 mod summary;
+pub mod synth;
 
 use std::path::PathBuf;
 

@@ -37,6 +37,8 @@ struct Cli {
 enum Command {
     /// Ingest videos and screenshots: keyframes, embeddings, value scores, upsert into the store.
     Ingest(cmd::ingest::Args),
+    /// Make corpora: `corpus synth` writes a synthetic corpus of real size.
+    Corpus(cmd::corpus::Args),
     /// Run an experiment: personas x models x strategies x policies x seeds.
     Run(cmd::run::Args),
     /// Re-derive metrics from traces, re-run from recorded calls, or replay a feed against
@@ -107,6 +109,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Merge(a) => cmd::pack::merge(a, &app),
         Command::Unpack(a) => cmd::pack::unpack(a),
         Command::Ingest(a) => cmd::ingest::run(a, &app).await,
+        Command::Corpus(a) => cmd::corpus::run(a, &app).await,
         Command::Run(a) => cmd::run::run(a, &app).await,
         Command::Replay(mut a) => {
             // An archive (or unpacked folder) replays from what it holds: its shown videos,

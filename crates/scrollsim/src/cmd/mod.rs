@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod config;
+pub mod corpus;
 pub mod demo;
 pub mod ingest;
 pub mod inspect;
