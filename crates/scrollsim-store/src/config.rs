@@ -52,6 +52,10 @@ pub struct StoreConfig {
     pub retries: u32,
     /// Server backend: first backoff delay in milliseconds; doubles per retry (capped at 10 s).
     pub retry_base_ms: u64,
+    /// Server backend: once a call gave up on an unreachable server, calls fail at once (the
+    /// circuit breaker); every this many seconds one call is let through to see whether the
+    /// server is back.
+    pub breaker_cooldown_s: f64,
     /// Points per upsert request.
     pub upsert_batch: usize,
     /// Embedded: parsed videos kept in memory so repeat search hits skip the payload parse
@@ -73,6 +77,7 @@ impl Default for StoreConfig {
             timeout_s: 10.0,
             retries: 5,
             retry_base_ms: 100,
+            breaker_cooldown_s: 5.0,
             upsert_batch: 512,
             cache_videos: 200_000,
             index: IndexParams::default(),
@@ -133,6 +138,10 @@ impl Default for IndexParams {
 pub const ENV_BACKEND: &str = "SCROLLSIM_STORE_BACKEND";
 /// Environment variable that overrides `store.url` (as docker-compose.yml sets it).
 pub const ENV_URL: &str = "QDRANT_URL";
+/// When `store.api_key_env` is unset and this variable holds a key, the server backend sends
+/// it (Qdrant's own name for it; deploy/ sets it from a Kubernetes Secret or the job's
+/// environment). The key is read from the environment only, never written anywhere.
+pub const ENV_API_KEY: &str = "QDRANT_API_KEY";
 
 /// For `#[serde(deserialize_with)]` on the `[store]` section: reads it, then applies the
 /// environment overrides, so they sit between the config file and command-line flags.
@@ -168,7 +177,12 @@ impl StoreConfig {
     /// Applies the environment overrides [`ENV_BACKEND`] and [`ENV_URL`] (containers and CI
     /// point scrollsim at a server without editing the config file).
     pub fn with_env_overrides(self) -> Result<Self, Invalid> {
-        self.with_overrides(std::env::var(ENV_BACKEND).ok(), std::env::var(ENV_URL).ok())
+        let mut s =
+            self.with_overrides(std::env::var(ENV_BACKEND).ok(), std::env::var(ENV_URL).ok())?;
+        if s.api_key_env.is_none() && std::env::var(ENV_API_KEY).is_ok_and(|k| !k.is_empty()) {
+            s.api_key_env = Some(ENV_API_KEY.into());
+        }
+        Ok(s)
     }
 
     fn with_overrides(
@@ -207,6 +221,9 @@ impl StoreConfig {
         }
         if !(self.timeout_s.is_finite() && self.timeout_s > 0.0) {
             return bad("timeout_s", "a positive number of seconds");
+        }
+        if !(self.breaker_cooldown_s.is_finite() && self.breaker_cooldown_s >= 0.0) {
+            return bad("breaker_cooldown_s", "zero or a positive number of seconds");
         }
         if self.upsert_batch == 0 {
             return bad("upsert_batch", "at least 1");

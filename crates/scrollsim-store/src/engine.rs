@@ -1,5 +1,5 @@
 //! The seam between the store's semantics (`store.rs`, written once) and an engine's calls
-//! (`embedded.rs`, `server.rs`). An engine only translates: conditions to its filter type,
+//! (`embedded/`, `server.rs`). An engine only translates: conditions to its filter type,
 //! requests to its calls, errors to [`StoreError`]. Everything both backends must agree on
 //! (recommend vectors, sampling, ordered paging, corpus ids) lives above this line.
 
@@ -100,4 +100,9 @@ pub trait Engine: Send + Sync + 'static {
 
     /// Builds the vector indexes for what was written and returns when done.
     async fn wait_indexed(&self) -> Result<()>;
+
+    /// The engine's server is known to be down (see [`crate::breaker`]).
+    fn outage(&self) -> Option<crate::breaker::Outage> {
+        None
+    }
 }

@@ -7,8 +7,10 @@
 //!
 //! Layout: the contract (this file), the config (`config`), the point layout shared by both
 //! backends (`schema`), the semantics written once over an engine seam (`store`, `engine`),
-//! the two engines (`embedded`, `server`) and the retry loop (`retry`).
+//! the two engines (`embedded`, `server`), the retry loop (`retry`) and the circuit breaker
+//! (`breaker`).
 
+pub mod breaker;
 pub mod config;
 mod embedded;
 mod engine;
@@ -176,6 +178,10 @@ pub enum StoreError {
         op: String,
         seconds: f64,
     },
+    /// The circuit breaker is open: an earlier call found the server gone, so this one was
+    /// not sent (see [`breaker`]).
+    #[error("Qdrant server at {url} is down ({detail}); not calling it until it answers again")]
+    Down { url: String, detail: String },
     #[error("Qdrant server at {url} reports version {server}; scrollsim needs {needed}")]
     Version {
         url: String,
@@ -266,6 +272,12 @@ pub trait VideoStore: Send + Sync {
     /// too). Server: waits until the collection reports green.
     async fn wait_indexed(&self) -> Result<()> {
         Ok(())
+    }
+
+    /// Whether the store is known to be down (its circuit breaker is open): callers about to
+    /// start new work (a session) start none. Always `None` for the embedded store.
+    fn outage(&self) -> Option<breaker::Outage> {
+        None
     }
 }
 

@@ -29,6 +29,7 @@ use scrollsim_core::Video;
 use tonic::Code;
 use uuid::Uuid;
 
+use crate::breaker::{Breaker, Outage};
 use crate::config::{IndexParams, StoreConfig};
 use crate::engine::{Cond, Engine, KeyScroll, Prepared};
 use crate::retry::{retry, RetryPolicy};
@@ -50,6 +51,8 @@ pub struct ServerEngine {
     replication: u32,
     params: IndexParams,
     collection: RwLock<Option<String>>,
+    /// Shared by every call (so by every session of a run): see [`crate::breaker`].
+    breaker: Breaker,
 }
 
 /// A failed call, before it is named for the user.
@@ -157,6 +160,10 @@ impl ServerEngine {
             replication: cfg.replication,
             params: cfg.index.clone(),
             collection: RwLock::new(None),
+            breaker: Breaker::new(
+                cfg.url.clone(),
+                Duration::from_secs_f64(cfg.breaker_cooldown_s),
+            ),
         };
         let health = engine
             .call("health check", || engine.client.health_check())
@@ -181,14 +188,35 @@ impl ServerEngine {
     where
         Fut: Future<Output = std::result::Result<T, QdrantError>>,
     {
+        self.breaker.admit()?;
         let what = format!("Qdrant server at {}: {op}", self.url);
         let mut f = f;
-        retry(&self.retry, &what, CallError::transient, || {
+        // Retries stop as soon as another call has found the server gone.
+        let transient = |e: &CallError| e.transient() && !self.breaker.is_open();
+        let out = retry(&self.retry, &what, transient, || {
             let fut = f();
             async move { fut.await.map_err(CallError) }
         })
-        .await
-        .map_err(|e| self.error(op, e))
+        .await;
+        match out {
+            Ok(v) => {
+                self.breaker.success();
+                Ok(v)
+            }
+            Err(e) => {
+                let err = self.error(op, e);
+                match &err {
+                    // No answer at all: the server is gone, not this request wrong.
+                    StoreError::Unreachable { detail, .. } => self.breaker.trip(detail.clone()),
+                    StoreError::Timeout { op, seconds, .. } => self
+                        .breaker
+                        .trip(format!("{op}: no answer within {seconds} s")),
+                    // The server answered, so it is there.
+                    _ => self.breaker.success(),
+                }
+                Err(err)
+            }
+        }
     }
 
     fn error(&self, op: &str, e: CallError) -> StoreError {
@@ -732,6 +760,10 @@ impl Engine for ServerEngine {
                 None => return Ok(out),
             }
         }
+    }
+
+    fn outage(&self) -> Option<Outage> {
+        self.breaker.outage()
     }
 
     async fn wait_indexed(&self) -> Result<()> {

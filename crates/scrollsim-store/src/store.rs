@@ -542,6 +542,10 @@ impl<E: Engine> VideoStore for Store<E> {
     async fn wait_indexed(&self) -> Result<()> {
         self.engine.wait_indexed().await
     }
+
+    fn outage(&self) -> Option<crate::breaker::Outage> {
+        self.engine.outage()
+    }
 }
 
 #[cfg(test)]
