@@ -29,7 +29,7 @@ use crate::config::{KeywordRetrieval, PolicySpec};
 use crate::experiment::{Experiment, SessionPlan, Shard};
 use crate::policy::{build_policy, FeedPolicy, KeywordQuery, KeywordSet, PolicyError};
 use crate::progress::{RunProgress, Stop};
-use crate::session::{run_session, Outcome, Session, SessionEnv};
+use crate::session::{run_session, Outcome, Session, SessionEnv, SessionError};
 
 /// What a run uses besides its experiment.
 #[derive(Clone)]
@@ -240,12 +240,19 @@ pub struct RunReport {
     /// Sessions whose trace ended in error (`EndReason::Error`): failed, never counted as
     /// done; `--resume` continues them once the cause is fixed.
     pub errored: Vec<(SessionId, String)>,
+    /// The store went down during the run (its circuit breaker opened): no session started
+    /// after that (they count as `stopped`); the ones it cut short are in `interrupted`.
+    pub outage: Option<scrollsim_store::breaker::Outage>,
+    /// Sessions a store outage cut short (their traces end at their last complete step).
+    pub interrupted: Vec<SessionId>,
 }
 
 impl RunReport {
     /// Whether every owned session has its end event (some may have ended in error).
     pub fn complete(&self) -> bool {
         self.failures.is_empty()
+            && self.outage.is_none()
+            && self.interrupted.is_empty()
             && self.stopped == 0
             && self.ended + self.already_ended == self.sessions
     }
@@ -348,7 +355,8 @@ pub async fn execute(
         tasks.spawn(async move {
             let _permit = limit.acquire_owned().await.expect("semaphore never closes");
             let id = s.header.session_id.clone();
-            if env.stop.requested() {
+            // A store known to be down starts no session: the run stops with one message.
+            if env.stop.requested() || env.store.outage().is_some() {
                 return (id, Ok(Outcome::Stopped { steps: 0 }));
             }
             let r = run_session(&env, &s).await;
@@ -359,6 +367,7 @@ pub async fn execute(
     let (mut ended, mut already_ended, mut stopped) = (0, 0, 0);
     let mut failures = Vec::new();
     let mut errored = Vec::new();
+    let mut interrupted = Vec::new();
     while let Some(joined) = tasks.join_next().await {
         let (id, result) = joined.expect("session task panicked");
         let reason = match &result {
@@ -374,6 +383,16 @@ pub async fn execute(
                 stopped += 1;
                 None
             }
+            Err(
+                SessionError::Store { .. }
+                | SessionError::Policy {
+                    source: PolicyError::Store(_),
+                    ..
+                },
+            ) if deps.store.outage().is_some() => {
+                interrupted.push(id.clone());
+                None
+            }
             Err(e) => {
                 tracing::error!(session = %id, "{e}");
                 failures.push((id.clone(), e.to_string()));
@@ -387,6 +406,7 @@ pub async fn execute(
     }
     failures.sort();
     errored.sort();
+    interrupted.sort();
     Ok(RunReport {
         run_id: dir.id.clone(),
         sessions: mine.len(),
@@ -395,6 +415,8 @@ pub async fn execute(
         stopped,
         failures,
         errored,
+        outage: deps.store.outage(),
+        interrupted,
     })
 }
 

@@ -122,6 +122,15 @@ pub fn finish(dir: &RunDir, shard: Shard, report: &RunReport) -> ExitCode {
     for (id, e) in &report.errored {
         eprintln!("session {id} FAILED: {e}");
     }
+    if let Some(outage) = &report.outage {
+        // One message for the whole run, however many sessions the outage touched.
+        eprintln!(
+            "{outage}: stopped the run; {} session(s) cut short (traces kept up to their last \
+             complete step), {} not started",
+            report.interrupted.len(),
+            report.stopped
+        );
+    }
     if report.succeeded() {
         println!(
             "{} session(s) complete ({} now, {} earlier); summary: {}",
@@ -150,7 +159,7 @@ pub fn finish(dir: &RunDir, shard: Shard, report: &RunReport) -> ExitCode {
         report.sessions,
         dir.root.display()
     );
-    if report.failures.is_empty() && report.errored.is_empty() {
+    if report.failures.is_empty() && report.errored.is_empty() && report.outage.is_none() {
         ExitCode::from(130)
     } else {
         ExitCode::FAILURE

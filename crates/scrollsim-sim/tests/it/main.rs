@@ -5,5 +5,6 @@ mod common;
 mod experiments;
 mod fixture_corpus;
 mod keyword_image;
+mod outage;
 mod policies;
 mod resume;

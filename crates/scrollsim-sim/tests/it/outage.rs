@@ -1,0 +1,238 @@
+//! A store that goes down mid-run: once it reports an outage (its circuit breaker is open),
+//! no new session starts, the sessions in flight stop at their next store call, the run
+//! reports the outage once, and `--resume` after the store is back gives traces identical to
+//! an uninterrupted run. The store is the real embedded one behind a switch that makes every
+//! call fail the way the server backend's open breaker does (the breaker itself is tested
+//! against a gRPC endpoint that goes away in scrollsim-store's tests).
+
+use crate::common;
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use async_trait::async_trait;
+use scrollsim_core::{CorpusId, RunId, Video, VideoId};
+use scrollsim_sim::{execute, RunDir, RunProgress, Shard, Stop};
+use scrollsim_store::breaker::Outage;
+use scrollsim_store::{
+    CollectionSpec, Filter, OrderBy, Page, RecommendRequest, Result, Scored, SearchRequest,
+    StoreError, VectorName, VideoPoint, VideoStore,
+};
+
+const URL: &str = "http://127.0.0.1:1";
+
+/// The embedded store, going down after `fail_after` query calls until `heal`.
+struct Flaky {
+    inner: Arc<dyn VideoStore>,
+    fail_after: AtomicU64,
+    calls: AtomicU64,
+    /// Calls refused while down.
+    refused: AtomicU64,
+    down: AtomicBool,
+    since: std::sync::Mutex<Option<Instant>>,
+}
+
+impl Flaky {
+    fn new(inner: Arc<dyn VideoStore>, fail_after: u64) -> Self {
+        Flaky {
+            inner,
+            fail_after: AtomicU64::new(fail_after),
+            calls: AtomicU64::new(0),
+            refused: AtomicU64::new(0),
+            down: AtomicBool::new(false),
+            since: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// Counts a query; fails it once the store is down (or goes down now).
+    fn gate(&self) -> Result<()> {
+        let n = self.calls.fetch_add(1, Ordering::SeqCst);
+        if n >= self.fail_after.load(Ordering::SeqCst) && !self.down.swap(true, Ordering::SeqCst) {
+            *self.since.lock().unwrap() = Some(Instant::now());
+        }
+        if self.down.load(Ordering::SeqCst) {
+            self.refused.fetch_add(1, Ordering::SeqCst);
+            return Err(StoreError::Down {
+                url: URL.into(),
+                detail: "search: Unavailable".into(),
+            });
+        }
+        Ok(())
+    }
+
+    fn heal(&self) {
+        self.fail_after.store(u64::MAX, Ordering::SeqCst);
+        self.down.store(false, Ordering::SeqCst);
+        *self.since.lock().unwrap() = None;
+    }
+}
+
+#[async_trait]
+impl VideoStore for Flaky {
+    fn backend(&self) -> &'static str {
+        "server"
+    }
+    async fn open_collection(&self, spec: &CollectionSpec) -> Result<()> {
+        self.inner.open_collection(spec).await
+    }
+    async fn upsert(&self, points: Vec<VideoPoint>) -> Result<usize> {
+        self.inner.upsert(points).await
+    }
+    async fn get(&self, ids: &[VideoId]) -> Result<Vec<Video>> {
+        self.gate()?;
+        self.inner.get(ids).await
+    }
+    async fn vectors(
+        &self,
+        ids: &[VideoId],
+        using: VectorName,
+    ) -> Result<Vec<(VideoId, Vec<f32>)>> {
+        self.gate()?;
+        self.inner.vectors(ids, using).await
+    }
+    async fn search(&self, req: &SearchRequest) -> Result<Vec<Scored>> {
+        self.gate()?;
+        self.inner.search(req).await
+    }
+    async fn recommend(&self, req: &RecommendRequest) -> Result<Vec<Scored>> {
+        self.gate()?;
+        self.inner.recommend(req).await
+    }
+    async fn sample(&self, n: usize, seed: u64, filter: &Filter) -> Result<Vec<Video>> {
+        self.gate()?;
+        self.inner.sample(n, seed, filter).await
+    }
+    async fn scroll(
+        &self,
+        filter: &Filter,
+        order: Option<OrderBy>,
+        offset: Option<VideoId>,
+        limit: usize,
+    ) -> Result<Page> {
+        self.gate()?;
+        self.inner.scroll(filter, order, offset, limit).await
+    }
+    async fn count(&self, filter: &Filter) -> Result<u64> {
+        self.gate()?;
+        self.inner.count(filter).await
+    }
+    async fn delete(&self, ids: &[VideoId]) -> Result<()> {
+        self.inner.delete(ids).await
+    }
+    async fn corpus_id(&self) -> Result<CorpusId> {
+        self.inner.corpus_id().await
+    }
+    fn outage(&self) -> Option<Outage> {
+        self.down.load(Ordering::SeqCst).then(|| Outage {
+            url: URL.into(),
+            detail: "search: Unavailable".into(),
+            since: self.since.lock().unwrap().unwrap_or_else(Instant::now),
+        })
+    }
+}
+
+const EXPERIMENT: &str = r#"
+name = "outage-test"
+personas = ["family", "partygoer", "careful"]
+control = true
+models = ["offline"]
+strategies = ["simple"]
+policies = ["foryou:tiktok-like", "random", "popular"]
+seeds = [1, 2]
+session_length = 40
+windows = { first = 10, last_start = 30, last = 10 }
+concurrency = 3
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_outage_stops_the_run_at_once_and_resume_completes_it() {
+    let (data, store) = common::store_with(common::synthetic(300, 384)).await;
+    let exp = common::experiment(EXPERIMENT);
+    let id = RunId::new("o");
+    let runs = tempfile::tempdir().unwrap();
+    let dir = |name: &str| RunDir::create(&runs.path().join(name), &id, EXPERIMENT, &exp).unwrap();
+
+    let deps = common::deps(store.clone(), data.path(), None).await;
+    let clean = dir("clean");
+    let full = execute(
+        &clean,
+        &exp,
+        Shard::ALL,
+        &deps,
+        Stop::new(),
+        RunProgress::new(),
+    )
+    .await
+    .unwrap();
+    assert!(full.complete(), "{full:?}");
+    assert_eq!(full.sessions, 24);
+
+    // Down after 150 store calls: a few sessions finished, three in flight, the rest waiting.
+    let flaky = Arc::new(Flaky::new(store.clone(), 150));
+    let mut deps_flaky = deps.clone();
+    deps_flaky.store = flaky.clone();
+    let b = dir("b");
+    let cut = execute(
+        &b,
+        &exp,
+        Shard::ALL,
+        &deps_flaky,
+        Stop::new(),
+        RunProgress::new(),
+    )
+    .await
+    .unwrap();
+    let outage = cut.outage.as_ref().expect("the run saw the outage");
+    assert!(outage.to_string().contains(URL), "{outage}");
+    assert!(!cut.complete());
+    assert!(
+        cut.failures.is_empty(),
+        "the outage is reported once, not per session: {:?}",
+        cut.failures
+    );
+    assert!(
+        !cut.interrupted.is_empty() && cut.interrupted.len() <= exp.concurrency,
+        "only sessions in flight are cut short: {cut:?}"
+    );
+    assert_eq!(
+        cut.ended + cut.interrupted.len() + cut.stopped,
+        cut.sessions,
+        "{cut:?}"
+    );
+    assert!(cut.stopped > 0, "sessions waiting to start never start");
+    // Each session in flight gave up at its first refused call; none started afterwards.
+    let refused = flaky.refused.load(Ordering::SeqCst);
+    assert!(
+        refused as usize <= exp.concurrency,
+        "{refused} calls after the outage: sessions kept calling a store known to be down"
+    );
+    let traces = std::fs::read_dir(b.sessions_dir()).unwrap().count();
+    assert_eq!(
+        traces,
+        cut.ended + cut.interrupted.len(),
+        "no trace for a session that never started"
+    );
+
+    // The store is back: resume completes with the clean run's traces.
+    flaky.heal();
+    let resumed = execute(
+        &b,
+        &exp,
+        Shard::ALL,
+        &deps_flaky,
+        Stop::new(),
+        RunProgress::new(),
+    )
+    .await
+    .unwrap();
+    assert!(resumed.complete(), "{resumed:?}");
+    assert_eq!(resumed.already_ended, cut.ended);
+    let lines = common::assert_same_traces(&clean.root, &b.root);
+    println!(
+        "outage after 150 calls: {} ended, {} cut short, {} not started; resumed to {lines} identical trace lines",
+        cut.ended,
+        cut.interrupted.len(),
+        cut.stopped
+    );
+}
