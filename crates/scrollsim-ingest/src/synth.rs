@@ -221,6 +221,9 @@ fn item(catalog: &ValueCatalog, seed: u64, index: usize) -> Item {
         "description": description,
         "views": views,
         "label": value.code(),
+        // Provenance, as every corpus record carries it: made here, free to use.
+        "source": "scrollsim corpus synth: a synthetic screenshot rendered from the value keywords",
+        "licence": "CC0-1.0",
     });
     Item {
         id,
@@ -444,7 +447,8 @@ mod tests {
                 .to_lowercase()
                 .contains(&it.keyword.to_lowercase()));
             for key in [
-                "file", "id", "platform", "url", "posted", "caption", "hashtags",
+                "file", "id", "platform", "url", "posted", "caption", "hashtags", "source",
+                "licence",
             ] {
                 assert!(it.row.get(key).is_some(), "{key} missing: {}", it.row);
             }
