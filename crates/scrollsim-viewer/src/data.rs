@@ -7,7 +7,7 @@ use scrollsim_core::metrics::SessionMetrics;
 use scrollsim_core::{End, Header, ParseStatus, Step, Value};
 use scrollsim_report::{digest_session, SessionStream};
 
-use super::ServeError;
+use crate::{ServeError, ViewerError};
 
 /// The runs directory, canonicalised once: every path served resolves inside it.
 #[derive(Debug, Clone)]
@@ -41,16 +41,15 @@ pub fn component(s: &str) -> Result<&str, ServeError> {
 }
 
 impl Runs {
-    pub fn open(root: &Path) -> anyhow::Result<Runs> {
-        let root = root
-            .canonicalize()
-            .map_err(|e| anyhow::anyhow!("runs directory {}: {e}", root.display()))?;
-        anyhow::ensure!(
-            root.is_dir(),
-            "runs directory {} is not a directory",
-            root.display()
-        );
-        Ok(Runs { root })
+    pub fn open(root: &Path) -> Result<Runs, ViewerError> {
+        let real = root.canonicalize().map_err(|source| ViewerError::Runs {
+            path: root.to_path_buf(),
+            source,
+        })?;
+        if !real.is_dir() {
+            return Err(ViewerError::NotADirectory(root.to_path_buf()));
+        }
+        Ok(Runs { root: real })
     }
 
     pub fn root(&self) -> &Path {
@@ -274,4 +273,76 @@ pub fn count_matching(trace: &Path, filter: &StepFilter) -> Result<u32, ServeErr
         n += filter.matches(&step.map_err(ServeError::internal)?) as u32;
     }
     Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A runs directory with one run holding one session, and a file beside the directory.
+    fn runs() -> (tempfile::TempDir, Runs) {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("runs");
+        std::fs::create_dir_all(root.join("r1/sessions")).unwrap();
+        std::fs::write(root.join("r1/sessions/s1.jsonl"), "").unwrap();
+        std::fs::write(root.join("r1/summary.json"), "{}").unwrap();
+        std::fs::write(tmp.path().join("secret.txt"), "outside").unwrap();
+        let runs = Runs::open(&root).unwrap();
+        (tmp, runs)
+    }
+
+    #[test]
+    fn names_from_urls_are_single_plain_components() {
+        for bad in ["", "..", ".hidden", "a/b", "a\\b", "a\0b", "a\nb"] {
+            assert!(component(bad).is_err(), "{bad:?} accepted");
+        }
+        assert_eq!(component("run-2026_12.06").unwrap(), "run-2026_12.06");
+    }
+
+    #[test]
+    fn nothing_outside_the_runs_directory_is_served() {
+        let (tmp, runs) = runs();
+        assert!(runs.file("r1/summary.json").is_ok());
+        assert!(runs.trace("r1", "s1").is_ok());
+        for rel in [
+            "../secret.txt",
+            "r1/../../secret.txt",
+            "r1/%2e%2e/x",
+            "r1//summary.json",
+        ] {
+            assert!(runs.file(rel).is_err(), "{rel} served");
+        }
+        assert!(runs.trace("r1", "../s1").is_err());
+        assert!(runs.run_dir("nope").is_err());
+        #[cfg(unix)]
+        {
+            // A symlink inside the directory that points out of it is refused too.
+            std::os::unix::fs::symlink(tmp.path().join("secret.txt"), runs.root().join("r1/link"))
+                .unwrap();
+            assert!(runs.file("r1/link").is_err());
+        }
+    }
+
+    #[test]
+    fn a_missing_or_non_directory_runs_path_is_an_error_naming_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let missing = tmp.path().join("missing");
+        match Runs::open(&missing) {
+            Err(ViewerError::Runs { path, .. }) => assert_eq!(path, missing),
+            other => panic!("unexpected {other:?}"),
+        }
+        let file = tmp.path().join("file");
+        std::fs::write(&file, "").unwrap();
+        assert!(matches!(Runs::open(&file), Err(ViewerError::NotADirectory(p)) if p == file));
+    }
+
+    #[test]
+    fn step_filters_parse_and_refuse_unknown_names() {
+        let f = StepFilter::parse(Some("SD"), Some("like")).unwrap();
+        assert_eq!(f.value, Some(Value::SelfDirection));
+        assert_eq!(f.decision, Some(DecisionFilter::Like));
+        assert!(StepFilter::parse(Some("all"), Some("")).unwrap().is_empty());
+        assert!(StepFilter::parse(Some("XX"), None).is_err());
+        assert!(StepFilter::parse(None, Some("maybe")).is_err());
+    }
 }

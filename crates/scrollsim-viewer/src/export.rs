@@ -1,4 +1,4 @@
-//! `scrollsim serve --export <dir>`: the viewer as static files that open from disk or any
+//! The viewer as static files (`scrollsim serve --export <dir>`) that open from disk or any
 //! static host (so a paper can link its traces). The viewer's own routes are requested in
 //! process (no socket) from `/` along every link, and each page is written with its links made
 //! relative: `index.html`, `runs/<run>/index.html`, `runs/<run>/sessions/<session>.html`,
@@ -8,15 +8,37 @@
 //! point at `#`), and session pages hold up to [`STEPS`] steps.
 
 use std::collections::{BTreeSet, VecDeque};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use anyhow::{bail, Context};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use tower::ServiceExt as _;
 
 use super::{router, AppState};
+
+/// Why an export stopped; what was written so far stays.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error("{}: not empty; export into a new directory", .0.display())]
+    NotEmpty(PathBuf),
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("exporting {url}: {detail}")]
+    Request { url: String, detail: String },
+    #[error("exporting {url}: the viewer answered {status}")]
+    Status { url: String, status: StatusCode },
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ExportError + '_ {
+    move |source| ExportError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
 
 /// Steps written per session page.
 pub const STEPS: u32 = 2000;
@@ -83,19 +105,29 @@ fn rewrite(html: &str, page: &str) -> (String, Vec<String>) {
     (out, links)
 }
 
-async fn get(state: &Arc<AppState>, url: &str) -> anyhow::Result<(StatusCode, Vec<u8>)> {
+async fn get(state: &Arc<AppState>, url: &str) -> Result<(StatusCode, Vec<u8>), ExportError> {
+    let failed = |detail: String| ExportError::Request {
+        url: url.to_string(),
+        detail,
+    };
+    let req = Request::get(request_for(url))
+        .body(Body::empty())
+        .map_err(|e| failed(e.to_string()))?;
     let res = router(state.clone())
-        .oneshot(Request::get(request_for(url)).body(Body::empty())?)
-        .await?;
+        .oneshot(req)
+        .await
+        .map_err(|e| failed(e.to_string()))?;
     let status = res.status();
-    let bytes = axum::body::to_bytes(res.into_body(), 1 << 30).await?;
+    let bytes = axum::body::to_bytes(res.into_body(), 1 << 30)
+        .await
+        .map_err(|e| failed(e.to_string()))?;
     Ok((status, bytes.to_vec()))
 }
 
 /// Writes the viewer for the runs `state` serves into `out`; returns the pages written.
-pub async fn export(state: Arc<AppState>, out: &Path) -> anyhow::Result<usize> {
-    if out.exists() && std::fs::read_dir(out)?.next().is_some() {
-        bail!("{}: not empty; export into a new directory", out.display());
+pub(crate) async fn export(state: Arc<AppState>, out: &Path) -> Result<usize, ExportError> {
+    if out.exists() && std::fs::read_dir(out).map_err(io(out))?.next().is_some() {
+        return Err(ExportError::NotEmpty(out.to_path_buf()));
     }
     let mut seen: BTreeSet<String> = BTreeSet::new();
     let mut queue: VecDeque<String> = VecDeque::from(["/".to_string()]);
@@ -111,7 +143,7 @@ pub async fn export(state: Arc<AppState>, out: &Path) -> anyhow::Result<usize> {
             continue;
         }
         if !status.is_success() {
-            bail!("exporting {url}: the viewer answered {status}");
+            return Err(ExportError::Status { url, status });
         }
         let body = if file.ends_with(".html") && !url.starts_with("/files/") {
             let (page, links) = rewrite(&String::from_utf8_lossy(&body), &file);
@@ -122,9 +154,9 @@ pub async fn export(state: Arc<AppState>, out: &Path) -> anyhow::Result<usize> {
         };
         let path = out.join(&file);
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+            std::fs::create_dir_all(dir).map_err(io(dir))?;
         }
-        std::fs::write(&path, body).with_context(|| format!("writing {}", path.display()))?;
+        std::fs::write(&path, body).map_err(io(&path))?;
         written += 1;
     }
     Ok(written)
@@ -151,5 +183,64 @@ mod tests {
                 "/images/ab"
             ]
         );
+    }
+
+    fn viewer(runs: &Path) -> crate::Viewer {
+        crate::Viewer {
+            runs: runs.to_path_buf(),
+            images: None,
+            window: 25,
+            salvaged_warn: 0.05,
+        }
+    }
+
+    #[tokio::test]
+    async fn an_export_never_writes_into_a_directory_that_holds_files() {
+        let tmp = tempfile::tempdir().unwrap();
+        let runs = tmp.path().join("runs");
+        std::fs::create_dir_all(&runs).unwrap();
+        let out = tmp.path().join("out");
+        std::fs::create_dir_all(&out).unwrap();
+        std::fs::write(out.join("keep.txt"), "mine").unwrap();
+        let err = viewer(&runs).export(&out).await.unwrap_err();
+        assert!(
+            matches!(err, crate::ViewerError::Export(ExportError::NotEmpty(ref p)) if *p == out),
+            "{err}"
+        );
+        let left: Vec<_> = std::fs::read_dir(&out).unwrap().collect();
+        assert_eq!(left.len(), 1, "the export wrote beside the user's file");
+    }
+
+    #[tokio::test]
+    async fn an_export_of_no_runs_is_a_home_page_and_its_assets_linked_relatively() {
+        let tmp = tempfile::tempdir().unwrap();
+        let runs = tmp.path().join("runs");
+        std::fs::create_dir_all(&runs).unwrap();
+        let out = tmp.path().join("out");
+        let n = viewer(&runs).export(&out).await.unwrap();
+        assert!(out.join("index.html").is_file());
+        assert!(out.join("assets/viewer.css").is_file());
+        let home = std::fs::read_to_string(out.join("index.html")).unwrap();
+        assert!(home.contains("href=\"assets/viewer.css\""), "{home}");
+        assert!(
+            !home.contains("href=\"/"),
+            "a link still points at a server: {home}"
+        );
+        let files = walk(&out);
+        assert_eq!(n, files, "the count printed is not the files written");
+    }
+
+    fn walk(dir: &Path) -> usize {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    walk(&p)
+                } else {
+                    1
+                }
+            })
+            .sum()
     }
 }

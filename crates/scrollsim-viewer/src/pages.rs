@@ -10,7 +10,7 @@ use scrollsim_report::{
     table_html as table, ChartPlace, Report, SessionRecord,
 };
 
-use super::data::{RunEntry, SessionView, StepFilter};
+use crate::data::{RunEntry, SessionView, StepFilter};
 
 /// Percent-encodes a path component or query value (everything but unreserved characters).
 pub fn enc(s: &str) -> String {
