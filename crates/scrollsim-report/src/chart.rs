@@ -33,10 +33,28 @@ fn colour(i: usize) -> RGBColor {
     PALETTE[i % PALETTE.len()]
 }
 
-fn err(name: &str) -> impl Fn(String) -> ReportError + '_ {
-    move |message| ReportError::Chart {
+/// Why a chart could not be drawn or rasterised.
+#[derive(Debug, thiserror::Error)]
+pub enum ChartError {
+    #[error("{0}")]
+    Draw(#[from] DrawError),
+    #[error("{0}")]
+    Svg(#[from] resvg::usvg::Error),
+    #[error("empty chart")]
+    Empty,
+    #[error("chart too large")]
+    TooLarge,
+    #[error("{0}")]
+    Png(Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// What drawing on plotters' SVG backend returns.
+type DrawError = DrawingAreaErrorKind<std::io::Error>;
+
+fn err(name: &str) -> impl Fn(ChartError) -> ReportError + '_ {
+    move |source| ReportError::Chart {
         name: name.to_string(),
-        message,
+        source,
     }
 }
 
@@ -50,15 +68,13 @@ fn svg(
     name: &str,
     (w, h): (u32, u32),
     footnote: Option<&str>,
-    draw: impl FnOnce(&DrawingArea<SVGBackend, Shift>) -> Result<(), String>,
+    draw: impl FnOnce(&DrawingArea<SVGBackend, Shift>) -> Result<(), DrawError>,
 ) -> Result<String, ReportError> {
     let mut out = String::new();
     {
         let total = h + footnote.map_or(0, |_| FOOTNOTE_H);
         let root = SVGBackend::with_string(&mut out, (w, total)).into_drawing_area();
-        root.fill(&WHITE)
-            .map_err(|e| e.to_string())
-            .map_err(err(name))?;
+        root.fill(&WHITE).map_err(|e| err(name)(e.into()))?;
         let (area, foot) = root.split_vertically(h);
         if let Some(text) = footnote {
             foot.draw(&Text::new(
@@ -66,13 +82,10 @@ fn svg(
                 (10, (FOOTNOTE_H / 2) as i32),
                 text_style(12, Pos::new(HPos::Left, VPos::Center)).color(&RGBColor(90, 90, 90)),
             ))
-            .map_err(|e| e.to_string())
-            .map_err(err(name))?;
+            .map_err(|e| err(name)(e.into()))?;
         }
-        draw(&area).map_err(err(name))?;
-        root.present()
-            .map_err(|e| e.to_string())
-            .map_err(err(name))?;
+        draw(&area).map_err(|e| err(name)(e.into()))?;
+        root.present().map_err(|e| err(name)(e.into()))?;
     }
     Ok(out)
 }
@@ -86,20 +99,18 @@ fn legend(
     area: &DrawingArea<SVGBackend, Shift>,
     (x, y): (i32, i32),
     names: &[String],
-) -> Result<(), String> {
+) -> Result<(), DrawError> {
     for (i, name) in names.iter().enumerate() {
         let y = y + 22 * i as i32;
         area.draw(&Rectangle::new(
             [(x, y - 6), (x + 14, y + 6)],
             colour(i).filled(),
-        ))
-        .map_err(|e| e.to_string())?;
+        ))?;
         area.draw(&Text::new(
             truncate(name, 34),
             (x + 20, y),
             text_style(13, Pos::new(HPos::Left, VPos::Center)),
-        ))
-        .map_err(|e| e.to_string())?;
+        ))?;
     }
     Ok(())
 }
@@ -124,13 +135,11 @@ pub fn radar(
 ) -> Result<String, ReportError> {
     let (w, h) = (860u32, 600u32);
     svg(title, (w, h), footnote, |root| {
-        let e = |e: DrawingAreaErrorKind<std::io::Error>| e.to_string();
         root.draw(&Text::new(
             title.to_string(),
             (20, 20),
             text_style(18, Pos::new(HPos::Left, VPos::Center)),
-        ))
-        .map_err(e)?;
+        ))?;
         let (cx, cy, r) = (320.0, 320.0, 210.0);
         let at = |i: usize, frac: f64| -> (i32, i32) {
             let a = -PI / 2.0 + i as f64 * 2.0 * PI / 10.0;
@@ -144,22 +153,19 @@ pub fn radar(
             let f = k as f64 / 4.0;
             let mut ring: Vec<(i32, i32)> = (0..10).map(|i| at(i, f)).collect();
             ring.push(ring[0]);
-            root.draw(&PathElement::new(ring, grid.stroke_width(1)))
-                .map_err(e)?;
+            root.draw(&PathElement::new(ring, grid.stroke_width(1)))?;
             let (x, y) = at(0, f);
             root.draw(&Text::new(
                 format!("{:.0}", max * f),
                 (x + 4, y),
                 text_style(11, Pos::new(HPos::Left, VPos::Center)),
-            ))
-            .map_err(e)?;
+            ))?;
         }
         for (i, v) in Value::ALL.iter().enumerate() {
             root.draw(&PathElement::new(
                 vec![at(i, 0.0), at(i, 1.0)],
                 grid.stroke_width(1),
-            ))
-            .map_err(e)?;
+            ))?;
             let (x, y) = at(i, 1.13);
             let h = if x < cx as i32 - 10 {
                 HPos::Right
@@ -172,8 +178,7 @@ pub fn radar(
                 v.name().to_string(),
                 (x, y),
                 text_style(14, Pos::new(h, VPos::Center)),
-            ))
-            .map_err(e)?;
+            ))?;
         }
         for (si, (_, p)) in series.iter().enumerate() {
             let c = colour(si);
@@ -182,19 +187,17 @@ pub fn radar(
                 .enumerate()
                 .map(|(i, v)| at(i, (p[*v].unwrap_or(0.0) / max).clamp(0.0, 1.0)))
                 .collect();
-            root.draw(&Polygon::new(pts.clone(), c.mix(0.12).filled()))
-                .map_err(e)?;
+            root.draw(&Polygon::new(pts.clone(), c.mix(0.12).filled()))?;
             let mut closed = pts.clone();
             closed.push(pts[0]);
-            root.draw(&PathElement::new(closed, c.stroke_width(2)))
-                .map_err(e)?;
+            root.draw(&PathElement::new(closed, c.stroke_width(2)))?;
             for (i, v) in Value::ALL.iter().enumerate() {
                 let style = if p[*v].is_some() {
                     c.filled()
                 } else {
                     c.stroke_width(1)
                 };
-                root.draw(&Circle::new(pts[i], 3, style)).map_err(e)?;
+                root.draw(&Circle::new(pts[i], 3, style))?;
             }
         }
         let names: Vec<String> = series.iter().map(|(n, _)| n.clone()).collect();
@@ -226,8 +229,7 @@ pub fn lines(
             .margin(12)
             .x_label_area_size(40)
             .y_label_area_size(52)
-            .build_cartesian_2d(0.0..xmax, 0.0..ymax)
-            .map_err(|e| e.to_string())?;
+            .build_cartesian_2d(0.0..xmax, 0.0..ymax)?;
         chart
             .configure_mesh()
             .x_desc(x_desc)
@@ -236,8 +238,7 @@ pub fn lines(
             .y_label_formatter(&|y| format!("{y:.0}"))
             .light_line_style(RGBColor(244, 244, 244))
             .label_style((FONT, 12))
-            .draw()
-            .map_err(|e| e.to_string())?;
+            .draw()?;
         for (i, (_, pts)) in series.iter().enumerate() {
             let c = colour(i);
             // Split at undefined points so a gap is drawn as a gap, not a line through zero.
@@ -252,11 +253,14 @@ pub fn lines(
                     None if !run.is_empty() => {
                         let seg = std::mem::take(&mut run);
                         if seg.len() == 1 {
-                            chart.draw_series(std::iter::once(Circle::new(seg[0], 2, c.filled())))
+                            chart.draw_series(std::iter::once(Circle::new(
+                                seg[0],
+                                2,
+                                c.filled(),
+                            )))?;
                         } else {
-                            chart.draw_series(LineSeries::new(seg, c.stroke_width(2)))
+                            chart.draw_series(LineSeries::new(seg, c.stroke_width(2)))?;
                         }
-                        .map_err(|e| e.to_string())?;
                     }
                     None => {}
                 }
@@ -320,8 +324,7 @@ pub fn bars(
             .margin(12)
             .x_label_area_size(48)
             .y_label_area_size(52)
-            .build_cartesian_2d(0.0..n, lo..hi)
-            .map_err(|e| e.to_string())?;
+            .build_cartesian_2d(0.0..n, lo..hi)?;
         chart
             .configure_mesh()
             .disable_x_mesh()
@@ -330,14 +333,11 @@ pub fn bars(
             .y_label_formatter(&|y| format!("{y:.0}"))
             .light_line_style(RGBColor(244, 244, 244))
             .label_style((FONT, 12))
-            .draw()
-            .map_err(|e| e.to_string())?;
-        chart
-            .draw_series(std::iter::once(PathElement::new(
-                vec![(0.0, 0.0), (n, 0.0)],
-                BLACK.stroke_width(1),
-            )))
-            .map_err(|e| e.to_string())?;
+            .draw()?;
+        chart.draw_series(std::iter::once(PathElement::new(
+            vec![(0.0, 0.0), (n, 0.0)],
+            BLACK.stroke_width(1),
+        )))?;
         let k = series_names.len().max(1) as f64;
         let bw = 0.8 / k;
         for (s, row) in data.iter().enumerate() {
@@ -348,12 +348,10 @@ pub fn bars(
                 let x1 = x0 + bw * 0.9;
                 // A zero bar is the axis itself (an empty rectangle is invalid SVG for resvg).
                 if m.value.abs() > 1e-9 {
-                    chart
-                        .draw_series(std::iter::once(Rectangle::new(
-                            [(x0, 0.0), (x1, m.value)],
-                            c.filled(),
-                        )))
-                        .map_err(|e| e.to_string())?;
+                    chart.draw_series(std::iter::once(Rectangle::new(
+                        [(x0, 0.0), (x1, m.value)],
+                        c.filled(),
+                    )))?;
                 }
                 if let Some((a, b)) = m.ci.filter(|(a, b)| b - a > 1e-9) {
                     let xm = (x0 + x1) / 2.0;
@@ -363,7 +361,7 @@ pub fn bars(
                         PathElement::new(vec![(xm - wh, a), (xm + wh, a)], BLACK.stroke_width(1)),
                         PathElement::new(vec![(xm - wh, b), (xm + wh, b)], BLACK.stroke_width(1)),
                     ];
-                    chart.draw_series(whisker).map_err(|e| e.to_string())?;
+                    chart.draw_series(whisker)?;
                 }
             }
         }
@@ -373,8 +371,7 @@ pub fn bars(
                 truncate(name, 22),
                 (x, y + 10),
                 text_style(12, Pos::new(HPos::Center, VPos::Top)),
-            ))
-            .map_err(|e| e.to_string())?;
+            ))?;
         }
         legend(&side, (8, 40), series_names)
     })
@@ -406,20 +403,22 @@ pub fn png(
         font_family: "DejaVu Sans".into(),
         ..Default::default()
     };
-    let tree = usvg::Tree::from_str(svg, &opts).map_err(|e| err(name)(e.to_string()))?;
+    let tree = usvg::Tree::from_str(svg, &opts).map_err(|e| err(name)(e.into()))?;
     let size = tree
         .size()
         .to_int_size()
         .scale_by(scale)
-        .ok_or_else(|| err(name)("empty chart".into()))?;
+        .ok_or_else(|| err(name)(ChartError::Empty))?;
     let mut pixmap = tiny_skia::Pixmap::new(size.width(), size.height())
-        .ok_or_else(|| err(name)("chart too large".into()))?;
+        .ok_or_else(|| err(name)(ChartError::TooLarge))?;
     resvg::render(
         &tree,
         tiny_skia::Transform::from_scale(scale, scale),
         &mut pixmap.as_mut(),
     );
-    let png = pixmap.encode_png().map_err(|e| err(name)(e.to_string()))?;
+    let png = pixmap
+        .encode_png()
+        .map_err(|e| err(name)(ChartError::Png(Box::new(e))))?;
     Ok(match comment {
         Some(text) => with_text_chunk(png, "Comment", text),
         None => png,

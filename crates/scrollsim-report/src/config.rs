@@ -1,5 +1,6 @@
 //! `[report]`: settings of every output the report crate computes.
 
+use scrollsim_core::config::Invalid;
 use serde::{Deserialize, Serialize};
 
 /// `[report]` in the config file.
@@ -20,14 +21,14 @@ impl Default for ReportConfig {
 }
 
 impl ReportConfig {
-    /// Refuses a threshold outside 0-1, naming the key.
-    pub fn validate(&self) -> Result<(), String> {
+    /// Refuses a threshold outside 0-1, naming the key (relative to `[report]`).
+    pub fn validate(&self) -> Result<(), Invalid> {
         if (0.0..=1.0).contains(&self.salvaged_warn) {
             Ok(())
         } else {
-            Err(format!(
-                "report.salvaged_warn = {}: expected a fraction between 0 and 1",
-                self.salvaged_warn
+            Err(Invalid::new(
+                "salvaged_warn",
+                format!("a fraction between 0 and 1, not {}", self.salvaged_warn),
             ))
         }
     }

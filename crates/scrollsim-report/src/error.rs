@@ -23,8 +23,11 @@ pub enum ReportError {
     NoTraces { path: PathBuf },
     #[error("{}: {message}", path.display())]
     Write { path: PathBuf, message: String },
-    #[error("chart {name}: {message}")]
-    Chart { name: String, message: String },
+    #[error("chart {name}: {source}")]
+    Chart {
+        name: String,
+        source: crate::chart::ChartError,
+    },
 }
 
 impl ReportError {

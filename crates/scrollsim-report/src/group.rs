@@ -106,8 +106,19 @@ impl fmt::Display for GroupBy {
     }
 }
 
+/// Why a grouping (`--by`) does not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GroupingError {
+    #[error("unknown grouping {0:?}: expected {EXPECTED}")]
+    Unknown(String),
+    #[error("grouping {given:?} names {dim} twice")]
+    Twice { given: String, dim: GroupBy },
+    #[error("empty grouping: expected {EXPECTED}")]
+    Empty,
+}
+
 impl FromStr for GroupBy {
-    type Err = String;
+    type Err = GroupingError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         GroupBy::ALL
             .into_iter()
@@ -116,7 +127,7 @@ impl FromStr for GroupBy {
                 g.name().eq_ignore_ascii_case(s)
                     || (*g == GroupBy::Platform && s.eq_ignore_ascii_case("platform"))
             })
-            .ok_or_else(|| format!("unknown grouping {s:?}: expected {EXPECTED}"))
+            .ok_or_else(|| GroupingError::Unknown(s.to_string()))
     }
 }
 
@@ -166,18 +177,21 @@ impl fmt::Display for Grouping {
 }
 
 impl FromStr for Grouping {
-    type Err = String;
+    type Err = GroupingError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let mut dims = Vec::new();
         for part in s.split(',').filter(|p| !p.trim().is_empty()) {
             let d: GroupBy = part.parse()?;
             if dims.contains(&d) {
-                return Err(format!("grouping {s:?} names {d} twice"));
+                return Err(GroupingError::Twice {
+                    given: s.to_string(),
+                    dim: d,
+                });
             }
             dims.push(d);
         }
         if dims.is_empty() {
-            return Err(format!("empty grouping: expected {EXPECTED}"));
+            return Err(GroupingError::Empty);
         }
         Ok(Grouping(dims))
     }

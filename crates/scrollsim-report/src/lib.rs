@@ -36,10 +36,12 @@ pub use aggregate::{
 };
 pub use authors::{decision_word, AuthorsCsv};
 pub use central::{central_grouping, Central, CentralRow};
-pub use chart::NamedLine;
+pub use chart::{ChartError, NamedLine};
 pub use config::ReportConfig;
 pub use error::ReportError;
-pub use group::{is_offline_label, model_label, GroupBy, GroupKey, Grouping, CONTROL};
+pub use group::{
+    is_offline_label, model_label, GroupBy, GroupKey, Grouping, GroupingError, CONTROL,
+};
 pub use inspect::Inspection;
 pub use paper::{table as paper_table, PaperComparison, Published, PublishedModel, PUBLISHED_TOML};
 pub use quality::{AnswerQuality, QualityRow, SALVAGED_WARN};
@@ -57,5 +59,5 @@ pub use stats::{
     Agreement, Estimate, Interval, MeanCi, NoiseFloor, Spearman, BOOTSTRAP_REPLICATES,
 };
 pub use summary::{cell_grouping, write_summary, RunPlan, Summary, SUMMARY_FILE, SUMMARY_VERSION};
-pub use table::{judge_text, mean_ci, numeric_column, pct, Format, Table};
+pub use table::{judge_text, mean_ci, numeric_column, pct, Format, Table, UnknownFormat};
 pub use trajectory::{value_lines, TrajectoryAcc, TrajectorySample};

@@ -19,17 +19,20 @@ pub enum Format {
     Md,
 }
 
+/// An `--format` that is none of table, csv, json or md.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown format {0:?}: expected table, csv, json or md")]
+pub struct UnknownFormat(pub String);
+
 impl FromStr for Format {
-    type Err = String;
+    type Err = UnknownFormat;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.trim().to_ascii_lowercase().as_str() {
             "table" => Ok(Format::Table),
             "csv" => Ok(Format::Csv),
             "json" => Ok(Format::Json),
             "md" | "markdown" => Ok(Format::Md),
-            _ => Err(format!(
-                "unknown format {s:?}: expected table, csv, json or md"
-            )),
+            _ => Err(UnknownFormat(s.to_string())),
         }
     }
 }

@@ -381,8 +381,19 @@ impl fmt::Display for PolicySpec {
     }
 }
 
+/// Why a policy name does not parse (`--policy`, an experiment's `policies`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PolicySpecError {
+    #[error("unknown policy {0:?}: expected keyword, random, popular, foryou or foryou:<preset>")]
+    Unknown(String),
+    #[error("{0:?}: empty preset name after `foryou:`")]
+    EmptyPreset(String),
+    #[error("{0:?}: only `foryou` takes a preset")]
+    PresetNotForYou(String),
+}
+
 impl FromStr for PolicySpec {
-    type Err = String;
+    type Err = PolicySpecError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let (name, preset) = match s.split_once(':') {
@@ -392,17 +403,13 @@ impl FromStr for PolicySpec {
         let kind = PolicyKind::ALL
             .into_iter()
             .find(|k| k.name() == name)
-            .ok_or_else(|| {
-                format!(
-                "unknown policy {s:?}: expected keyword, random, popular, foryou or foryou:<preset>"
-            )
-            })?;
+            .ok_or_else(|| PolicySpecError::Unknown(s.to_string()))?;
         match (&kind, &preset) {
             (PolicyKind::ForYou, Some(p)) if p.is_empty() => {
-                Err(format!("{s:?}: empty preset name after `foryou:`"))
+                Err(PolicySpecError::EmptyPreset(s.to_string()))
             }
             (PolicyKind::ForYou, _) | (_, None) => Ok(PolicySpec { kind, preset }),
-            (_, Some(_)) => Err(format!("{s:?}: only `foryou` takes a preset")),
+            (_, Some(_)) => Err(PolicySpecError::PresetNotForYou(s.to_string())),
         }
     }
 }
@@ -433,10 +440,9 @@ mod tests {
         assert_eq!(s.to_string(), "foryou:tiktok-like");
         assert_eq!("random".parse::<PolicySpec>().unwrap().preset, None);
         assert!("random:x".parse::<PolicySpec>().is_err());
-        assert!("forU"
-            .parse::<PolicySpec>()
-            .unwrap_err()
-            .contains("unknown policy"));
+        let err = "forU".parse::<PolicySpec>().unwrap_err();
+        assert_eq!(err, PolicySpecError::Unknown("forU".into()));
+        assert!(err.to_string().contains("unknown policy"), "{err}");
     }
 
     #[test]

@@ -35,7 +35,9 @@ use std::path::Path;
 
 use scrollsim_core::config::{load_persona, parse_toml, ConfigError, ValueCatalog};
 use scrollsim_core::{AlignmentWindows, Capability, Persona, PersonaId, RunId, SessionId};
-use scrollsim_vlm::config::{JudgeConfig, JudgeSpec, ParserKind, StrategyKind, OFFLINE_MODEL};
+use scrollsim_vlm::config::{
+    JudgeConfig, JudgeSpec, ParserKind, StrategyKind, UnknownModel, OFFLINE_MODEL,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::config::{PolicyConfig, PolicyKind, PolicySpec};
@@ -459,9 +461,9 @@ impl Experiment {
         source: &RunId,
         model: &str,
         strategy: Option<StrategyKind>,
-    ) -> Result<Experiment, String> {
+    ) -> Result<Experiment, UnknownModel> {
         if model != OFFLINE_MODEL {
-            self.judge.model(model).map_err(|e| e.to_string())?;
+            self.judge.model(model)?;
         }
         let mut exp = self.clone();
         exp.name = format!("{}-closed-loop-{}", self.name, file_safe(model));
@@ -551,10 +553,10 @@ fn expand_sweep(sw: &SweepFile, policy: &mut PolicyConfig) -> Result<Sweep, (Str
         let mut one = toml::Table::new();
         one.insert(sw.param.clone(), value.clone());
         let params: crate::config::ForYouParams = merged(&base_params, &one).map_err(|e| {
-            if e.contains("unknown field") {
+            if e.is_unknown_field() {
                 (".param".into(), format!("a [policy.foryou] key ({e})"))
             } else {
-                (key(), e)
+                (key(), e.to_string())
             }
         })?;
         let mut check = policy.clone();
@@ -596,17 +598,32 @@ fn expand_sweep(sw: &SweepFile, policy: &mut PolicyConfig) -> Result<Sweep, (Str
     })
 }
 
+/// Why a table merged over its defaults does not read as their type.
+#[derive(Debug, thiserror::Error)]
+enum MergeError {
+    /// The defaults themselves do not serialise to TOML (a bug, not the user's file).
+    #[error("{0}")]
+    Defaults(#[from] toml::ser::Error),
+    #[error("{}", .0.to_string().trim_end())]
+    Merged(#[from] toml::de::Error),
+}
+
+impl MergeError {
+    /// Whether the override names a key the type does not have.
+    fn is_unknown_field(&self) -> bool {
+        matches!(self, MergeError::Merged(e) if e.message().starts_with("unknown field"))
+    }
+}
+
 /// `base` with `overrides` merged in, table by table (an override replaces scalars and
 /// arrays, and merges into tables).
 fn merged<T: Serialize + serde::de::DeserializeOwned>(
     base: &T,
     overrides: &toml::Table,
-) -> Result<T, String> {
-    let mut value = toml::Value::try_from(base).map_err(|e| e.to_string())?;
+) -> Result<T, MergeError> {
+    let mut value = toml::Value::try_from(base)?;
     merge_into(&mut value, overrides);
-    value
-        .try_into()
-        .map_err(|e: toml::de::Error| e.to_string().trim_end().to_string())
+    Ok(value.try_into()?)
 }
 
 fn merge_into(base: &mut toml::Value, overrides: &toml::Table) {
@@ -649,10 +666,15 @@ impl Shard {
     }
 }
 
+/// A `--shard` that is not `i/n` with `0 <= i < n`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("--shard {0:?}: expected i/n with 0 <= i < n, such as 0/4")]
+pub struct BadShard(pub String);
+
 impl std::str::FromStr for Shard {
-    type Err = String;
+    type Err = BadShard;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let bad = || format!("--shard {s:?}: expected i/n with 0 <= i < n, such as 0/4");
+        let bad = || BadShard(s.to_string());
         let (i, n) = s.split_once('/').ok_or_else(bad)?;
         let index: u32 = i.trim().parse().map_err(|_| bad())?;
         let count: u32 = n.trim().parse().map_err(|_| bad())?;

@@ -20,9 +20,13 @@ pub mod seed;
 pub mod session;
 pub mod state;
 
-pub use config::{ForYouParams, KeywordRetrieval, PolicyConfig, PolicyKind, PolicySpec};
+pub use config::{
+    ForYouParams, KeywordRetrieval, PolicyConfig, PolicyKind, PolicySpec, PolicySpecError,
+};
 pub use dwell::DwellConfig;
-pub use experiment::{ClosedLoopOf, Defaults, Experiment, SessionPlan, Shard, Sweep, SweepPoint};
+pub use experiment::{
+    BadShard, ClosedLoopOf, Defaults, Experiment, SessionPlan, Shard, Sweep, SweepPoint,
+};
 pub use policy::{build_policy, FeedPolicy, Pick, PolicyContext, PolicyError, PolicyMemo};
 pub use progress::{ProgressSnapshot, RunProgress, Stop};
 pub use run::{execute, RunDeps, RunDir, RunError, RunReport};

@@ -153,16 +153,22 @@ fn parse_layer(text: &str, origin: &Path) -> anyhow::Result<toml::Table> {
     scrollsim_core::config::parse_toml::<toml::Table>(text, origin).map_err(anyhow::Error::from)
 }
 
-/// Deserialises merged tables; the error names the key path.
-fn settings_from(table: &toml::Table) -> Result<Settings, String> {
-    serde_path_to_error::deserialize(toml::Value::Table(table.clone())).map_err(|e| {
-        let path = e.path().to_string();
-        if path == "." || path.is_empty() {
-            e.inner().to_string()
-        } else {
-            format!("`{path}`: {}", e.inner())
-        }
-    })
+/// Deserialises merged tables and checks the values serde cannot; the error names the key
+/// path.
+fn settings_from(table: &toml::Table) -> anyhow::Result<Settings> {
+    let s: Settings =
+        serde_path_to_error::deserialize(toml::Value::Table(table.clone())).map_err(|e| {
+            let path = e.path().to_string();
+            if path == "." || path.is_empty() {
+                anyhow::anyhow!("{}", e.inner())
+            } else {
+                anyhow::anyhow!("`{path}`: {}", e.inner())
+            }
+        })?;
+    s.report
+        .validate()
+        .map_err(|e| anyhow::anyhow!("{}", e.within("report")))?;
+    Ok(s)
 }
 
 impl Settings {
@@ -193,7 +199,7 @@ impl Settings {
             settings_from(&prov.merged).map_err(|e| anyhow::anyhow!("config {origin}: {e}"))?;
             prov.layers.push(origin);
         }
-        let mut s = settings_from(&prov.merged).map_err(anyhow::Error::msg)?;
+        let mut s = settings_from(&prov.merged)?;
         // SCROLLSIM_VLM_URL / SCROLLSIM_VLM_MODEL (docker-compose's `vlm` profile).
         s.judge.apply_env().map_err(anyhow::Error::msg)?;
         Ok((s, prov))
@@ -269,7 +275,7 @@ mod tests {
             "x",
             &mut BTreeMap::new(),
         );
-        let e = settings_from(&merged).unwrap_err();
+        let e = settings_from(&merged).unwrap_err().to_string();
         assert!(e.contains("store.index.ef"), "{e}");
         let mut merged = t(BUILT_IN);
         merge(
@@ -279,7 +285,24 @@ mod tests {
             "x",
             &mut BTreeMap::new(),
         );
-        let e = settings_from(&merged).unwrap_err();
+        let e = settings_from(&merged).unwrap_err().to_string();
         assert!(e.contains("fixturez"), "{e}");
+    }
+
+    #[test]
+    fn a_value_out_of_range_is_named_with_its_path() {
+        let mut merged = t(BUILT_IN);
+        merge(
+            &mut merged,
+            t("[report]\nsalvaged_warn = 5.0\n"),
+            "",
+            "x",
+            &mut BTreeMap::new(),
+        );
+        let e = settings_from(&merged).unwrap_err().to_string();
+        assert!(
+            e.contains("`report.salvaged_warn`") && e.contains("between 0 and 1"),
+            "{e}"
+        );
     }
 }

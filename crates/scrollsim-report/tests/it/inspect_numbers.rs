@@ -196,5 +196,5 @@ fn finds_traces_in_runs_and_reports_empty_paths() {
         err.contains("empty") && err.contains("no traces found"),
         "{err}"
     );
-    assert!(matches!("nope".parse::<GroupBy>(), Err(e) if e.contains("persona")));
+    assert!(matches!("nope".parse::<GroupBy>(), Err(e) if e.to_string().contains("persona")));
 }

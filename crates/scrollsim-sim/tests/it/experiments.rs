@@ -266,5 +266,6 @@ windows = { first = 10, last_start = 20, last = 10 }
     assert_eq!(re.windows, exp.windows);
     // An unknown model is refused with its name.
     let err = exp.rejudged(&source, "no-such-model", None).unwrap_err();
-    assert!(err.contains("no-such-model"), "{err}");
+    assert_eq!(err.name, "no-such-model", "{err}");
+    assert!(err.to_string().contains("no-such-model"), "{err}");
 }
