@@ -17,6 +17,9 @@
 //! Nothing of the packing machine enters an archive: [`Guard`] refuses to pack when a member
 //! contains a secret's value or one of the machine's absolute paths, and tar headers carry no
 //! owner, time or mode of the files.
+//!
+//! Must not: run a session, call a model or reach the network; it reads what a run wrote and
+//! the data directory beside it.
 
 mod error;
 mod guard;
