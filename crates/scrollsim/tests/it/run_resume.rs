@@ -1,12 +1,13 @@
 //! `scrollsim run` killed with SIGKILL mid-way and resumed ends with the same traces as an
 //! uninterrupted run of the same experiment (the built binary, the fixture corpus ingested with
-//! `scrollsim ingest`, the embedded store, the offline persona model).
+//! `scrollsim ingest`, the embedded store, a local judge endpoint that holds its answers so the
+//! kill lands mid-session every time).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use crate::common;
+use crate::common::judge::JudgeServer;
 
 /// The default config with the data directory under `root` and the runs in `root/<runs>`.
 fn config(root: &Path, runs: &str) -> PathBuf {
@@ -54,26 +55,76 @@ fn bytecount(b: &[u8]) -> usize {
     b.iter().filter(|c| **c == b'\n').count()
 }
 
+/// The study the kill test runs: every persona and the control arm, three policies, judged by
+/// a local endpoint (`BASE_URL`, [`JudgeServer`]) that the test can make hold its answers.
 const EXPERIMENT: &str = r#"
 name = "kill-test"
 personas = "all"
 control = true
-models = ["offline"]
+models = ["gate"]
 strategies = ["simple"]
 policies = ["foryou:tiktok-like", "random", "popular"]
-seeds = [1, 2, 3, 4]
-session_length = 100
-windows = { first = 30, last_start = 70, last = 30 }
+seeds = [1, 2]
+session_length = 50
+windows = { first = 15, last_start = 35, last = 15 }
 concurrency = 2
+parser = "lenient"
+[judge]
+# Every decision is a live call, in both runs (the cache would answer the second from the first).
+cache = "live"
+[judge.probe]
+before_run = false
+[judge.models.gate]
+provider = "openai"
+base_url = "BASE_URL"
+model = "gate"
 "#;
+
+/// Likes about a third of the videos, as a fixed function of the request (so both runs get the
+/// same answer to the same request).
+fn answer(body: &[u8]) -> &'static str {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    body.hash(&mut h);
+    if h.finish().is_multiple_of(3) {
+        "Yes"
+    } else {
+        "No"
+    }
+}
+
+/// A trace's events with what differs between two runs of the same sessions by nature taken
+/// out: the header's `created_at` and the wall time of the live calls (`usage.latency_ms`).
+fn comparable(trace: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(trace)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+            let o = v.as_object_mut().unwrap();
+            if o["type"] == "header" {
+                o.remove("created_at").expect("a header has created_at");
+            }
+            let usage = match o.get_mut("decision") {
+                Some(d) => d.get_mut("usage"),
+                None => o.get_mut("usage"),
+            };
+            if let Some(u) = usage.and_then(|u| u.as_object_mut()) {
+                u.remove("latency_ms");
+            }
+            v
+        })
+        .collect()
+}
 
 #[test]
 fn sigkill_mid_run_then_resume_gives_the_traces_of_an_uninterrupted_run() {
     let root = tempfile::tempdir().unwrap();
     let cfg_a = config(root.path(), "runs-a");
     let cfg_b = config(root.path(), "runs-b");
+    let judge = JudgeServer::start(answer);
     let exp = root.path().join("kill-test.toml");
-    std::fs::write(&exp, EXPERIMENT).unwrap();
+    std::fs::write(&exp, EXPERIMENT.replace("BASE_URL", &judge.url)).unwrap();
     let exp = exp.to_str().unwrap();
 
     ok(scrollsim(
@@ -88,25 +139,21 @@ fn sigkill_mid_run_then_resume_gives_the_traces_of_an_uninterrupted_run() {
     ));
     let run_a = root.path().join("runs-a/study");
     let total = lines_written(&run_a);
+    let calls = judge.answered();
 
-    // The same run, killed once a fifth of its lines are written.
+    // The same run, killed while the judge holds its answer to the call past a fifth of them:
+    // the run cannot finish first, and at least one session is mid-way when it dies.
+    judge.hold_after(calls / 5);
     let run_b = root.path().join("runs-b/study");
     let mut child = scrollsim(&cfg_b, &["run", exp, "--run-id", "study", "--quiet"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let started = Instant::now();
-    while lines_written(&run_b) < total / 5 {
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "the run finished before it could be killed"
-        );
-        assert!(started.elapsed() < Duration::from_secs(300), "no progress");
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    judge.wait_until_held(|| child.try_wait().unwrap().is_none());
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
+    judge.release();
     let at_kill = lines_written(&run_b);
     let unfinished = trace_files(&run_b)
         .iter()
@@ -127,9 +174,9 @@ fn sigkill_mid_run_then_resume_gives_the_traces_of_an_uninterrupted_run() {
     ));
     assert!(out.contains("complete"), "{out}");
 
-    // Identical traces: every line, except the header's created_at.
+    // Identical traces: every line, except the header's created_at and the calls' latency.
     let (la, lb) = (trace_files(&run_a), trace_files(&run_b));
-    assert_eq!(la.len(), 8 * 3 * 4);
+    assert_eq!(la.len(), 8 * 3 * 2);
     assert_eq!(
         la.iter()
             .map(|p| p.file_name().unwrap())
@@ -138,28 +185,20 @@ fn sigkill_mid_run_then_resume_gives_the_traces_of_an_uninterrupted_run() {
             .map(|p| p.file_name().unwrap())
             .collect::<Vec<_>>()
     );
+    let mut likes = 0;
     for (a, b) in la.iter().zip(&lb) {
-        let (ta, tb) = (
-            std::fs::read_to_string(a).unwrap(),
-            std::fs::read_to_string(b).unwrap(),
-        );
-        let (ha, ra) = ta.split_once('\n').unwrap();
-        let (hb, rb) = tb.split_once('\n').unwrap();
-        let header = |h: &str| {
-            let mut v: serde_json::Value = serde_json::from_str(h).unwrap();
-            v.as_object_mut()
-                .unwrap()
-                .remove("created_at")
-                .expect("a header has created_at");
-            v
-        };
-        assert_eq!(header(ha), header(hb), "{}", b.display());
-        assert!(ra == rb, "{}: steps differ after resume", b.display());
+        let (ea, eb) = (comparable(a), comparable(b));
+        assert!(ea == eb, "{}: events differ after resume", b.display());
+        likes += ea.iter().filter(|e| e["decision"]["like"] == true).count();
     }
+    // The judge's answers reached the traces (not all one way).
+    assert!(likes > 0 && likes < total, "{likes} likes");
     let summary = |r: &Path| std::fs::read_to_string(r.join("summary.json")).unwrap();
     assert_eq!(summary(&run_a), summary(&run_b));
     println!(
-        "killed at {at_kill} of {total} trace lines ({unfinished} sessions unfinished); resumed: {} traces identical",
+        "killed at {at_kill} of {total} trace lines, the judge holding call {} of {calls} \
+         ({unfinished} sessions unfinished); resumed: {} traces identical",
+        calls / 5 + 1,
         la.len()
     );
 }

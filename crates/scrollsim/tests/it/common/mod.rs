@@ -2,6 +2,8 @@
 //! `scrollsim` binary, and a raw HTTP client (raw so `..` reaches the server un-normalised).
 #![allow(dead_code)]
 
+pub mod judge;
+
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Read, Write};
 use std::net::TcpStream;
