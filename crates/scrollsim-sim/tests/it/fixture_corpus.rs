@@ -12,7 +12,7 @@ use scrollsim_core::metrics::AlignmentMeasure;
 use scrollsim_core::metrics::{Attribution, PreferenceProfile, ValueTally};
 use scrollsim_core::{FeedbackSignal, PolicyName, RunId, SessionTrace, Value};
 use scrollsim_report::Summary;
-use scrollsim_sim::{execute, Experiment, RunDir, RunProgress, Shard, Stop};
+use scrollsim_sim::{Experiment, RunDir};
 
 /// The demo's design (30-step sessions, first 10 vs the 10 from step 20, as the ~100-video
 /// corpus allows), over every persona and more seeds so the comparison is not noise.
@@ -29,21 +29,9 @@ concurrency = 4
 "#;
 
 async fn run(exp: &Experiment, text: &str) -> (tempfile::TempDir, RunDir, Summary) {
-    let data = common::fixture_data();
-    let store = common::open(data.path()).await;
-    let images = scrollsim_media::ImageStore::open(&data.path().join("images")).unwrap();
-    let deps = common::deps(store, data.path(), Some(images)).await;
+    let (data, deps) = common::fixture_deps().await;
     let dir = RunDir::create(&data.path().join("runs"), &RunId::new("t"), text, exp).unwrap();
-    let report = execute(
-        &dir,
-        exp,
-        Shard::ALL,
-        &deps,
-        Stop::new(),
-        RunProgress::new(),
-    )
-    .await
-    .unwrap();
+    let report = common::run_all(&dir, exp, &deps).await.unwrap();
     assert!(report.complete(), "{report:?}");
     let summary = Summary::of_run(&dir.root, None, 2).unwrap();
     (data, dir, summary)

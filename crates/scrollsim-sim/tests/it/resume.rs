@@ -10,33 +10,19 @@ use std::time::Duration;
 use scrollsim_core::RunId;
 use scrollsim_sim::{execute, RunDir, RunProgress, Shard, Stop};
 
-const EXPERIMENT: &str = r#"
-name = "resume-test"
-personas = ["family", "partygoer", "careful"]
-control = true
-models = ["offline"]
-strategies = ["simple"]
-policies = ["foryou:tiktok-like", "random", "popular"]
-seeds = [1, 2]
-session_length = 60
-windows = { first = 20, last_start = 40, last = 20 }
-concurrency = 3
-"#;
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stopped_and_crashed_runs_resume_to_identical_traces() {
     let (data, store) = common::store_with(common::synthetic(400, 384)).await;
     let deps = common::deps(store, data.path(), None).await;
-    let exp = common::experiment(EXPERIMENT);
+    let text = common::study("resume-test", 60, &[1, 2]);
+    let exp = common::experiment(&text);
     let id = RunId::new("r");
     let runs = tempfile::tempdir().unwrap();
-    let dir = |name: &str| RunDir::create(&runs.path().join(name), &id, EXPERIMENT, &exp).unwrap();
+    let dir = |name: &str| RunDir::create(&runs.path().join(name), &id, &text, &exp).unwrap();
 
     // Uninterrupted.
     let a = dir("a");
-    let full = execute(&a, &exp, Shard::ALL, &deps, Stop::new(), RunProgress::new())
-        .await
-        .unwrap();
+    let full = common::run_all(&a, &exp, &deps).await.unwrap();
     assert!(full.complete(), "{full:?}");
     assert_eq!(full.sessions, 4 * 3 * 2);
 
@@ -62,9 +48,7 @@ async fn stopped_and_crashed_runs_resume_to_identical_traces() {
         "the stop came mid-run: {first:?}"
     );
     let done = first.ended;
-    let second = execute(&b, &exp, Shard::ALL, &deps, Stop::new(), RunProgress::new())
-        .await
-        .unwrap();
+    let second = common::run_all(&b, &exp, &deps).await.unwrap();
     assert!(second.complete(), "{second:?}");
     assert_eq!(second.already_ended, done, "finished sessions are skipped");
     let lines = common::assert_same_traces(&a.root, &b.root);
@@ -85,9 +69,7 @@ async fn stopped_and_crashed_runs_resume_to_identical_traces() {
         }
         out.write_all(&last.as_bytes()[..last.len() / 2]).unwrap();
     }
-    let resumed = execute(&c, &exp, Shard::ALL, &deps, Stop::new(), RunProgress::new())
-        .await
-        .unwrap();
+    let resumed = common::run_all(&c, &exp, &deps).await.unwrap();
     assert!(
         resumed.complete() && resumed.already_ended == 0,
         "{resumed:?}"
@@ -104,27 +86,11 @@ async fn stopped_and_crashed_runs_resume_to_identical_traces() {
 async fn shards_partition_the_sessions_and_merge_into_the_unsharded_run() {
     let (data, store) = common::store_with(common::synthetic(200, 384)).await;
     let deps = common::deps(store, data.path(), None).await;
-    let exp = common::experiment(
-        &EXPERIMENT
-            .replace("session_length = 60", "session_length = 40")
-            .replace(
-                "windows = { first = 20, last_start = 40, last = 20 }",
-                "windows = { first = 10, last_start = 30, last = 10 }",
-            ),
-    );
+    let exp = common::experiment(&common::study("resume-test", 40, &[1, 2]));
     let id = RunId::new("s");
     let runs = tempfile::tempdir().unwrap();
     let whole = RunDir::create(&runs.path().join("whole"), &id, "", &exp).unwrap();
-    execute(
-        &whole,
-        &exp,
-        Shard::ALL,
-        &deps,
-        Stop::new(),
-        RunProgress::new(),
-    )
-    .await
-    .unwrap();
+    common::run_all(&whole, &exp, &deps).await.unwrap();
     // Three shards into one shared directory.
     let shared = RunDir::create(&runs.path().join("shared"), &id, "", &exp).unwrap();
     let mut owned = 0;
@@ -150,7 +116,7 @@ async fn shards_partition_the_sessions_and_merge_into_the_unsharded_run() {
         "the last shard's summary covers the whole run"
     );
     // A differently resolved experiment cannot join the directory.
-    let other = common::experiment(&EXPERIMENT.replace("seeds = [1, 2]", "seeds = [1, 3]"));
+    let other = common::experiment(&common::study("resume-test", 40, &[1, 3]));
     let err = RunDir::create(&runs.path().join("shared"), &id, "", &other).unwrap_err();
     assert!(err.to_string().contains("seeds"), "{err}");
 }
@@ -159,29 +125,14 @@ async fn shards_partition_the_sessions_and_merge_into_the_unsharded_run() {
 async fn a_session_another_process_is_writing_is_left_alone() {
     let (data, store) = common::store_with(common::synthetic(100, 384)).await;
     let deps = common::deps(store, data.path(), None).await;
-    let text = EXPERIMENT
-        .replace("seeds = [1, 2]", "seeds = [1]")
-        .replace("session_length = 60", "session_length = 30")
-        .replace(
-            "windows = { first = 20, last_start = 40, last = 20 }",
-            "windows = { first = 10, last_start = 20, last = 10 }",
-        );
+    let text = common::study("resume-test", 30, &[1]);
     let exp = common::experiment(&text);
     let runs = tempfile::tempdir().unwrap();
     let dir = RunDir::create(runs.path(), &RunId::new("l"), &text, &exp).unwrap();
     let busy = dir.trace_path(&exp.sessions()[1].id);
     let held = std::fs::File::create(&busy).unwrap();
     held.lock().unwrap();
-    let r = execute(
-        &dir,
-        &exp,
-        Shard::ALL,
-        &deps,
-        Stop::new(),
-        RunProgress::new(),
-    )
-    .await
-    .unwrap();
+    let r = common::run_all(&dir, &exp, &deps).await.unwrap();
     assert_eq!(r.failures.len(), 1, "{r:?}");
     assert!(
         r.failures[0].1.contains("another scrollsim process"),
@@ -193,16 +144,7 @@ async fn a_session_another_process_is_writing_is_left_alone() {
         "nothing written to it"
     );
     drop(held);
-    let r = execute(
-        &dir,
-        &exp,
-        Shard::ALL,
-        &deps,
-        Stop::new(),
-        RunProgress::new(),
-    )
-    .await
-    .unwrap();
+    let r = common::run_all(&dir, &exp, &deps).await.unwrap();
     assert!(r.complete() && r.ended == 1, "{r:?}");
 }
 
@@ -227,23 +169,11 @@ images = { max_images = 1 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_that_ends_in_error_is_failed_not_done_and_resume_retries_it() {
-    let data = common::fixture_data();
-    let store = common::open(data.path()).await;
-    let images = scrollsim_media::ImageStore::open(&data.path().join("images")).unwrap();
-    let deps = common::deps(store, data.path(), Some(images)).await;
+    let (_data, deps) = common::fixture_deps().await;
     let exp = common::experiment(FAILING);
     let runs = tempfile::tempdir().unwrap();
     let dir = RunDir::create(runs.path(), &RunId::new("f"), FAILING, &exp).unwrap();
-    let go = || {
-        execute(
-            &dir,
-            &exp,
-            Shard::ALL,
-            &deps,
-            Stop::new(),
-            RunProgress::new(),
-        )
-    };
+    let go = || common::run_all(&dir, &exp, &deps);
     let r = go().await.unwrap();
     assert_eq!((r.sessions, r.ended), (2, 2), "{r:?}");
     assert!(r.complete(), "both traces have an end event");

@@ -162,6 +162,17 @@ impl Server {
     }
 }
 
+/// The stand-in server on `addr`, counting the calls that reach it in `calls`.
+async fn stand_in(addr: SocketAddr, calls: &Arc<AtomicU32>) -> Server {
+    Server::start(
+        addr,
+        StandIn {
+            calls: calls.clone(),
+        },
+    )
+    .await
+}
+
 fn config(url: &str, cooldown_s: f64) -> StoreConfig {
     StoreConfig {
         backend: Backend::Server,
@@ -195,13 +206,7 @@ async fn a_server_that_goes_away_opens_the_breaker_and_later_calls_fail_at_once(
     let addr = free_addr().await;
     let url = format!("http://{addr}");
     let calls = Arc::new(AtomicU32::new(0));
-    let server = Server::start(
-        addr,
-        StandIn {
-            calls: calls.clone(),
-        },
-    )
-    .await;
+    let server = stand_in(addr, &calls).await;
     let store = open_store(&config(&url, 3600.0), std::path::Path::new("unused"))
         .await
         .unwrap();
@@ -219,13 +224,7 @@ async fn a_server_that_goes_away_opens_the_breaker_and_later_calls_fail_at_once(
 
     // Back on the same address: a call now is refused by the breaker without reaching it.
     let before = calls.load(Ordering::SeqCst);
-    let back = Server::start(
-        addr,
-        StandIn {
-            calls: calls.clone(),
-        },
-    )
-    .await;
+    let back = stand_in(addr, &calls).await;
     let second = exists(store.as_ref()).await.unwrap_err();
     assert!(
         matches!(&second, StoreError::Down { url: u, .. } if *u == url),
@@ -245,13 +244,7 @@ async fn the_breaker_closes_when_a_probe_finds_the_server_back() {
     let addr = free_addr().await;
     let url = format!("http://{addr}");
     let calls = Arc::new(AtomicU32::new(0));
-    let server = Server::start(
-        addr,
-        StandIn {
-            calls: calls.clone(),
-        },
-    )
-    .await;
+    let server = stand_in(addr, &calls).await;
     // Cooldown zero: every call while open is a probe.
     let store = open_store(&config(&url, 0.0), std::path::Path::new("unused"))
         .await
@@ -260,13 +253,7 @@ async fn the_breaker_closes_when_a_probe_finds_the_server_back() {
     assert!(exists(store.as_ref()).await.is_err());
     assert!(store.outage().is_some());
 
-    let back = Server::start(
-        addr,
-        StandIn {
-            calls: calls.clone(),
-        },
-    )
-    .await;
+    let back = stand_in(addr, &calls).await;
     let before = calls.load(Ordering::SeqCst);
     // The probe reaches the server (collection_exists answers; creating it is not served here).
     let err = exists(store.as_ref()).await.unwrap_err();

@@ -81,6 +81,47 @@ pub async fn deps(
     }
 }
 
+/// Run dependencies over a copy of the ingested fixture corpus ([`fixture_data`]), keyframes
+/// included; the data directory lives as long as the returned guard.
+pub async fn fixture_deps() -> (tempfile::TempDir, scrollsim_sim::RunDeps) {
+    let data = fixture_data();
+    let store = open(data.path()).await;
+    let images = scrollsim_media::ImageStore::open(&data.path().join("images")).unwrap();
+    let deps = deps(store, data.path(), Some(images)).await;
+    (data, deps)
+}
+
+/// Every session of `exp` into `dir`, not stopped, progress unobserved.
+pub async fn run_all(
+    dir: &scrollsim_sim::RunDir,
+    exp: &scrollsim_sim::Experiment,
+    deps: &scrollsim_sim::RunDeps,
+) -> Result<scrollsim_sim::RunReport, scrollsim_sim::RunError> {
+    use scrollsim_sim::{execute, RunProgress, Shard, Stop};
+    execute(dir, exp, Shard::ALL, deps, Stop::new(), RunProgress::new()).await
+}
+
+/// A study of three personas and the control arm over the three feed policies, judged by the
+/// offline persona model, `length` steps a session (windows: the first and last quarter).
+pub fn study(name: &str, length: u32, seeds: &[u64]) -> String {
+    let q = length / 4;
+    format!(
+        r#"
+name = "{name}"
+personas = ["family", "partygoer", "careful"]
+control = true
+models = ["offline"]
+strategies = ["simple"]
+policies = ["foryou:tiktok-like", "random", "popular"]
+seeds = {seeds:?}
+session_length = {length}
+windows = {{ first = {q}, last_start = {last_start}, last = {q} }}
+concurrency = 3
+"#,
+        last_start = length - q
+    )
+}
+
 /// An experiment from TOML text, resolved against the repo's config.
 pub fn experiment(text: &str) -> scrollsim_sim::Experiment {
     let policy = policy_config();
