@@ -10,21 +10,10 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
-use common::workspace;
+use common::{ok, workspace};
 
 const PLANTED: &str = "sk-planted-0f9e8d7c6b5a4321";
 const KEY_VAR: &str = "SCROLLSIM_TEST_PLANTED_KEY";
-
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 /// `scrollsim --config <cfg> <args>` with the planted key in the environment.
 fn cli(cfg: &Path, args: &[&str]) -> Output {

@@ -6,18 +6,7 @@ use crate::common;
 use std::path::Path;
 use std::process::Output;
 
-use common::workspace;
-
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+use common::{ok, workspace};
 
 fn cli(cfg: &Path, args: &[&str]) -> Output {
     common::scrollsim_with(cfg, args)

@@ -5,67 +5,38 @@
 
 use crate::common;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use common::workspace;
+use common::judge::JudgeServer;
+use common::{ok, workspace};
 
 fn run_cli(config: &Path, args: &[&str]) -> Output {
     common::scrollsim_with(config, args)
 }
 
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+/// A trace's header line.
+fn header(trace: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(trace).unwrap();
+    serde_json::from_str(text.lines().next().unwrap()).unwrap()
 }
 
-/// An OpenAI-compatible endpoint that answers "Yes" to every request: `http://127.0.0.1:<port>/v1`.
-fn yes_server() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/v1", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            std::thread::spawn(move || {
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                let mut length = 0usize;
-                loop {
-                    let mut line = String::new();
-                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                        return;
-                    }
-                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                        length = v.trim().parse().unwrap_or(0);
-                    }
-                    if line == "\r\n" {
-                        break;
-                    }
-                }
-                let mut body = vec![0u8; length];
-                let _ = reader.read_exact(&mut body);
-                let reply = serde_json::json!({
-                    "id": "c", "object": "chat.completion", "created": 0, "model": "yes",
-                    "choices": [{"index": 0, "message": {"role": "assistant", "content": "Yes"}, "finish_reason": "stop"}],
-                    "usage": {"prompt_tokens": 10, "completion_tokens": 1, "total_tokens": 11},
-                })
-                .to_string();
-                let _ = write!(
-                    stream,
-                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{reply}",
-                    reply.len()
-                );
-            });
-        }
-    });
-    url
+/// The first key of each group `scrollsim inspect <runs> --by <by>` prints, in its order.
+fn group_keys(cfg: &Path, runs: &[&Path], by: &str) -> Vec<String> {
+    let mut args = vec!["inspect"];
+    args.extend(runs.iter().map(|r| r.to_str().unwrap()));
+    args.extend(["--by", by, "--format", "json"]);
+    let j: serde_json::Value = serde_json::from_str(&ok(&run_cli(cfg, &args))).unwrap();
+    j["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["key"][0].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn ids(v: &[(String, bool)]) -> Vec<String> {
+    v.iter().map(|x| x.0.clone()).collect()
 }
 
 fn videos(trace: &Path) -> Vec<(String, bool)> {
@@ -119,7 +90,7 @@ provider = "openai"
 base_url = "BASE_URL"
 model = "yes"
 "#
-        .replace("BASE_URL", &yes_server()),
+        .replace("BASE_URL", &JudgeServer::yes().url),
     )
     .unwrap();
     ok(&run_cli(
@@ -192,46 +163,22 @@ model = "yes"
     for s in &sessions {
         let name = s.file_name().unwrap();
         let (a, b) = (videos(s), videos(&cf.join("sessions").join(name)));
-        let ids = |v: &[(String, bool)]| v.iter().map(|x| x.0.clone()).collect::<Vec<_>>();
         assert_eq!(
             ids(&a),
             ids(&b),
             "same videos in the same order for {name:?}"
         );
-        let header: serde_json::Value = serde_json::from_str(
-            std::fs::read_to_string(cf.join("sessions").join(name))
-                .unwrap()
-                .lines()
-                .next()
-                .unwrap(),
-        )
-        .unwrap();
+        let header = header(&cf.join("sessions").join(name));
         assert_eq!(header["judge"]["strategy"], "isq");
         assert_eq!(header["run_id"], "rec-isq");
         assert_eq!(header["config"]["counterfactual_of"]["run"], "rec");
     }
     assert!(cf.join("replay.json").is_file());
     // The new run reads like any other.
-    let out = run_cli(
-        &cfg,
-        &[
-            "inspect",
-            run.to_str().unwrap(),
-            cf.to_str().unwrap(),
-            "--by",
-            "strategy",
-            "--format",
-            "json",
-        ],
+    assert_eq!(
+        group_keys(&cfg, &[&run, &cf], "strategy"),
+        ["isq", "simple"]
     );
-    let j: serde_json::Value = serde_json::from_str(&ok(&out)).unwrap();
-    let keys: Vec<&str> = j["groups"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|g| g["key"][0].as_str().unwrap())
-        .collect();
-    assert_eq!(keys, ["isq", "simple"]);
 
     // Closed-loop: the experiment re-run with another judge on the same seeds, each recorded
     // policy reacting to it, labelled as such and not as fixed(<policy>).
@@ -258,14 +205,7 @@ model = "yes"
             .to_string_lossy()
             .replace("__simple__", "__isq__");
         let new = cl.join("sessions").join(&name);
-        let header: serde_json::Value = serde_json::from_str(
-            std::fs::read_to_string(&new)
-                .unwrap()
-                .lines()
-                .next()
-                .unwrap(),
-        )
-        .unwrap();
+        let header = header(&new);
         assert_eq!(header["config"]["closed_loop_of"]["run"], "rec", "{name}");
         assert_eq!(header["judge"]["strategy"], "isq");
         let policy = header["policy"]["name"].as_str().unwrap();
@@ -293,25 +233,7 @@ model = "yes"
         }
     }
     // It reads like any run, under the recorded policies' own labels.
-    let out = run_cli(
-        &cfg,
-        &[
-            "inspect",
-            cl.to_str().unwrap(),
-            "--by",
-            "policy",
-            "--format",
-            "json",
-        ],
-    );
-    let j: serde_json::Value = serde_json::from_str(&ok(&out)).unwrap();
-    let keys: Vec<&str> = j["groups"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|g| g["key"][0].as_str().unwrap())
-        .collect();
-    assert_eq!(keys, ["foryou", "random"]);
+    assert_eq!(group_keys(&cfg, &[&cl], "policy"), ["foryou", "random"]);
 
     // Closed-loop with a judge that decides otherwise (it likes everything): each foryou feed
     // now reacts to it and takes another path, while random, which reacts to nothing, serves
@@ -342,7 +264,6 @@ model = "yes"
             after.iter().all(|v| v.1),
             "{name}: the yes model liked every video"
         );
-        let ids = |v: &[(String, bool)]| v.iter().map(|x| x.0.clone()).collect::<Vec<_>>();
         if name.contains("__random__") {
             assert_eq!(ids(&before), ids(&after), "{name}");
         } else {

@@ -46,6 +46,18 @@ pub fn scrollsim_with(config: &Path, args: &[&str]) -> Output {
     command(config).args(args).output().expect("scrollsim runs")
 }
 
+/// The stdout of a run that must have succeeded; otherwise fails showing both streams.
+pub fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// The repository's config/default.toml with its data and runs directories under `root`,
 /// changed by `edit`, written to `root/<name>.toml`.
 pub fn config_with(root: &Path, name: &str, edit: impl FnOnce(&mut toml::Table)) -> PathBuf {
