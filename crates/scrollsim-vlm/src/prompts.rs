@@ -242,21 +242,27 @@ impl PromptTemplate {
             }
         }
         .filter(|s| !s.trim().is_empty());
-        let f = &self.file.format;
-        let format = match (ctx.parser, ctx.persona.is_some()) {
-            (ParserKind::Lenient | ParserKind::Auto, true) => &f.labelled,
-            (ParserKind::Strict, true) => &f.json,
-            (ParserKind::Lenient | ParserKind::Auto, false) => {
-                f.labelled_control.as_ref().unwrap_or(&f.labelled)
-            }
-            (ParserKind::Strict, false) => f.json_control.as_ref().unwrap_or(&f.json),
-        };
+        let format = self.format(ctx.parser, ctx.persona.is_some());
         let user = fill(&self.file.user, |v| match v {
             "format" => Some(format.trim().to_string()),
             "description" => Some(ctx.description.unwrap_or("").trim().to_string()),
             _ => video_var(ctx.video, ctx.n_images, v),
         });
         Ok(Rendered { system, user })
+    }
+
+    /// The answer format the question asks for: `format.json` for the strict parser,
+    /// `format.labelled` otherwise, the control-arm variant without a persona.
+    pub fn format(&self, parser: ParserKind, with_persona: bool) -> &str {
+        let f = &self.file.format;
+        match (parser, with_persona) {
+            (ParserKind::Lenient | ParserKind::Auto, true) => &f.labelled,
+            (ParserKind::Strict, true) => &f.json,
+            (ParserKind::Lenient | ParserKind::Auto, false) => {
+                f.labelled_control.as_ref().unwrap_or(&f.labelled)
+            }
+            (ParserKind::Strict, false) => f.json_control.as_ref().unwrap_or(&f.json),
+        }
     }
 
     /// Renders the describe question (text-only strategy, for videos without a description).

@@ -24,7 +24,7 @@ use crate::call::{Call, KeyMaterial, KEY_FORMAT};
 use crate::chat::{Answer, CallError, ChatRequest, ImagePart};
 use crate::config::{DescriptionSource, ModelConfig, ParserKind, StrategyKind};
 use crate::images::{load_keyframes, ImageSource, LoadError};
-use crate::parse::{answer_schema, parse};
+use crate::parse::{answer_schema, parse, AnswerFormat};
 use crate::prompts::{PromptContext, PromptTemplate};
 use crate::stack::CallService;
 use crate::{Judge, JudgeError, JudgeRequest};
@@ -375,12 +375,14 @@ impl Judge for VlmJudge {
                 ..Default::default()
             });
         }
+        let format = AnswerFormat::new(self.template.format(self.parser, req.persona.is_some()));
         let parsed = parse(
             self.strategy,
             self.parser,
             &answer.response,
             req.persona,
             &self.isq,
+            Some(&format),
         );
         Ok(Decision {
             like: parsed.like,

@@ -226,12 +226,16 @@ async fn an_answer_without_its_images_counted_is_images_dropped() {
 }
 
 /// Finding 3: a ramble the lenient rule reads as a like is recorded as salvaged, not as a
-/// clean answer.
+/// clean answer; one that only talks about saying yes or no is no answer at all.
 #[tokio::test]
 async fn a_rambling_answer_is_recorded_as_salvaged() {
-    let server = MockServer::start(|_, _| {
+    let server = MockServer::start(|i, _| {
         reply(
-            "Instead of a one-word answer, rather than just say \"yes\" or \"no\", I would describe it.",
+            if i == 0 {
+                "Hmm, the crowd looks fun and I guess yes, though festivals are loud."
+            } else {
+                "Instead of a one-word answer, rather than just say \"yes\" or \"no\", I would describe it."
+            },
             500,
         )
     })
@@ -269,6 +273,21 @@ async fn a_rambling_answer_is_recorded_as_salvaged() {
         "the authors' rule still reads a like (paper-faithful)"
     );
     assert_eq!(d.read, Some(AnswerRead::Salvaged));
+    let v = video("v0", &frames);
+    let d = judge
+        .decide(&JudgeRequest {
+            persona: None,
+            video: &v,
+            text_vector: None,
+            seed: 1,
+        })
+        .await
+        .unwrap();
+    assert!(
+        !d.like && matches!(d.status, ParseStatus::ParseFailure { .. }),
+        "\"yes\" or \"no\" offered as a choice is not a yes: {d:?}"
+    );
+    assert_eq!(d.read, Some(AnswerRead::Failed));
 
     let clean = MockServer::start(|_, _| reply("LIKE: No\nWHY: not for me", 500)).await;
     let cfg = config(
@@ -299,6 +318,60 @@ async fn a_rambling_answer_is_recorded_as_salvaged() {
         .await
         .unwrap();
     assert_eq!((d.like, d.read), (false, Some(AnswerRead::Exact)));
+}
+
+/// What the real server answered to the text-only question (session 6): the answer format
+/// copied around a ramble, read until then as an exact like.
+#[tokio::test]
+async fn an_answer_that_copies_the_format_is_a_failure_not_a_like() {
+    let server = MockServer::start(|_, _| {
+        reply(
+            "I am a cat. I like to play with yarn on the sofa.\n\nAnswer in exactly this form:\nLIKE: Yes or No\nWHY: one or two sentences\nI am a cat.",
+            79,
+        )
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let (store, frames) = keyframes(dir.path(), 1);
+    let mut cfg = config(
+        "openai",
+        &format!("{}/v1", server.url),
+        "live",
+        "model = \"gemma\"",
+    );
+    cfg.text_only_description = scrollsim_vlm::DescriptionSource::Metadata;
+    let judge = build_judge(
+        &cfg,
+        &JudgeSpec {
+            model: "m".into(),
+            strategy: StrategyKind::TextOnly,
+            parser: ParserKind::Lenient,
+        },
+        &env(dir.path(), store),
+    )
+    .unwrap();
+    let mut v = video("v1", &frames);
+    v.description = Some("A cat playing with a ball of yarn on a sofa.".into());
+    let d = judge
+        .decide(&JudgeRequest {
+            persona: None,
+            video: &v,
+            text_vector: None,
+            seed: 1,
+        })
+        .await
+        .unwrap();
+    assert!(!d.like, "{d:?}");
+    assert_eq!(d.read, Some(AnswerRead::Failed));
+    assert!(
+        matches!(d.status, ParseStatus::ParseFailure { ref detail } if detail.contains("answer format")),
+        "{:?}",
+        d.status
+    );
+    assert!(
+        d.raw[0].text.contains("LIKE: Yes or No"),
+        "the answer is kept"
+    );
 }
 
 /// Finding 4: text-only crossed with a persona is refused before any call, naming the key.

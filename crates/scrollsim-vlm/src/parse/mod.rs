@@ -9,7 +9,9 @@
 //!   ISQ under strict needs the JSON object.
 //!
 //! A provider-signalled refusal is `Refused`; an empty answer, or one the parser cannot read,
-//! is a `ParseFailure` with the raw answer kept. Neither is ever a parsed skip.
+//! is a `ParseFailure` with the raw answer kept. Neither is ever a parsed skip. An answer that
+//! copies the prompt's answer format instead of filling it in (`LIKE: Yes or No`) is read by
+//! the rules in [`echo`]: never as the choice it appears to make.
 //!
 //! The contract with the prompt files: labels `LIKE`, `WHY`, `DESCRIPTION`, `TRAIT`,
 //! `VISUAL_APPEAL`, `CURIOSITY`, `EMOTIONAL_ENGAGEMENT`, `VALUE_EXPECTATION`,
@@ -17,8 +19,11 @@
 //! names in lower case as JSON keys. `TRAIT` is the 1-based trait number, the trait's text, or
 //! NA.
 
+mod echo;
+
 use std::collections::HashMap;
 
+pub use echo::Format as AnswerFormat;
 use scrollsim_core::{
     AnswerRead, IsqItems, IsqResult, IsqScoring, MatchedTrait, ParseStatus, Persona,
 };
@@ -56,13 +61,16 @@ const LABELS: [&str; 10] = [
 
 const ISQ_KEYS: [&str; 6] = scrollsim_core::IsqItems::NAMES;
 
-/// Reads a decision from a response.
+/// Reads a decision from a response. `format` is the answer format the prompt asked for
+/// (the template's `format` text), to tell an answer from an echo of it; without it only the
+/// generic echoes (yes/no offered as a choice, a number range) are recognised.
 pub fn parse(
     strategy: StrategyKind,
     parser: ParserKind,
     response: &ChatResponse,
     persona: Option<&Persona>,
     isq: &IsqScoring,
+    format: Option<&AnswerFormat>,
 ) -> Parsed {
     if let Finish::Refused { detail } = &response.finish {
         return Parsed {
@@ -81,11 +89,12 @@ pub fn parse(
         };
         return failure(detail);
     }
-    let answer = Answer::read(text);
+    let answer = Answer::read(text, format);
+    let mut copied = format.is_some_and(|f| f.copied_in(text));
     let mut out = Parsed {
-        reason: answer.field("why"),
-        description: answer.field("description"),
-        matched_trait: persona.and_then(|p| answer.matched_trait(p)),
+        reason: answer.own_field("why", &mut copied),
+        description: answer.own_field("description", &mut copied),
+        matched_trait: persona.and_then(|p| answer.matched_trait(p, &mut copied)),
         ..Default::default()
     };
     let decided = match strategy {
@@ -94,14 +103,15 @@ pub fn parse(
             (isq.stays(&r.items), read)
         }),
         _ => match parser {
-            ParserKind::Lenient | ParserKind::Auto => Ok(answer.lenient_like()),
+            ParserKind::Lenient | ParserKind::Auto => answer.lenient_like(),
             ParserKind::Strict => answer.strict_like(),
         },
     };
     match decided {
         Ok((like, read)) => {
             out.like = like;
-            out.read = Some(read);
+            // A decision is exact (or JSON) only when nothing in the answer copies the format.
+            out.read = Some(if copied { AnswerRead::Salvaged } else { read });
         }
         Err(detail) => {
             out.status = ParseStatus::ParseFailure { detail };
@@ -162,15 +172,34 @@ struct Answer<'a> {
     text: &'a str,
     sections: HashMap<&'static str, String>,
     json: Option<serde_json::Map<String, Json>>,
+    format: Option<&'a AnswerFormat>,
 }
 
 impl<'a> Answer<'a> {
-    fn read(text: &'a str) -> Answer<'a> {
+    fn read(text: &'a str, format: Option<&'a AnswerFormat>) -> Answer<'a> {
         Answer {
             text,
             sections: sections(text),
             json: json_object(text),
+            format,
         }
+    }
+
+    /// A free-text field, unless it repeats the format's placeholder (then None, and
+    /// `copied` is set).
+    fn own_field(&self, key: &str, copied: &mut bool) -> Option<String> {
+        let v = self.field(key)?;
+        if self.format.is_some_and(|f| f.echoes(key, &v)) {
+            *copied = true;
+            return None;
+        }
+        Some(v)
+    }
+
+    /// Why an echoed LIKE answer cannot be read.
+    fn echo_failure(like: &str) -> String {
+        let shown: String = like.lines().next().unwrap_or("").chars().take(60).collect();
+        format!("the answer repeats the prompt's answer format ({shown:?}) instead of choosing yes or no")
     }
 
     fn json_field(&self, key: &str) -> Option<&Json> {
@@ -202,20 +231,29 @@ impl<'a> Answer<'a> {
 
     /// The authors' rule on the LIKE answer, and how cleanly it was given: a LIKE answer (or
     /// a JSON `like`, or the whole answer) whose first word is yes or no is exact; anything
-    /// else the rule decides is salvaged.
-    fn lenient_like(&self) -> (bool, AnswerRead) {
+    /// else the rule decides is salvaged. A LIKE answer that echoes the format is read from
+    /// what is left without the echo (salvaged), and fails when no yes or no is left.
+    fn lenient_like(&self) -> Result<(bool, AnswerRead), String> {
         let clean = |s: &str, read: AnswerRead| {
+            if echo::like_echoed(self.format, s) {
+                let rest = echo::without_echo(self.format, s);
+                return if echo::has_yes_or_no(&rest) {
+                    Ok((contains_yes(&rest), AnswerRead::Salvaged))
+                } else {
+                    Err(Self::echo_failure(s))
+                };
+            }
             let read = match yes_no(s) {
                 Some(_) => read,
                 None => AnswerRead::Salvaged,
             };
-            (contains_yes(s), read)
+            Ok((contains_yes(s), read))
         };
         if let Some(s) = self.sections.get("LIKE") {
             return clean(s, AnswerRead::Exact);
         }
         match self.json_field("like") {
-            Some(Json::Bool(b)) => (*b, AnswerRead::Json),
+            Some(Json::Bool(b)) => Ok((*b, AnswerRead::Json)),
             Some(Json::String(s)) => clean(s, AnswerRead::Json),
             _ => clean(self.text, AnswerRead::Exact),
         }
@@ -226,6 +264,9 @@ impl<'a> Answer<'a> {
         if self.json.is_some() {
             return match self.json_field("like") {
                 Some(Json::Bool(b)) => Ok((*b, AnswerRead::Json)),
+                Some(Json::String(s)) if echo::like_echoed(self.format, s) => {
+                    Err(Self::echo_failure(s))
+                }
                 Some(Json::String(s)) => yes_no(s)
                     .map(|b| (b, AnswerRead::Json))
                     .ok_or_else(|| format!("JSON `like` is {s:?}, not yes or no")),
@@ -238,6 +279,9 @@ impl<'a> Answer<'a> {
             .get("LIKE")
             .map(String::as_str)
             .unwrap_or(self.text);
+        if echo::like_echoed(self.format, like) {
+            return Err(Self::echo_failure(like));
+        }
         let tok = first_token(like);
         match tok.as_str() {
             "yes" => Ok((true, AnswerRead::Exact)),
@@ -263,9 +307,15 @@ impl<'a> Answer<'a> {
             let v = if self.json.is_some() {
                 self.json_field(key).and_then(json_int)
             } else {
-                self.sections
-                    .get(key.to_ascii_uppercase().as_str())
-                    .and_then(|s| first_int(s))
+                let s = self.sections.get(key.to_ascii_uppercase().as_str());
+                if let Some(s) = s.filter(|s| {
+                    echo::offers_range(s) || self.format.is_some_and(|f| f.echoes(key, s))
+                }) {
+                    return Err(format!(
+                        "the answer repeats the prompt's answer format ({key} = {s:?}) instead of a score"
+                    ));
+                }
+                s.and_then(|s| first_int(s))
             };
             match v.and_then(|x| u8::try_from(x).ok()) {
                 Some(x) => vals[i] = x,
@@ -302,7 +352,7 @@ impl<'a> Answer<'a> {
         ))
     }
 
-    fn matched_trait(&self, persona: &Persona) -> Option<MatchedTrait> {
+    fn matched_trait(&self, persona: &Persona, copied: &mut bool) -> Option<MatchedTrait> {
         let raw = match self.sections.get("TRAIT") {
             Some(s) => s.clone(),
             None => match self.json_field("trait")? {
@@ -311,6 +361,10 @@ impl<'a> Answer<'a> {
                 _ => return None,
             },
         };
+        if self.format.is_some_and(|f| f.echoes("TRAIT", &raw)) {
+            *copied = true;
+            return None;
+        }
         let t = raw
             .trim()
             .trim_matches(|c: char| c == '"' || c == '.' || c == '*' || c == '#')
@@ -463,6 +517,7 @@ mod tests {
             &resp(text),
             Some(&persona()),
             &IsqScoring::default(),
+            None,
         )
     }
 
@@ -614,10 +669,135 @@ mod tests {
             &refused,
             None,
             &IsqScoring::default(),
+            None,
         );
         assert!(matches!(r.status, ParseStatus::Refused { .. }) && !r.like);
         let r = p(StrategyKind::Plain, ParserKind::Lenient, "   ");
         assert!(matches!(r.status, ParseStatus::ParseFailure { .. }));
+    }
+
+    /// The repository's templates, as the judge renders them.
+    fn template(strategy: StrategyKind) -> crate::prompts::PromptTemplate {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/prompts");
+        crate::prompts::PromptTemplate::load(&dir, strategy).unwrap()
+    }
+
+    fn with_format(strategy: StrategyKind, parser: ParserKind, text: &str) -> Parsed {
+        let persona =
+            (strategy != StrategyKind::Plain && strategy != StrategyKind::TextOnly).then(persona);
+        let f = AnswerFormat::new(template(strategy).format(parser, persona.is_some()));
+        parse(
+            strategy,
+            parser,
+            &resp(text),
+            persona.as_ref(),
+            &IsqScoring::default(),
+            Some(&f),
+        )
+    }
+
+    /// What gemma-3-270m behind llama-cpp-python answered to the text-only question: the
+    /// format, copied (twice) around a ramble. It was read as an exact like.
+    const REAL_ECHO: &str = "I am a cat. I like to play with yarn on the sofa.\nI have two cats, one is my favorite and the other is not so much.\n\nAnswer in exactly this form:\nLIKE: Yes or No\nWHY: one or two sentences\nI am a cat. I love playing with yarn on the sofa.\n\nAnswer in exactly this form:\nLIKE: Yes or No\nWHY: one or two sentences\nI am a cat. I like to play with yarn on the";
+
+    #[test]
+    fn an_echoed_format_is_never_a_decision() {
+        let r = with_format(StrategyKind::TextOnly, ParserKind::Lenient, REAL_ECHO);
+        assert!(!r.like, "{r:?}");
+        assert_eq!(r.read, Some(AnswerRead::Failed));
+        assert!(
+            matches!(r.status, ParseStatus::ParseFailure { ref detail } if detail.contains("repeats the prompt's answer format")),
+            "{:?}",
+            r.status
+        );
+        // Each template's own format, copied verbatim, under either parser: never a parsed
+        // like or skip.
+        for strategy in [
+            StrategyKind::Plain,
+            StrategyKind::Simple,
+            StrategyKind::TextOnly,
+            StrategyKind::Isq,
+        ] {
+            for parser in [ParserKind::Lenient, ParserKind::Strict] {
+                for persona in [false, true] {
+                    let t = template(strategy);
+                    if persona && !t.takes_persona() || !persona && !t.takes_control() {
+                        continue;
+                    }
+                    let echo = t.format(parser, persona).to_string();
+                    let r = with_format(strategy, parser, &echo);
+                    assert!(
+                        !r.status.is_parsed() && !r.like && r.read == Some(AnswerRead::Failed),
+                        "{strategy} {parser:?} persona={persona}: {echo:?} read as {r:?}"
+                    );
+                }
+            }
+        }
+        // Without the template, yes/no offered as a choice is still not a choice.
+        for text in ["LIKE: Yes or No", "Yes/No", "{\"like\": \"yes or no\"}"] {
+            for parser in [ParserKind::Lenient, ParserKind::Strict] {
+                let r = p(StrategyKind::Simple, parser, text);
+                assert!(!r.like && !r.status.is_parsed(), "{text} {parser:?}: {r:?}");
+            }
+        }
+        let r = p(
+            StrategyKind::Isq,
+            ParserKind::Lenient,
+            "VISUAL_APPEAL: 0-10\nCURIOSITY: 0-10\nEMOTIONAL_ENGAGEMENT: 0-10\nVALUE_EXPECTATION: 0-10\nPREFERENCE_ALIGNMENT: 0 or 1\nACTION_DECISION: 0 or 1",
+        );
+        assert!(!r.status.is_parsed() && r.isq.is_none(), "{r:?}");
+    }
+
+    #[test]
+    fn an_answer_around_an_echo_is_salvaged_and_copied_fields_dropped() {
+        // The choice offered, then made: the lenient rule reads what is left.
+        let r = with_format(
+            StrategyKind::TextOnly,
+            ParserKind::Lenient,
+            "LIKE: Yes or No? No.\nWHY: too loud",
+        );
+        assert!(r.status.is_parsed() && !r.like, "{r:?}");
+        assert_eq!(r.read, Some(AnswerRead::Salvaged));
+        // Strict does not salvage.
+        let r = with_format(
+            StrategyKind::TextOnly,
+            ParserKind::Strict,
+            "Yes or no? Yes.",
+        );
+        assert!(!r.status.is_parsed() && !r.like, "{r:?}");
+        // The format copied, then answered: the answer counts, but not as exact.
+        let r = with_format(
+            StrategyKind::TextOnly,
+            ParserKind::Lenient,
+            "Answer in exactly this form:\nLIKE: Yes or No\nWHY: one or two sentences\n\nLIKE: Yes\nWHY: cats are fun",
+        );
+        assert!(r.like && r.status.is_parsed(), "{r:?}");
+        assert_eq!(r.read, Some(AnswerRead::Salvaged));
+        assert_eq!(r.reason.as_deref(), Some("cats are fun"));
+        // A placeholder instead of a reason or a trait: dropped, and the read is salvaged.
+        let r = with_format(
+            StrategyKind::Simple,
+            ParserKind::Lenient,
+            "LIKE: Yes\nTRAIT: the number of the trait this content matches, or NA if it matches none\nWHY: one sentence",
+        );
+        assert!(r.like && r.status.is_parsed(), "{r:?}");
+        assert_eq!(
+            (r.read, r.reason.as_deref(), r.matched_trait.is_none()),
+            (Some(AnswerRead::Salvaged), None, true)
+        );
+        let r = with_format(
+            StrategyKind::Simple,
+            ParserKind::Strict,
+            r#"{"like": "no", "trait": "NA", "why": "one sentence"}"#,
+        );
+        assert_eq!((r.like, r.read), (false, Some(AnswerRead::Salvaged)));
+        // A clean answer stays exact.
+        let r = with_format(
+            StrategyKind::Simple,
+            ParserKind::Lenient,
+            "LIKE: No\nTRAIT: NA\nWHY: I prefer music.",
+        );
+        assert_eq!((r.like, r.read), (false, Some(AnswerRead::Exact)));
     }
 
     #[test]
