@@ -236,9 +236,17 @@ pub struct Capability {
     /// Prompt tokens the endpoint counted for the text-only probe question.
     pub text_prompt_tokens: u64,
     /// Extra prompt tokens per image, from the one-image call against the text-only call
-    /// (None when images are not accepted). Each live call is checked against it.
+    /// (None when it could not be measured: images refused, no usage reported, or the image
+    /// added no tokens). Each live call is checked against it; read it through
+    /// [`Capability::tokens_per_image`], which also discards an unusable value that an older
+    /// version recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prompt_tokens_per_image: Option<f64>,
+    /// Prompt tokens the endpoint counted for the probe question with one image (None when
+    /// images were refused or no usage was reported): against `text_prompt_tokens`, it shows
+    /// what happened to the image when no per-image figure could be measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub one_image_prompt_tokens: Option<u64>,
     /// Estimated cost of one decision with the configured prices and the study's keyframes
     /// (None when the model has no prices).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -249,6 +257,31 @@ pub struct Capability {
 }
 
 impl Capability {
+    /// The measured prompt tokens per image, when there is one to check calls against: at
+    /// least one token (an image that added none, or fewer tokens than the question alone,
+    /// was not measured: the endpoint ignored it).
+    pub fn tokens_per_image(&self) -> Option<f64> {
+        self.prompt_tokens_per_image.filter(|t| *t >= 1.0)
+    }
+
+    /// The per-image figure for a person: the number, or why there is none.
+    pub fn tokens_per_image_text(&self) -> String {
+        if let Some(t) = self.tokens_per_image() {
+            return format!("{t:.0}");
+        }
+        match self.one_image_prompt_tokens {
+            _ if !self.accepts_images => "not measured: the endpoint refused images".into(),
+            Some(with) => format!(
+                "not measured: the server ignored the image ({with} prompt tokens with one image, {} without)",
+                self.text_prompt_tokens
+            ),
+            None if self.prompt_tokens_per_image.is_some() => {
+                "not measured: the server ignored the image".into()
+            }
+            None => "not measured: the endpoint reports no prompt-token usage".into(),
+        }
+    }
+
     /// The structured-output mode to use by default: the first honoured, in order of
     /// preference (schema, then grammar, then plain JSON mode).
     pub fn best_structured(&self) -> Option<StructuredMode> {

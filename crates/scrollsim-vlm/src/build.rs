@@ -60,7 +60,7 @@ pub fn blind_reason(c: &Capability) -> String {
     } else {
         format!(
             "the endpoint accepts images but the model does not see them ({}{})",
-            c.prompt_tokens_per_image
+            c.tokens_per_image()
                 .map(|t| format!("{t:.0} prompt tokens per image; "))
                 .unwrap_or_default(),
             if c.sees_detail.is_empty() {

@@ -120,8 +120,8 @@ impl VlmJudge {
     /// no usage reported).
     fn images_dropped(&self, call: &Call, prompt_tokens: u64) -> Option<ParseStatus> {
         let n = call.request.images.len() as u64;
-        let per_image = self.capability.as_ref()?.prompt_tokens_per_image?;
-        if n == 0 || prompt_tokens == 0 || per_image <= 0.0 {
+        let per_image = self.capability.as_ref()?.tokens_per_image()?;
+        if n == 0 || prompt_tokens == 0 {
             return None;
         }
         let text = call.request.system.as_deref().map_or(0, str::len) + call.request.user.len();

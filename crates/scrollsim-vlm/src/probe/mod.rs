@@ -223,6 +223,7 @@ pub async fn probe(
     let single = prober.ask(colour_question(1), pictures(1, 0).0, None).await;
     let accepts_images = single.response.is_ok();
     let mut per_image = None;
+    let mut one_image_tokens = None;
     let mut sees_detail = String::new();
     let mut max_accepted = 0u32;
     let mut tried = vec![1u32];
@@ -231,7 +232,19 @@ pub async fn probe(
         Ok(r) => {
             max_accepted = 1;
             if r.usage.prompt_tokens > 0 && base.usage.prompt_tokens > 0 {
-                per_image = Some(r.usage.prompt_tokens as f64 - base.usage.prompt_tokens as f64);
+                one_image_tokens = Some(r.usage.prompt_tokens);
+                let extra = r.usage.prompt_tokens as f64 - base.usage.prompt_tokens as f64;
+                // An image that adds no tokens (or fewer than none: llama-cpp-python's server
+                // for a text model drops the image and part of the text) was not measured,
+                // and is no threshold to check calls against.
+                if extra >= 1.0 {
+                    per_image = Some(extra);
+                } else {
+                    notes.push(format!(
+                        "prompt tokens per image not measured: the question counted {} prompt tokens with one image and {} without it, so the server ignored the image",
+                        r.usage.prompt_tokens, base.usage.prompt_tokens
+                    ));
+                }
             } else {
                 notes.push("the endpoint reports no prompt-token usage: dropped images cannot be detected per call".into());
             }
@@ -271,11 +284,6 @@ pub async fn probe(
                 )),
                 Err(e) => notes.push(format!("a request with {many} images was refused: {e}")),
             }
-        }
-        if per_image.is_some_and(|t| t < 1.0) {
-            notes.push(
-                "images add no prompt tokens: the endpoint drops them before the model".into(),
-            );
         }
     }
 
@@ -345,7 +353,7 @@ pub async fn probe(
 
     latencies.sort();
     let latency_ms = latencies[latencies.len() / 2].as_millis() as u64;
-    let tpi = per_image.filter(|t| *t >= 1.0);
+    let tpi = per_image;
     let cost_per_decision_usd = model.prices.map(|p| {
         let images = tpi.unwrap_or(model.image_budget().tokens_per_image as f64);
         p.cost(
@@ -373,6 +381,7 @@ pub async fn probe(
         latency_ms,
         text_prompt_tokens: base.usage.prompt_tokens,
         prompt_tokens_per_image: per_image,
+        one_image_prompt_tokens: one_image_tokens,
         cost_per_decision_usd,
         notes,
     })
@@ -524,11 +533,7 @@ pub fn render(c: &Capability) -> String {
             ),
         ),
         ("sees images".into(), yes_no(c.sees_images).into()),
-        (
-            "prompt tokens per image".into(),
-            c.prompt_tokens_per_image
-                .map_or("unknown".into(), |t| format!("{t:.0}")),
-        ),
+        ("prompt tokens per image".into(), c.tokens_per_image_text()),
         (
             "text prompt tokens".into(),
             format!("{} (the probe's colour question)", c.text_prompt_tokens),

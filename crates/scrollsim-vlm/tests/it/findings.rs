@@ -136,7 +136,12 @@ async fn probe_finds_no_images_and_an_image_strategy_is_refused_before_any_call(
         .unwrap();
     assert!(c.accepts_images, "the server answers requests with images");
     assert!(!c.sees_images, "{c:?}");
-    assert!(c.prompt_tokens_per_image.unwrap() < 1.0, "{c:?}");
+    assert_eq!(c.tokens_per_image(), None, "images add no tokens: {c:?}");
+    assert!(
+        scrollsim_vlm::probe::render(&c).contains("not measured: the server ignored the image"),
+        "{}",
+        scrollsim_vlm::probe::render(&c)
+    );
     let probe_calls = server.count();
 
     let models = vec!["m".to_string()];
@@ -174,6 +179,48 @@ async fn probe_finds_no_images_and_an_image_strategy_is_refused_before_any_call(
         build_judge(&cfg, &spec, &env),
         Err(scrollsim_vlm::JudgeError::Capability(_))
     ));
+}
+
+/// The real server counted fewer prompt tokens with an image than without (it drops the
+/// image and the text part beside it): the probe printed "-30" tokens per image. An
+/// unmeasurable figure is reported as such, and is never a threshold for calls.
+#[tokio::test]
+async fn tokens_per_image_below_zero_are_not_measured() {
+    // 39 prompt tokens for the question alone, 9 whenever an image is attached.
+    let server = MockServer::start(|_, seen| {
+        let (_, images) = read_user(&seen.json());
+        reply("I cannot say.", if images > 0 { 9 } else { 39 })
+    })
+    .await;
+    let cfg = config(
+        "openai",
+        &format!("{}/v1", server.url),
+        "live",
+        "model = \"gemma\"",
+    );
+    let c = probe("m", &cfg.models["m"], &ProbeOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(c.prompt_tokens_per_image, None, "{c:?}");
+    assert_eq!(c.one_image_prompt_tokens, Some(9));
+    let table = scrollsim_vlm::probe::render(&c);
+    let row = table
+        .lines()
+        .find(|l| l.starts_with("prompt tokens per image"))
+        .unwrap();
+    assert!(
+        row.contains("not measured: the server ignored the image (9 prompt tokens with one image, 39 without)"),
+        "{table}"
+    );
+    assert!(!table.contains("-30"), "{table}");
+    assert!(c.notes.iter().any(|n| n.contains("not measured")), "{c:?}");
+
+    // A record written before this fix (a negative figure) is read as not measured.
+    let mut old = c.clone();
+    old.prompt_tokens_per_image = Some(-30.0);
+    old.one_image_prompt_tokens = None;
+    assert_eq!(old.tokens_per_image(), None);
+    assert!(old.tokens_per_image_text().starts_with("not measured"));
 }
 
 /// Finding 2, per call: an answer whose prompt tokens show the images were not counted is an
