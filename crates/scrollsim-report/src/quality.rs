@@ -115,8 +115,10 @@ pub fn quality_table(rows: &[QualityRow], salvaged_warn: f64) -> crate::table::T
         id: "answer_quality",
         title: "How the answers were read (% of decisions)".into(),
         note: Some(format!(
-            "exact: the format asked for; json: structured output; salvaged: \"yes\" found in \
-             free text by the lenient rule (the paper's parser); unrecorded: read, but the trace \
+            "exact: the format asked for; json: structured output; salvaged: read from an \
+             answer not in the format asked (\"yes\" found in free text by the lenient rule, the \
+             paper's parser; or an answer that copied the prompt's format, such as its \
+             placeholder for the reason); unrecorded: read, but the trace \
              does not say how (older traces; the offline persona model answers with no text); \
              failed: parse failures, refusals and call errors, counted as skips by default; \
              images dropped: the endpoint did not see the images (failures, not decisions). \

@@ -237,7 +237,7 @@ impl Summary {
             .filter(|q| q.quality.salvaged_over(salvaged_warn))
             .map(|q| {
                 format!(
-                    "{} / {}: {:.1} % of the answers were salvaged by the lenient rule (threshold {:.0} %): the model did not answer in the format asked",
+                    "{} / {}: {:.1} % of the answers were salvaged (threshold {:.0} %): the model did not answer in the format asked (free text read by the lenient rule, or the prompt's format copied)",
                     q.model,
                     q.strategy,
                     q.quality.share(q.quality.salvaged).unwrap_or(0.0),
