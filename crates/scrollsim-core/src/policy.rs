@@ -174,26 +174,31 @@ impl PolicyInfo {
         }
     }
 
-    /// The policy as an experiment names it, `foryou:<preset>`, and a replayed feed as
-    /// `fixed(<recorded policy>)`: what tables group sessions by.
+    /// The policy as an experiment names it, `foryou:<preset>`; the keyword benchmark with
+    /// what it retrieved by, `keyword(text)` or `keyword(image)` (text and image retrieval are
+    /// different benchmarks and must never pool into one row); a replayed feed as
+    /// `fixed(<recorded policy>)`. What tables group sessions by.
     pub fn label(&self) -> String {
         match (&self.name, &self.replays) {
             (PolicyName::Fixed, Some(r)) => format!("fixed({})", r.label()),
-            (name, _) => match &self.preset {
-                Some(p) => format!("{name}:{p}"),
-                None => name.to_string(),
-            },
+            (name, _) => {
+                let base = match &self.preset {
+                    Some(p) => format!("{name}:{p}"),
+                    None => name.to_string(),
+                };
+                match self.retrieval {
+                    Some(r) => format!("{base}({r})"),
+                    None => base,
+                }
+            }
         }
     }
 
-    /// What the feed learned from or retrieved by, for every output that shows the policy:
-    /// `feedback: dwell`, `retrieval: text`, `open-loop, feedback: dwell`.
+    /// What the feed learned from, for every output that shows the policy: `feedback: dwell`,
+    /// `open-loop, recorded with feedback: dwell` (the keyword benchmark's retrieval is in its
+    /// [`Self::label`]).
     pub fn signal(&self) -> Option<String> {
-        let own = match (self.feedback, self.retrieval) {
-            (Some(f), _) => Some(format!("feedback: {f}")),
-            (None, Some(r)) => Some(format!("retrieval: {r}")),
-            (None, None) => None,
-        };
+        let own = self.feedback.map(|f| format!("feedback: {f}"));
         if self.name == PolicyName::Fixed {
             let inner = self.replays.as_ref().and_then(|r| r.signal());
             return Some(match inner {
@@ -260,5 +265,21 @@ mod tests {
         let back: PolicyInfo =
             serde_json::from_value(serde_json::to_value(&fixed).unwrap()).unwrap();
         assert_eq!(back, fixed);
+    }
+
+    #[test]
+    fn the_keyword_benchmark_is_labelled_by_what_it_retrieved_by() {
+        let mut text = PolicyInfo::named(PolicyName::Keyword);
+        // A trace written before retrieval was recorded.
+        assert_eq!(text.label(), "keyword");
+        text.retrieval = Some(Retrieval::Text);
+        let mut image = text.clone();
+        image.retrieval = Some(Retrieval::Image);
+        assert_eq!(text.label(), "keyword(text)");
+        assert_eq!(image.describe(), "keyword(image)");
+        let mut fixed = PolicyInfo::named(PolicyName::Fixed);
+        fixed.replays = Some(Box::new(image));
+        assert_eq!(fixed.label(), "fixed(keyword(image))");
+        assert_eq!(fixed.describe(), "fixed(keyword(image)) (open-loop)");
     }
 }

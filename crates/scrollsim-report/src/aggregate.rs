@@ -121,6 +121,8 @@ pub struct GroupAcc {
     /// One steering gap per session with a persona (see [`steering_gap`]).
     pub steering: Vec<f64>,
     pub trajectory: TrajectoryAcc,
+    /// What the sessions' feeds learned from (`PolicyInfo::signal`: `feedback: dwell`...).
+    pub signals: BTreeSet<String>,
 }
 
 impl Default for GroupAcc {
@@ -138,6 +140,7 @@ impl Default for GroupAcc {
             alignment: Default::default(),
             steering: Vec::new(),
             trajectory: TrajectoryAcc::default(),
+            signals: BTreeSet::new(),
         }
     }
 }
@@ -154,15 +157,7 @@ pub struct SessionChange {
 
 impl SessionChange {
     fn counts(&self) -> WindowCounts {
-        let c = &self.change;
-        let hits =
-            |pct: Option<f64>, n: u32| (pct.unwrap_or(0.0) * n as f64 / 100.0).round() as u32;
-        WindowCounts {
-            first_hits: hits(c.first, c.first_n),
-            first_n: c.first_n,
-            last_hits: hits(c.last, c.last_n),
-            last_n: c.last_n,
-        }
+        WindowCounts::of(&self.change)
     }
 }
 
@@ -188,6 +183,7 @@ impl GroupAcc {
     ) {
         self.sessions += 1;
         self.seeds.insert(h.seed);
+        self.signals.extend(h.policy.signal());
         self.failed += matches!(end, Some(EndReason::Error { .. })) as u64;
         self.quality.merge(quality);
         self.by_label.merge(&m.by_label);
@@ -230,6 +226,7 @@ impl GroupAcc {
         }
         self.steering.extend(o.steering);
         self.trajectory.merge(&o.trajectory);
+        self.signals.extend(o.signals);
     }
 
     /// The group's row in every table. `exclude_unparsed` drops parse failures and call
@@ -255,19 +252,13 @@ impl GroupAcc {
             .iter()
             .map(|v| (p_tally.liked[*v], denominators[*v]))
             .collect();
-        // Seeded by the sessions behind the numbers, so any grouping of the same sessions
-        // draws the same replicates.
-        let label = session_label(&self.alignment[0]);
-        let std_boot = bootstrap_std(&counts, &format!("p-std:{label}"));
+        // Seeded by the counts themselves (stats::Seeded): identical data, identical interval.
+        let std_boot = bootstrap_std(&counts, "p-std");
         let (liked, shown) = counts.iter().fold((0, 0), |(a, b), (k, n)| (a + k, b + n));
         let p_std_floor = (shown > 0)
             .then(|| {
                 let dens: Vec<u64> = counts.iter().map(|(_, n)| *n).collect();
-                std_noise_floor(
-                    &dens,
-                    liked as f64 / shown as f64,
-                    &format!("p-floor:{label}"),
-                )
+                std_noise_floor(&dens, liked as f64 / shown as f64, "p-floor")
             })
             .flatten();
         GroupSummary {
@@ -296,6 +287,8 @@ impl GroupAcc {
             quality: self.quality,
             counts: labels,
             p_counts: p_tally,
+            signal: (!self.signals.is_empty())
+                .then(|| self.signals.iter().cloned().collect::<Vec<_>>().join("; ")),
         }
     }
 }
@@ -368,13 +361,6 @@ fn bootstrapped(m: AlignmentMeasure) -> bool {
     )
 }
 
-/// A label naming a set of sessions (sorted ids), to seed a bootstrap over them.
-fn session_label(list: &[SessionChange]) -> String {
-    let mut ids: Vec<&str> = list.iter().map(|c| c.session.as_str()).collect();
-    ids.sort_unstable();
-    ids.join(",")
-}
-
 /// The complete sessions of a list, sorted by session id (reading order must not matter).
 fn complete(list: &[SessionChange]) -> Vec<&SessionChange> {
     let mut full: Vec<&SessionChange> = list.iter().filter(|c| c.change.complete).collect();
@@ -398,11 +384,7 @@ impl AlignmentSummary {
         let bootstrap = bootstrapped(measure)
             .then(|| {
                 let counts: Vec<WindowCounts> = defined.iter().map(|c| c.counts()).collect();
-                let owned: Vec<SessionChange> = defined.iter().map(|c| (*c).clone()).collect();
-                bootstrap_change(
-                    &counts,
-                    &format!("{}:{}", measure.name(), session_label(&owned)),
-                )
+                bootstrap_change(&counts, measure.name())
             })
             .flatten();
         AlignmentSummary {
@@ -460,11 +442,6 @@ fn paired(
         .iter()
         .map(|(a, b)| (a.counts(), b.counts()))
         .collect();
-    let label = pairs
-        .iter()
-        .map(|(a, b)| format!("{}-{}", a.session, b.session))
-        .collect::<Vec<_>>()
-        .join(",");
     let diffs: Vec<f64> = pairs
         .iter()
         .map(|(a, b)| a.change.points.unwrap_or(0.0) - b.change.points.unwrap_or(0.0))
@@ -473,7 +450,7 @@ fn paired(
         measure,
         policy: policy.to_string(),
         baseline: baseline.to_string(),
-        difference: bootstrap_paired(&counts, &format!("paired:{}:{label}", measure.name())),
+        difference: bootstrap_paired(&counts, &format!("paired:{}", measure.name())),
         t: MeanCi::of(&diffs),
     }
 }
@@ -517,6 +494,11 @@ pub struct GroupSummary {
     pub counts: ValueTally,
     /// The tally behind P (`shown` per value: the images each P is over).
     pub p_counts: ValueTally,
+    /// What the group's feeds learned from (`feedback: dwell`; a replay's `open-loop, recorded
+    /// with ...`); several joined by `; ` when sessions differ; absent for feeds that learn
+    /// nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signal: Option<String>,
 }
 
 impl GroupSummary {

@@ -31,6 +31,9 @@ pub struct CentralRow {
     /// This policy's aligned-exposure change minus the baseline's on the same seeds.
     pub aligned_vs_baseline: Option<PairedDifference>,
     pub like_rate_vs_baseline: Option<PairedDifference>,
+    /// What the feed learned from (`feedback: dwell`...; see [`crate::GroupSummary::signal`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signal: Option<String>,
 }
 
 /// The central experiment's rows, as every output shows them.
@@ -57,10 +60,16 @@ pub fn central_grouping() -> crate::group::Grouping {
     ])
 }
 
-/// Whether a policy label is a feed (the keyword benchmark retrieves a fixed plan and is the
-/// paper's preference table, not part of this experiment).
+/// Whether a policy label is a feed (the keyword benchmark, `keyword(text)`, `keyword(image)`
+/// or `keyword` in traces older than the retrieval field, retrieves a fixed plan and is the
+/// paper's preference table, not part of this experiment; nor is its replay,
+/// `fixed(keyword(...))`).
 pub fn is_feed(policy: &str) -> bool {
-    policy != "keyword"
+    let played = policy
+        .strip_prefix("fixed(")
+        .and_then(|p| p.strip_suffix(')'))
+        .unwrap_or(policy);
+    !(played == "keyword" || played.starts_with("keyword("))
 }
 
 impl Central {
@@ -98,6 +107,7 @@ impl Central {
                 like_rate: g.alignment(AlignmentMeasure::LikeRate).clone(),
                 aligned_vs_baseline: vs(AlignmentMeasure::AlignedExposure),
                 like_rate_vs_baseline: vs(AlignmentMeasure::LikeRate),
+                signal: g.signal.clone(),
             };
             if !models.contains(model) {
                 models.push(model.clone());
@@ -126,6 +136,7 @@ impl Central {
             k.push(r.persona.clone());
         }
         k.push(r.policy.clone());
+        k.push(learns_from(r));
         if self.several_models {
             k.push(r.model.clone());
         }
@@ -141,6 +152,7 @@ impl Central {
             h.push("persona".to_string());
         }
         h.push("policy".into());
+        h.push("learns from".into());
         if self.several_models {
             h.push("model".into());
         }
@@ -180,8 +192,10 @@ impl Central {
                      [hierarchical bootstrap 95 % interval: sessions, then the videos of each \
                      window; {} replicates, seeded]. vs {b}: the policy's change minus {b}'s on \
                      the same persona, model, strategy and seed, mean over those pairs [the same \
-                     bootstrap over pairs] (pairs). like-rate: the paper's measure. n = sessions \
-                     whose two windows are full / sessions{}.",
+                     bootstrap over pairs] (pairs). like-rate: the paper's measure. learns from: \
+                     what the feed took as positive examples (dwell: a view stayed on past the \
+                     threshold, what a platform sees; likes: the judge's like, which no platform \
+                     saw). n = sessions whose two windows are full / sessions{}.",
                     crate::stats::BOOTSTRAP_REPLICATES,
                     failed_note(&self.rows),
                     b = self.baseline,
@@ -248,6 +262,15 @@ impl Central {
             });
         }
         out
+    }
+}
+
+/// The feed's signal without its prefix (`dwell`, `likes`; a replay's whole phrase); `-` for a
+/// feed that learns nothing (random, popular).
+fn learns_from(r: &CentralRow) -> String {
+    match &r.signal {
+        None => "-".into(),
+        Some(s) => s.strip_prefix("feedback: ").unwrap_or(s).to_string(),
     }
 }
 

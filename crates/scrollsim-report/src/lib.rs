@@ -13,6 +13,7 @@ mod aggregate;
 mod authors;
 mod central;
 mod chart;
+mod closed_loop;
 mod config;
 mod error;
 mod group;
@@ -37,6 +38,7 @@ pub use aggregate::{
 pub use authors::{decision_word, AuthorsCsv};
 pub use central::{central_grouping, Central, CentralRow};
 pub use chart::{ChartError, NamedLine};
+pub use closed_loop::{closed_loop, ClosedLoop, ClosedLoopRow, RunPairs};
 pub use config::ReportConfig;
 pub use error::ReportError;
 pub use group::{

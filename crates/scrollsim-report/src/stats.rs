@@ -11,13 +11,15 @@
 //! - [`spearman`], [`agreement`]: rank correlation with an exact permutation p-value; Cohen's
 //!   kappa and McNemar's exact test for paired yes/no decisions.
 //!
-//! Every bootstrap draws from a generator seeded by what it estimates ([`Seeded`]), so a
-//! report is reproducible and does not depend on the order traces were read in.
+//! Every bootstrap draws from a generator seeded by what it estimates and the data it is
+//! over ([`Seeded`]), with the data put in a canonical order first: a report is reproducible,
+//! does not depend on the order traces were read in, and two rows with identical data (two
+//! arms under different names that served the same videos) get identical intervals.
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Binomial, Distribution};
-use scrollsim_core::metrics::{mean_ci95, population_std};
+use scrollsim_core::metrics::{mean_ci95, population_std, AlignmentChange};
 use serde::{Deserialize, Serialize};
 
 /// Bootstrap replicates per interval: enough for stable 2.5 % and 97.5 % percentiles.
@@ -88,18 +90,39 @@ pub fn wilson95(k: u64, n: u64) -> Option<Interval> {
     })
 }
 
-/// A generator seeded by a label (FNV-1a of it): the same estimate always draws the same
-/// replicates.
-pub struct Seeded;
+/// A generator seeded by a tag (what is estimated: `aligned_exposure`, `p-std`...) and the
+/// numbers it is estimated from (FNV-1a over both): the same estimate over the same data always
+/// draws the same replicates, whatever the rows are called or where they sit.
+pub struct Seeded(u64);
 
 impl Seeded {
-    pub fn rng(label: &str) -> ChaCha8Rng {
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for b in label.bytes() {
-            h ^= b as u64;
-            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    pub fn new(tag: &str) -> Self {
+        let mut s = Seeded(0xcbf2_9ce4_8422_2325);
+        s.bytes(tag.as_bytes());
+        s
+    }
+
+    fn bytes(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 ^= *b as u64;
+            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
         }
-        ChaCha8Rng::seed_from_u64(h)
+    }
+
+    pub fn u64(mut self, x: u64) -> Self {
+        self.bytes(&x.to_le_bytes());
+        self
+    }
+
+    fn window_counts(self, c: &WindowCounts) -> Self {
+        self.u64(c.first_hits as u64)
+            .u64(c.first_n as u64)
+            .u64(c.last_hits as u64)
+            .u64(c.last_n as u64)
+    }
+
+    pub fn rng(self) -> ChaCha8Rng {
+        ChaCha8Rng::seed_from_u64(self.0)
     }
 }
 
@@ -132,7 +155,8 @@ fn resample(rng: &mut ChaCha8Rng, hits: u32, n: u32) -> f64 {
 }
 
 /// One session's two alignment windows: hits (videos that count for the measure) and videos.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// Ordered so a set of sessions has one canonical order (see [`Seeded`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct WindowCounts {
     pub first_hits: u32,
     pub first_n: u32,
@@ -141,6 +165,18 @@ pub struct WindowCounts {
 }
 
 impl WindowCounts {
+    /// A session's windows as the core fold measured them (its percentages back to counts).
+    pub fn of(c: &AlignmentChange) -> WindowCounts {
+        let hits =
+            |pct: Option<f64>, n: u32| (pct.unwrap_or(0.0) * n as f64 / 100.0).round() as u32;
+        WindowCounts {
+            first_hits: hits(c.first, c.first_n),
+            first_n: c.first_n,
+            last_hits: hits(c.last, c.last_n),
+            last_n: c.last_n,
+        }
+    }
+
     /// Last window minus first window, in points.
     pub fn change(&self) -> f64 {
         100.0
@@ -160,14 +196,20 @@ impl WindowCounts {
 /// each drawn session's two windows. With one session it is the bootstrap over that session's
 /// videos; with several, the session draw carries the between-seed spread. (Resampling at both
 /// levels is conservative: Saravanan et al., 2020, "Application of the hierarchical bootstrap
-/// to multi-level data in neuroscience".) `label` seeds the generator.
-pub fn bootstrap_change(sessions: &[WindowCounts], label: &str) -> Option<Estimate> {
+/// to multi-level data in neuroscience".) The generator is seeded by `tag` and the sessions'
+/// counts in sorted order: the interval depends on the data only.
+pub fn bootstrap_change(sessions: &[WindowCounts], tag: &str) -> Option<Estimate> {
     if sessions.is_empty() {
         return None;
     }
+    let mut sessions = sessions.to_vec();
+    sessions.sort_unstable();
     let n = sessions.len();
     let value = sessions.iter().map(WindowCounts::change).sum::<f64>() / n as f64;
-    let mut rng = Seeded::rng(label);
+    let mut rng = sessions
+        .iter()
+        .fold(Seeded::new(tag).u64(n as u64), Seeded::window_counts)
+        .rng();
     let mut reps: Vec<f64> = (0..BOOTSTRAP_REPLICATES)
         .map(|_| {
             (0..n)
@@ -184,18 +226,26 @@ pub fn bootstrap_change(sessions: &[WindowCounts], label: &str) -> Option<Estima
 }
 
 /// Mean paired difference of alignment change, arm A minus arm B on the same seeds (points),
-/// with the same hierarchical bootstrap over pairs, then the videos of both sessions' windows.
-pub fn bootstrap_paired(pairs: &[(WindowCounts, WindowCounts)], label: &str) -> Option<Estimate> {
+/// with the same hierarchical bootstrap over pairs, then the videos of both sessions' windows;
+/// seeded by `tag` and the pairs in sorted order, like [`bootstrap_change`].
+pub fn bootstrap_paired(pairs: &[(WindowCounts, WindowCounts)], tag: &str) -> Option<Estimate> {
     if pairs.is_empty() {
         return None;
     }
+    let mut pairs = pairs.to_vec();
+    pairs.sort_unstable();
     let n = pairs.len();
     let value = pairs
         .iter()
         .map(|(a, b)| a.change() - b.change())
         .sum::<f64>()
         / n as f64;
-    let mut rng = Seeded::rng(label);
+    let mut rng = pairs
+        .iter()
+        .fold(Seeded::new(tag).u64(n as u64), |s, (a, b)| {
+            s.window_counts(a).window_counts(b)
+        })
+        .rng();
     let mut reps: Vec<f64> = (0..BOOTSTRAP_REPLICATES)
         .map(|_| {
             (0..n)
@@ -226,14 +276,17 @@ fn p_std(counts: &[(u64, u64)]) -> Option<f64> {
 
 /// The std of the P values (`(liked, shown)` per value) with a percentile bootstrap interval
 /// over videos: each replicate resamples every value's videos with replacement (stratified by
-/// value, so every denominator stays as it was).
-pub fn bootstrap_std(counts: &[(u64, u64)], label: &str) -> Option<(f64, Option<Interval>)> {
+/// value, so every denominator stays as it was). Seeded by `tag` and the counts.
+pub fn bootstrap_std(counts: &[(u64, u64)], tag: &str) -> Option<(f64, Option<Interval>)> {
     let value = p_std(counts)?;
     let present: Vec<(u64, u64)> = counts.iter().copied().filter(|(_, n)| *n > 0).collect();
     if present.len() < 2 {
         return Some((value, None));
     }
-    let mut rng = Seeded::rng(label);
+    let mut rng = present
+        .iter()
+        .fold(Seeded::new(tag), |s, (k, n)| s.u64(*k).u64(*n))
+        .rng();
     let mut reps: Vec<f64> = (0..BOOTSTRAP_REPLICATES)
         .map(|_| {
             let drawn: Vec<(u64, u64)> = present
@@ -265,14 +318,18 @@ pub struct NoiseFloor {
     pub like_rate: f64,
 }
 
-/// Simulates [`BOOTSTRAP_REPLICATES`] value-neutral judges over the denominators `shown`.
-pub fn std_noise_floor(shown: &[u64], p: f64, label: &str) -> Option<NoiseFloor> {
+/// Simulates [`BOOTSTRAP_REPLICATES`] value-neutral judges over the denominators `shown`;
+/// seeded by `tag`, the denominators and `p`.
+pub fn std_noise_floor(shown: &[u64], p: f64, tag: &str) -> Option<NoiseFloor> {
     let present: Vec<u64> = shown.iter().copied().filter(|n| *n > 0).collect();
     if present.len() < 2 {
         return None;
     }
     let p = p.clamp(0.0, 1.0);
-    let mut rng = Seeded::rng(label);
+    let mut rng = present
+        .iter()
+        .fold(Seeded::new(tag).u64(p.to_bits()), |s, n| s.u64(*n))
+        .rng();
     let mut reps: Vec<f64> = (0..BOOTSTRAP_REPLICATES)
         .map(|_| {
             let drawn: Vec<(u64, u64)> = present
@@ -540,7 +597,7 @@ mod tests {
         assert_eq!(
             bootstrap_change(&s, "cell"),
             Some(a),
-            "same label, same replicates"
+            "same data, same replicates"
         );
         let paired = bootstrap_paired(&[(s[0], s[1])], "pair").unwrap();
         assert!((paired.value - 20.0).abs() < 1e-12);
@@ -551,5 +608,36 @@ mod tests {
         // little below it.
         assert!(floor.mean > 5.5 && floor.mean < 7.1, "{floor:?}");
         assert!(floor.p95 > floor.mean);
+    }
+
+    #[test]
+    fn the_draws_depend_on_the_data_not_its_order() {
+        let w = |first_hits, last_hits| WindowCounts {
+            first_hits,
+            first_n: 10,
+            last_hits,
+            last_n: 10,
+        };
+        let (a, b, c) = (w(2, 6), w(3, 5), w(1, 9));
+        let one = bootstrap_change(&[a, b, c], "aligned_exposure").unwrap();
+        assert_eq!(
+            bootstrap_change(&[c, a, b], "aligned_exposure").unwrap(),
+            one
+        );
+        let pairs = bootstrap_paired(&[(a, b), (c, a)], "paired").unwrap();
+        assert_eq!(
+            bootstrap_paired(&[(c, a), (a, b)], "paired").unwrap(),
+            pairs
+        );
+        // Other data, or another estimate, draw other replicates.
+        let other = bootstrap_change(&[a, b, w(1, 8)], "aligned_exposure").unwrap();
+        assert_ne!(other.ci95, one.ci95);
+        assert_ne!(
+            bootstrap_change(&[a, b, c], "like_rate").unwrap().ci95,
+            one.ci95
+        );
+        let floor = |shown: &[u64]| std_noise_floor(shown, 0.4, "p-floor").unwrap();
+        assert_eq!(floor(&[50, 40, 30]), floor(&[50, 40, 30]));
+        assert_ne!(floor(&[50, 40, 30]), floor(&[50, 40, 31]));
     }
 }

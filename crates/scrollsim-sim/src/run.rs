@@ -484,7 +484,7 @@ async fn keyword_set(exp: &Experiment, deps: &RunDeps) -> Result<KeywordSet, Run
         }
         (KeywordRetrieval::Auto, false) => {
             tracing::warn!(
-                "keyword benchmark: retrieving by text vectors, not image vectors as the paper did ({}); every trace records `retrieval: text`",
+                "keyword benchmark: retrieving by text vectors, not image vectors as the paper did ({}); every trace records `retrieval: text` and every table labels the policy keyword(text)",
                 if deps.image_embedder.is_none() {
                     "no image embedder is configured"
                 } else {

@@ -10,7 +10,7 @@ use crate::error::ReportError;
 use crate::group::GroupKey;
 use crate::stats::BOOTSTRAP_REPLICATES;
 
-use scrollsim_core::ids::file_slug;
+use scrollsim_core::ids::file_safe;
 
 use super::build::{BY_MODEL, BY_PERSONA_POLICY, BY_PERSONA_STRATEGY};
 use super::{Chart, ChartPlace, Report, ReportOptions};
@@ -41,6 +41,41 @@ fn cell_series(report: &Report, key: &GroupKey) -> String {
         parts.push(&k[2]);
     }
     parts.join(" / ")
+}
+
+/// A chart file name's part for a persona, policy, model or strategy: `control` for the
+/// no-persona arm, and each run of characters a file name should not carry (`:`, `=`, `(`,
+/// `/`, spaces) as one `-` (`foryou:feedback=likes` -> `foryou-feedback-likes`,
+/// `keyword(text)` -> `keyword-text`). docs/reports.md lists the names this gives.
+fn name_part(s: &str) -> String {
+    if s == crate::group::CONTROL {
+        return "control".into();
+    }
+    let safe = file_safe(s, '-');
+    let parts: Vec<&str> = safe
+        .split('-')
+        .map(|p| p.trim_start_matches('.'))
+        .filter(|p| !p.is_empty())
+        .collect();
+    if parts.is_empty() {
+        "_".into()
+    } else {
+        parts.join("-")
+    }
+}
+
+/// `<persona>-<policy>[-<model>][-<strategy>]` of a central cell, as chart file names use it.
+fn cell_slug(report: &Report, key: &GroupKey) -> String {
+    let c = &report.summary.central;
+    let k = &key.0;
+    let mut parts = vec![name_part(&k[0]), name_part(&k[3])];
+    if c.several_models {
+        parts.push(name_part(&k[1]));
+    }
+    if c.several_strategies {
+        parts.push(name_part(&k[2]));
+    }
+    parts.join("-")
 }
 
 fn unique(xs: impl IntoIterator<Item = String>) -> Vec<String> {
@@ -165,7 +200,7 @@ pub(super) fn charts(
             }
             let title = format!("Rolling persona-aligned share by policy: {p}");
             out.push(Chart {
-                name: format!("trajectory-aligned-{}", file_slug(p)),
+                name: format!("trajectory-aligned-{}", name_part(p)),
                 caption: format!(
                     "share of the last {} videos labelled with one of the persona's values, mean \
                      over the cell's sessions at each step.",
@@ -211,7 +246,7 @@ pub(super) fn charts(
     // Per-value trajectories per cell (persona x policy, and model x strategy when several).
     for (key, samples) in agg.groups[0].trajectories() {
         let label = format!("{} | {}", key.0[0], cell_series(report, &key));
-        let slug = file_slug(&label.replace(" | ", "-").replace(" / ", "-"));
+        let slug = cell_slug(report, &key);
         let (like, exposure) = crate::trajectory::value_lines(&samples);
         let t1 = format!("Rolling like-rate per value: {label}");
         out.push(Chart {

@@ -64,7 +64,7 @@ const ARMS: [(&str, u64, [Value; 4], [Value; 4]); 7] = [
     ),
 ];
 
-fn steps_of(first: [Value; 4], last: [Value; 4]) -> Vec<Step> {
+pub fn steps_of(first: [Value; 4], last: [Value; 4]) -> Vec<Step> {
     let values: Vec<Value> = first
         .into_iter()
         .chain([Hedonism, Hedonism])
@@ -244,4 +244,181 @@ fn central_rows_paired_differences_and_failed_sessions() {
         .charts
         .iter()
         .any(|c| c.name == "trajectory-aligned-family"));
+}
+
+/// Two arms under different names that served the same videos on the same seeds (a sweep
+/// repeats plain foryou in every curve) must read identically: the same estimate and the same
+/// interval, whatever the rows are called or where they sit.
+#[test]
+fn identical_arms_under_different_names_get_identical_intervals() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("twins");
+    std::fs::create_dir_all(run.join("sessions")).unwrap();
+    for (policy, seed, first, last) in ARMS {
+        let names: &[&str] = if policy == "foryou" {
+            &["foryou:a", "foryou:zz-copy"]
+        } else {
+            &["random"]
+        };
+        for p in names {
+            let name = format!("family__m1__simple__{}__s{seed}", p.replace(':', "-"));
+            let mut h = header(&name, "m1", seed, p);
+            if policy == "foryou" {
+                h.policy.feedback = Some(FeedbackSignal::Dwell);
+            }
+            write_trace_ending(
+                &run.join(format!("sessions/{name}.jsonl")),
+                h,
+                &steps_of(first, last),
+                Some(EndReason::Completed),
+            );
+        }
+    }
+    let s = Summary::of_run(&run, None, 2).unwrap();
+    let a = s
+        .central
+        .rows
+        .iter()
+        .find(|r| r.policy == "foryou:a")
+        .unwrap();
+    let b = s
+        .central
+        .rows
+        .iter()
+        .find(|r| r.policy == "foryou:zz-copy")
+        .unwrap();
+    assert!(a.aligned_exposure.bootstrap.unwrap().ci95.is_some());
+    assert_eq!(a.aligned_exposure, b.aligned_exposure);
+    assert_eq!(a.like_rate, b.like_rate);
+    let (da, db) = (
+        a.aligned_vs_baseline.as_ref().unwrap(),
+        b.aligned_vs_baseline.as_ref().unwrap(),
+    );
+    assert!(da.difference.unwrap().ci95.is_some());
+    assert_eq!(da.difference, db.difference);
+    assert_eq!(da.t, db.t);
+    // Every row says what its feed learned from.
+    assert_eq!(a.signal.as_deref(), Some("feedback: dwell"));
+    let random = s
+        .central
+        .rows
+        .iter()
+        .find(|r| r.policy == "random")
+        .unwrap();
+    assert_eq!(random.signal, None);
+    let table = s.central.tables("m1", "windows")[0].clone();
+    let col = table
+        .header
+        .iter()
+        .position(|h| h == "learns from")
+        .unwrap();
+    for row in &table.rows {
+        let want = if row[1] == "random" { "-" } else { "dwell" };
+        assert_eq!(row[col], want, "{row:?}");
+    }
+    // And the P table's std interval and noise floor, cell by cell.
+    let cell = |p: &str| s.cells.iter().find(|c| c.key.0[3] == p).unwrap();
+    let (ca, cb) = (cell("foryou:a"), cell("foryou:zz-copy"));
+    assert!(ca.p_std_ci95.is_some());
+    assert_eq!(ca.p_std_ci95, cb.p_std_ci95);
+    assert_eq!(ca.p_std_floor, cb.p_std_floor);
+}
+
+/// The keyword benchmark by text and by image vectors are two benchmarks: two rows in every
+/// grouping with a policy, neither in the central experiment (they are not feeds).
+#[test]
+fn keyword_by_text_and_by_image_are_two_rows() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("kw");
+    std::fs::create_dir_all(run.join("sessions")).unwrap();
+    for (retrieval, liked) in [(Retrieval::Text, 2), (Retrieval::Image, 4)] {
+        let name = format!("control__m1__simple__keyword__{retrieval}");
+        let mut h = header(&name, "m1", 1, "keyword");
+        h.persona = None;
+        h.policy.retrieval = Some(retrieval);
+        let steps: Vec<Step> = (0..10)
+            .map(|i| {
+                let mut s = step(i, Power, i < liked);
+                s.retrieved_for = Some(if i < 5 { SelfDirection } else { Universalism });
+                s
+            })
+            .collect();
+        write_trace_ending(
+            &run.join(format!("sessions/{name}.jsonl")),
+            h,
+            &steps,
+            Some(EndReason::Completed),
+        );
+    }
+    let s = Summary::of_run(&run, None, 2).unwrap();
+    let mut policies: Vec<&str> = s.cells.iter().map(|c| c.key.0[3].as_str()).collect();
+    policies.sort();
+    assert_eq!(policies, ["keyword(image)", "keyword(text)"]);
+    // P(SD) = liked of the 5 retrieved for SD: 2 of 5 by text, 4 of 5 by image.
+    for (p, want) in [("keyword(text)", 40.0), ("keyword(image)", 80.0)] {
+        let c = s.cells.iter().find(|c| c.key.0[3] == p).unwrap();
+        close(c.preference.p[SelfDirection].unwrap(), want);
+    }
+    assert!(s.central.is_empty(), "the benchmark is not a feed");
+    let table: String = s.tables(0.05).iter().map(|t| t.to_terminal()).collect();
+    assert!(
+        table.contains("keyword(text)") && table.contains("keyword(image)"),
+        "{table}"
+    );
+
+    let traces = find_traces(std::slice::from_ref(&run)).unwrap();
+    let mut opts = AggregateOptions::new(vec!["policy".parse::<Grouping>().unwrap()]);
+    opts.threads = 1;
+    let insp = Inspection::from_aggregation(&aggregate(&traces, &opts), 0, false);
+    let keys: Vec<&str> = insp.groups.iter().map(|g| g.key.0[0].as_str()).collect();
+    assert_eq!(keys, ["keyword(image)", "keyword(text)"]);
+
+    // Chart file names: letters, digits and '-' only, as docs/reports.md says.
+    let opts = ReportOptions {
+        threads: 1,
+        ..Default::default()
+    };
+    let report = build("kw", &[run], None, &opts).unwrap();
+    let names: Vec<&str> = report.charts.iter().map(|c| c.name.as_str()).collect();
+    for want in [
+        "trajectory-like-control-keyword-text",
+        "trajectory-exposure-control-keyword-image",
+    ] {
+        assert!(names.contains(&want), "{want} not in {names:?}");
+    }
+}
+
+/// Chart file names of the control arm and of presets with `:` and `=`, as docs/reports.md
+/// lists them: `trajectory-like-<persona>-<policy>`, the control arm as `control`.
+#[test]
+fn trajectory_chart_names_are_clean() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = two_policy_run(tmp.path());
+    let name = "family__m1__simple__foryou-feedback-likes__s1";
+    write_trace_ending(
+        &run.join(format!("sessions/{name}.jsonl")),
+        header(name, "m1", 1, "foryou:feedback=likes"),
+        &steps_of([Power; 4], [Benevolence; 4]),
+        Some(EndReason::Completed),
+    );
+    let report = build("study", &[run], None, &ReportOptions::default()).unwrap();
+    let names: Vec<&str> = report.charts.iter().map(|c| c.name.as_str()).collect();
+    for want in [
+        "trajectory-aligned-family",
+        "trajectory-like-family-foryou",
+        "trajectory-like-family-random",
+        "trajectory-like-family-foryou-feedback-likes",
+        "trajectory-like-control-foryou",
+        "trajectory-exposure-control-random",
+    ] {
+        assert!(names.contains(&want), "{want} not in {names:?}");
+    }
+    for n in names {
+        assert!(
+            n.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.'),
+            "{n}"
+        );
+        assert!(!n.contains("no_persona") && !n.contains("--"), "{n}");
+    }
 }

@@ -3,6 +3,7 @@
 
 mod ablation_paper;
 mod central_numbers;
+mod closed_loop;
 mod common;
 mod inspect_numbers;
 mod intervals;

@@ -123,7 +123,7 @@ async fn keyword_benchmark_produces_the_papers_table() {
     assert!(key[1].starts_with("offline persona model"), "{key:?}");
     assert_eq!(
         (key[0], key[2], key[3]),
-        (scrollsim_report::CONTROL, "plain", "keyword")
+        (scrollsim_report::CONTROL, "plain", "keyword(text)")
     );
     // Every value was retrieved for, 10 keywords x top 5 (not deduplicated, as the paper's
     // 50 per value), and scored.

@@ -177,7 +177,7 @@ async fn keyword_retrieves_by_image_vectors_with_an_image_embedder_and_by_text_w
     let t = run(&deps, &runs, config.path(), "auto").await.unwrap();
     assert_eq!(t.header.policy.name, PolicyName::Keyword);
     assert_eq!(t.header.policy.retrieval, Some(Retrieval::Image));
-    assert_eq!(t.header.policy.describe(), "keyword (retrieval: image)");
+    assert_eq!(t.header.policy.describe(), "keyword(image)");
     let kws = keywords();
     assert_eq!(
         t.steps.len(),

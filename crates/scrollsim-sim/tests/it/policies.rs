@@ -9,8 +9,8 @@ use std::sync::Arc;
 use scrollsim_core::{Decision, FeedbackSignal, PolicyName, Retrieval, Value, VideoId};
 use scrollsim_sim::policy::{KeywordQuery, KeywordSet};
 use scrollsim_sim::{
-    build_policy, FeedPolicy, Pick, PolicyConfig, PolicyContext, PolicyMemo, PolicySpec,
-    SessionState,
+    build_policy, DwellConfig, FeedPolicy, Pick, PolicyConfig, PolicyContext, PolicyMemo,
+    PolicySpec, SessionState,
 };
 use scrollsim_store::VideoStore;
 use scrollsim_testkit::SyntheticCorpus;
@@ -265,6 +265,61 @@ async fn with_dwell_feedback_the_feed_never_reads_likes() {
     assert_eq!(info.describe(), "foryou (feedback: dwell)");
 }
 
+/// What docs/simulation.md says of the three signals under the dwell model: with the defaults
+/// (a skip stays `skip_s` = 1 s, below `positive_dwell_s` = 2 s) `both` adds nothing to
+/// `likes`, so the two serve the same feed; with every like staying long (`stay_min_s` =
+/// `stay_max_s` = 29, the paper's early logs) `dwell` coincides with them too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn likes_and_both_coincide_under_the_default_dwell_model() {
+    let (_d, store) = common::store_with(common::synthetic(200, 32)).await;
+    let run = |feedback: FeedbackSignal, dwell: DwellConfig, seed: u64| {
+        let store = store.clone();
+        async move {
+            let mut cfg = common::policy_config();
+            cfg.foryou.feedback = feedback;
+            let fy = policy_with("foryou", &store, cfg);
+            let step = std::cell::Cell::new(0u32);
+            let (picks, _) = drive_with(fy.as_ref(), 60, seed, |p| {
+                let like = p.video.label == Some(Value::Security);
+                let i = step.replace(step.get() + 1);
+                (like, dwell.dwell(like, seed, i))
+            })
+            .await;
+            picks
+        }
+    };
+    let slates = |p: &[Pick]| p.iter().map(|p| p.slate.clone()).collect::<Vec<_>>();
+    let default = DwellConfig::default();
+    assert!(default.skip_s < common::policy_config().foryou.positive_dwell_s);
+    let long = DwellConfig {
+        stay_min_s: 29.0,
+        stay_max_s: 29.0,
+        ..default
+    };
+    for seed in 1..=3 {
+        let likes = run(FeedbackSignal::Likes, default, seed).await;
+        let both = run(FeedbackSignal::Both, default, seed).await;
+        assert_eq!(ids(&likes), ids(&both), "seed {seed}");
+        assert_eq!(slates(&likes), slates(&both), "seed {seed}");
+        let d = run(FeedbackSignal::Dwell, long, seed).await;
+        let l = run(FeedbackSignal::Likes, long, seed).await;
+        assert_eq!(slates(&d), slates(&l), "seed {seed}: long stays");
+    }
+    // The control: a skip that lingers past the threshold makes `both` differ from `likes`
+    // (so the equalities above can fail).
+    let lingering = DwellConfig {
+        skip_s: 3.0,
+        ..default
+    };
+    let mut differ = 0;
+    for seed in 1..=3 {
+        let likes = run(FeedbackSignal::Likes, lingering, seed).await;
+        let both = run(FeedbackSignal::Both, lingering, seed).await;
+        differ += (slates(&likes) != slates(&both)) as usize;
+    }
+    assert!(differ > 0, "lingering skips must change a `both` feed");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dwell_feed_learns_only_from_views_that_reach_the_threshold() {
     let (_d, store) = common::store_with(common::synthetic(200, 32)).await;
@@ -478,7 +533,7 @@ async fn keyword_retrieves_top_k_per_keyword_deduplicated_within_each_value() {
     let info = kw.info();
     assert_eq!(info.name, PolicyName::Keyword);
     assert_eq!(info.retrieval, Some(Retrieval::Text));
-    assert_eq!(info.describe(), "keyword (retrieval: text)");
+    assert_eq!(info.describe(), "keyword(text)");
     for v in Value::ALL {
         let mine: Vec<&Pick> = picks
             .iter()

@@ -218,18 +218,32 @@ model = "yes"
     let replay: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(cl.join("replay.json")).unwrap()).unwrap();
     assert_eq!(replay["mode"], "closed-loop");
-    let rows = replay["paired_alignment_change"].as_array().unwrap();
+    let paired = &replay["paired"];
+    // --judge offline:isq against a simple run: one strategy of its own, paired with each.
+    assert_eq!(paired["same_strategies"], false, "{paired}");
+    assert_eq!(paired["unpaired_source"], 0, "{paired}");
+    let rows = paired["rows"].as_array().unwrap();
     // 2 personas x 2 policies, each over seeds 1 and 2.
     assert_eq!(rows.len(), 4, "{rows:?}");
-    assert!(rows.iter().any(|r| r["n"].as_u64() > Some(0)), "{rows:?}");
+    assert!(
+        rows.iter()
+            .any(|r| r["aligned_exposure"]["n"].as_u64() > Some(0)),
+        "{rows:?}"
+    );
     for r in rows {
-        assert_eq!(
-            r["n"].as_u64().unwrap() + r["excluded"].as_u64().unwrap(),
-            2,
-            "{r}"
-        );
-        if r["n"] != 0 {
-            assert_eq!(r["diff_mean"].as_f64(), Some(0.0), "{r}");
+        assert_eq!(r["pairs"], 2, "{r}");
+        for m in ["aligned_exposure", "like_rate"] {
+            let p = &r[m];
+            assert_eq!(
+                p["n"].as_u64().unwrap() + p["excluded"].as_u64().unwrap(),
+                2,
+                "{r}"
+            );
+            if p["n"] != 0 {
+                // The same decisions on the same path: every paired difference is 0.
+                assert_eq!(p["difference"]["value"].as_f64(), Some(0.0), "{r}");
+                assert_eq!(p["t"]["mean"].as_f64(), Some(0.0), "{r}");
+            }
         }
     }
     // It reads like any run, under the recorded policies' own labels.
