@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::aggregate::{Aggregation, GroupSummary, PairedDifference, ReadStats, BASELINE_POLICY};
 use crate::central::estimate;
-use crate::group::{GroupKey, Grouping};
+use crate::group::{GroupBy, GroupKey, Grouping};
 use crate::stats::Interval;
 use crate::table::{judge_text, mean_ci, pct, Format, Table};
 
@@ -88,6 +88,15 @@ impl Inspection {
             "Parse failures and call errors count as skips, as in the paper."
         };
 
+        // With a policy dimension, what each feed learned from (dwell, likes, both; '-' for a
+        // feed that learns nothing), as in the central table.
+        let by_policy = self.grouping.dims().contains(&GroupBy::Policy);
+        let learns = |g: &GroupSummary| {
+            g.signal.as_deref().map_or_else(
+                || "-".to_string(),
+                |s| s.strip_prefix("feedback: ").unwrap_or(s).to_string(),
+            )
+        };
         let overview = Table {
             id: "overview",
             title: format!("Overview by {} ({})", self.grouping, self.judge()),
@@ -101,16 +110,20 @@ impl Inspection {
             )),
             header: keyed(
                 &[
-                    "sessions",
-                    "seeds",
-                    "steps",
-                    "likes",
-                    "like %",
-                    "steering",
-                    "parse fail",
-                    "call err",
-                    "failed",
-                ],
+                    &["learns from"][..by_policy as usize],
+                    &[
+                        "sessions",
+                        "seeds",
+                        "steps",
+                        "likes",
+                        "like %",
+                        "steering",
+                        "parse fail",
+                        "call err",
+                        "failed",
+                    ][..],
+                ]
+                .concat(),
                 false,
             ),
             rows: self
@@ -118,6 +131,9 @@ impl Inspection {
                 .iter()
                 .map(|g| {
                     let mut r = key(g);
+                    if by_policy {
+                        r.push(learns(g));
+                    }
                     r.extend([
                         g.sessions.to_string(),
                         g.seeds.to_string(),

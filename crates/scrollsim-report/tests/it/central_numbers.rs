@@ -316,6 +316,26 @@ fn identical_arms_under_different_names_get_identical_intervals() {
         let want = if row[1] == "random" { "-" } else { "dwell" };
         assert_eq!(row[col], want, "{row:?}");
     }
+    // inspect --by persona,policy says it too.
+    let traces = find_traces(std::slice::from_ref(&run)).unwrap();
+    let mut opts = AggregateOptions::new(vec!["persona,policy".parse::<Grouping>().unwrap()]);
+    opts.threads = 1;
+    let insp = Inspection::from_aggregation(&aggregate(&traces, &opts), 0, false);
+    let overview = insp
+        .tables()
+        .into_iter()
+        .find(|t| t.id == "overview")
+        .unwrap();
+    let col = overview
+        .header
+        .iter()
+        .position(|h| h == "learns from")
+        .unwrap();
+    assert_eq!(overview.rows.len(), 3);
+    for row in &overview.rows {
+        let want = if row[1] == "random" { "-" } else { "dwell" };
+        assert_eq!(row[col], want, "{row:?}");
+    }
     // And the P table's std interval and noise floor, cell by cell.
     let cell = |p: &str| s.cells.iter().find(|c| c.key.0[3] == p).unwrap();
     let (ca, cb) = (cell("foryou:a"), cell("foryou:zz-copy"));
