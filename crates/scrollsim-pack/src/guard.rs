@@ -34,6 +34,11 @@ impl Guard {
         self
     }
 
+    /// The longest needle's length (a streamed member keeps this much of what it read last).
+    pub fn longest(&self) -> usize {
+        self.needles.iter().map(|(_, n)| n.len()).max().unwrap_or(0)
+    }
+
     /// [`PackError::Leak`] when `bytes` (member `member`) holds a needle.
     pub fn check(&self, member: &str, bytes: &[u8]) -> Result<(), crate::PackError> {
         match self.find(bytes) {

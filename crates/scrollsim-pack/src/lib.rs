@@ -2,8 +2,10 @@
 //! into one `tar` archive compressed with zstd: the run's files (traces, experiment, resolved
 //! experiment, summary), the payload and vectors of every video the run showed (not the corpus),
 //! the recorded model calls whose cache keys the traces name (and only those), and the keyframes
-//! the judge saw (with their larger viewing copies), each named by its SHA-256. A [`Manifest`] lists every member with its SHA-256
-//! and size; [`verify`] checks an archive or its unpacked folder against it.
+//! the judge saw (with their larger viewing copies unless left out), each named by its SHA-256,
+//! and the prompt templates the model judges used. A [`Manifest`] lists every member with its
+//! SHA-256 and size; [`verify`] checks an archive or its unpacked folder against it. Members
+//! are streamed into and out of the archive: neither packing nor reading holds it in memory.
 //!
 //! [`restore_data_dir`] turns an unpacked archive into a data directory (an embedded store
 //! holding the shown videos, a call cache holding the recorded calls, the keyframes), so
@@ -21,6 +23,7 @@
 //! Must not: run a session, call a model or reach the network; it reads what a run wrote and
 //! the data directory beside it.
 
+mod archive;
 mod error;
 mod guard;
 mod manifest;
@@ -31,11 +34,11 @@ mod write;
 
 pub use error::PackError;
 pub use guard::Guard;
-pub use manifest::{Counts, Manifest, Member, FORMAT};
+pub use manifest::{Counts, Manifest, Member, Omitted, FORMAT};
 pub use merge::merge;
 pub use read::{is_packed, open, unpack, verify, Opened};
 pub use restore::{restore_data_dir, Restored};
-pub use write::{pack, PackSources, Packed};
+pub use write::{pack, PackOptions, PackSources, Packed};
 
 /// Members of an archive, relative to its top folder.
 pub mod layout {
@@ -51,6 +54,9 @@ pub mod layout {
     /// shown and their larger viewing copies (what the viewer and the HTML report show), laid
     /// out as an image store (`--images <folder>/keyframes` reads them).
     pub const KEYFRAMES: &str = "keyframes";
+    /// `prompts/<strategy>.toml`: the prompt templates the run's model judges used (a rerun
+    /// renders its prompts from these, not from the replaying machine's).
+    pub const PROMPTS: &str = "prompts";
     /// The archive's file name extension.
     pub const EXTENSION: &str = "tar.zst";
 }

@@ -24,6 +24,24 @@ impl Member {
     }
 }
 
+/// A part of a run an archive may leave out on purpose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Omitted {
+    /// The keyframes' larger viewing copies (`pack --no-view-copies`): judges never saw them,
+    /// so a rerun needs none, but the viewer and the HTML report fall back to the model-size
+    /// keyframes.
+    ViewCopies,
+}
+
+impl std::fmt::Display for Omitted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Omitted::ViewCopies => "the keyframes' viewing copies",
+        })
+    }
+}
+
 /// How much of each kind an archive holds.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counts {
@@ -31,8 +49,12 @@ pub struct Counts {
     pub steps: u64,
     /// Distinct videos shown.
     pub videos: u64,
-    /// Distinct keyframe images: those judges were shown and their viewing copies.
+    /// Distinct keyframe images: those judges were shown and their viewing copies (unless
+    /// omitted).
     pub keyframes: u64,
+    /// Prompt template files (one per strategy a VLM judged with).
+    #[serde(default)]
+    pub prompts: u64,
     /// Recorded model calls.
     pub calls: u64,
 }
@@ -51,6 +73,9 @@ pub struct Manifest {
     pub experiment_sha256: String,
     /// The corpus every session ran on (trace headers), `<collection>:<points>:<digest>`.
     pub corpus: String,
+    /// What this archive leaves out on purpose (empty: nothing).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub omitted: Vec<Omitted>,
     /// Packs merged into this one, by their run directory's shard content (empty: one pack).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub merged_from: Vec<String>,

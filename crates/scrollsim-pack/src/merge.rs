@@ -1,13 +1,17 @@
 //! Merging the packs of a sharded run (`scrollsim run --shard i/n` on several machines) into one
 //! archive of the whole run.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
+use scrollsim_core::ImageHash;
+
+use crate::archive::{hash_reader, ArchiveWriter};
 use crate::error::io;
 use crate::layout;
-use crate::manifest::{sha256_hex, Counts, Manifest, Member, FORMAT};
-use crate::write::{scan_traces, write_archive, CallLine, Refs, VideoLine};
+use crate::manifest::{Counts, Manifest, Omitted, FORMAT};
+use crate::write::{keyframe_member, scan_traces, Refs};
 use crate::{open, Guard, Opened, PackError, Packed};
 
 fn name(p: &Path) -> String {
@@ -60,19 +64,103 @@ fn first_difference(a: &serde_json::Value, b: &serde_json::Value, at: &str) -> O
     }
 }
 
-fn lines(path: &Path) -> Result<Vec<String>, PackError> {
-    let text = std::fs::read_to_string(path).map_err(io(path))?;
-    Ok(text
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(String::from)
-        .collect())
+/// One sorted JSON-lines member of a pack, read a line at a time.
+struct Sorted {
+    pack: String,
+    path: PathBuf,
+    lines: std::io::Lines<BufReader<std::fs::File>>,
+    head: Option<(String, String)>,
+}
+
+impl Sorted {
+    fn open(pack: &str, path: PathBuf) -> Result<Sorted, PackError> {
+        let f = std::fs::File::open(&path).map_err(io(&path))?;
+        Ok(Sorted {
+            pack: pack.to_string(),
+            path,
+            lines: BufReader::new(f).lines(),
+            head: None,
+        })
+    }
+
+    /// The next non-empty line and its key; refuses keys out of order.
+    fn advance(&mut self, key_of: &dyn Fn(&str) -> Option<String>) -> Result<(), PackError> {
+        let last = self.head.take().map(|(k, _)| k);
+        for line in self.lines.by_ref() {
+            let line = line.map_err(io(&self.path))?;
+            if line.trim().is_empty() {
+                continue;
+            }
+            let key = key_of(&line).ok_or_else(|| PackError::Corrupt {
+                path: self.path.clone(),
+                detail: format!("a line of {} does not read", self.pack),
+            })?;
+            if last.as_ref().is_some_and(|l| *l >= key) {
+                return Err(PackError::Corrupt {
+                    path: self.path.clone(),
+                    detail: format!("{}: not sorted by key at {key}", self.pack),
+                });
+            }
+            self.head = Some((key, line));
+            return Ok(());
+        }
+        Ok(())
+    }
+}
+
+/// Merges the packs' sorted JSON-lines members into `out`, sorted, each key once (the first
+/// pack's line); `same` says whether two packs' lines for one key must be identical.
+fn merge_sorted(
+    mut inputs: Vec<Sorted>,
+    key_of: &dyn Fn(&str) -> Option<String>,
+    same: Option<&dyn Fn(&str) -> String>,
+    out: &mut impl Write,
+    at: &Path,
+) -> Result<u64, PackError> {
+    for i in &mut inputs {
+        i.advance(key_of)?;
+    }
+    let mut n = 0;
+    loop {
+        let Some(key) = inputs
+            .iter()
+            .filter_map(|i| i.head.as_ref().map(|(k, _)| k.clone()))
+            .min()
+        else {
+            return Ok(n);
+        };
+        let mut first: Option<(String, String)> = None;
+        for i in &mut inputs {
+            if i.head.as_ref().is_none_or(|(k, _)| *k != key) {
+                continue;
+            }
+            let (_, line) = i.head.clone().expect("checked");
+            match (&first, same) {
+                (None, _) => first = Some((i.pack.clone(), line)),
+                (Some((pack, l)), Some(why)) if *l != line => {
+                    return Err(PackError::Mismatch(format!(
+                        "{} differs between {pack} and {}: {}",
+                        key,
+                        i.pack,
+                        why(&key)
+                    )))
+                }
+                _ => {}
+            }
+            i.advance(key_of)?;
+        }
+        let (_, line) = first.expect("one input had the key");
+        out.write_all(line.as_bytes())
+            .and_then(|_| out.write_all(b"\n"))
+            .map_err(io(at))?;
+        n += 1;
+    }
 }
 
 /// Merges `packs` (archives or unpacked folders, each verified) into `out`. They must be packs
 /// of one experiment on one corpus; a session in two packs must be identical. `summarize`
 /// rewrites `summary.json` in the merged run directory it is given (the shards' summaries each
-/// cover their part only).
+/// cover their part only). Members are streamed from the packs into the new archive.
 pub fn merge(
     packs: &[PathBuf],
     out: &Path,
@@ -125,109 +213,153 @@ pub fn merge(
             std::fs::copy(&from, run_dir.join(f)).map_err(io(&from))?;
         }
     }
-    let mut sessions: BTreeMap<String, (String, Vec<u8>)> = BTreeMap::new();
-    let mut videos: BTreeMap<String, String> = BTreeMap::new();
-    let mut calls: BTreeMap<String, String> = BTreeMap::new();
-    let mut keyframes: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    // Sessions by file name: (pack, SHA-256); the same session in two packs must be identical.
+    let mut sessions: BTreeMap<String, (String, String)> = BTreeMap::new();
+    // Prompt templates and keyframes by member: (pack, SHA-256, file).
+    let mut prompts: BTreeMap<String, (String, String, PathBuf)> = BTreeMap::new();
+    let mut images: BTreeMap<String, PathBuf> = BTreeMap::new();
+    let mut omitted: BTreeSet<Omitted> = BTreeSet::new();
     for (n, o) in &opened {
+        omitted.extend(o.manifest.omitted.iter().copied());
         let dir = o.run_dir().join("sessions");
         for e in std::fs::read_dir(&dir).map_err(io(&dir))? {
             let p = e.map_err(io(&dir))?.path();
-            let bytes = std::fs::read(&p).map_err(io(&p))?;
             let file = name(&p);
+            let (sha, _) = hash_reader(std::fs::File::open(&p).map_err(io(&p))?, &p)?;
             match sessions.get(&file) {
-                Some((other, b)) if b != &bytes => {
+                Some((other, s)) if *s != sha => {
                     return Err(PackError::Mismatch(format!(
                         "session {file} is in {other} and {n} with different contents"
                     )))
                 }
                 Some(_) => {}
                 None => {
-                    sessions.insert(file, (n.clone(), bytes));
+                    std::fs::copy(&p, sessions_dir.join(&file)).map_err(io(&p))?;
+                    sessions.insert(file, (n.clone(), sha));
                 }
             }
         }
-        for l in lines(&o.folder.join(layout::VIDEOS))? {
-            let v: VideoLine = serde_json::from_str(&l).map_err(|e| PackError::Corrupt {
-                path: o.folder.join(layout::VIDEOS),
-                detail: e.to_string(),
-            })?;
-            let id = v.video.id.to_string();
-            if videos.get(&id).is_some_and(|x| x != &l) {
-                return Err(PackError::Mismatch(format!(
-                    "video {id} differs between the packs ({n} and another): not one corpus"
-                )));
-            }
-            videos.insert(id, l);
-        }
-        for l in lines(&o.folder.join(layout::CALLS))? {
-            let c: CallLine = serde_json::from_str(&l).map_err(|e| PackError::Corrupt {
-                path: o.folder.join(layout::CALLS),
-                detail: e.to_string(),
-            })?;
-            calls.insert(c.key, l);
-        }
         for m in &o.manifest.members {
+            let src = o.folder.join(&m.path);
             if m.path.starts_with(&format!("{}/", layout::KEYFRAMES)) {
-                let p = o.folder.join(&m.path);
-                keyframes.insert(m.path.clone(), std::fs::read(&p).map_err(io(&p))?);
+                images.entry(m.path.clone()).or_insert(src);
+            } else if m.path.starts_with(&format!("{}/", layout::PROMPTS)) {
+                match prompts.get(&m.path) {
+                    Some((other, sha, _)) if *sha != m.sha256 => {
+                        return Err(PackError::Mismatch(format!(
+                            "{} differs between {other} and {n}: the shards' model judges were \
+                             prompted differently",
+                            m.path
+                        )))
+                    }
+                    Some(_) => {}
+                    None => {
+                        prompts.insert(m.path.clone(), (n.clone(), m.sha256.clone(), src));
+                    }
+                }
             }
         }
-    }
-    for (file, (_, bytes)) in &sessions {
-        let p = sessions_dir.join(file);
-        std::fs::write(&p, bytes).map_err(io(&p))?;
     }
     summarize(&run_dir).map_err(|e| PackError::Run {
         path: PathBuf::from(&run_id),
         detail: format!("summarising the merged run: {e}"),
     })?;
 
-    let mut members: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    let mut w = ArchiveWriter::create(out, &run_id, guard)?;
     let prefix = format!("{}/{run_id}", layout::RUNS);
     for f in ["experiment.toml", "resolved.json", "summary.json"] {
         let p = run_dir.join(f);
         if p.is_file() {
-            members.insert(format!("{prefix}/{f}"), std::fs::read(&p).map_err(io(&p))?);
+            w.add_file(&format!("{prefix}/{f}"), &p)?;
         }
+    }
+    for file in sessions.keys() {
+        w.add_file(
+            &format!("{prefix}/sessions/{file}"),
+            &sessions_dir.join(file),
+        )?;
     }
     let mut refs = Refs::default();
     scan_traces(&sessions_dir, &mut refs)?;
-    for (file, (_, bytes)) in sessions {
-        members.insert(format!("{prefix}/sessions/{file}"), bytes);
+    for (member, (_, _, src)) in &prompts {
+        w.add_file(member, src)?;
     }
-    let join = |m: &BTreeMap<String, String>| -> Vec<u8> {
-        m.values()
-            .flat_map(|l| format!("{l}\n").into_bytes())
+
+    #[derive(serde::Deserialize)]
+    struct Id {
+        id: String,
+    }
+    #[derive(serde::Deserialize)]
+    struct VideoKey {
+        video: Id,
+    }
+    #[derive(serde::Deserialize)]
+    struct CallKey {
+        key: String,
+    }
+    let video_key = |l: &str| serde_json::from_str::<VideoKey>(l).ok().map(|v| v.video.id);
+    let call_key = |l: &str| serde_json::from_str::<CallKey>(l).ok().map(|c| c.key);
+    let inputs = |member: &str| -> Result<Vec<Sorted>, PackError> {
+        opened
+            .iter()
+            .map(|(n, o)| Sorted::open(n, o.folder.join(member)))
             .collect()
     };
-    members.insert(layout::VIDEOS.into(), join(&videos));
-    members.insert(layout::CALLS.into(), join(&calls));
-    let n_keyframes = keyframes.len() as u64;
-    members.extend(keyframes);
-    let resolved = members
-        .get(&format!("{prefix}/resolved.json"))
-        .map(|b| sha256_hex(b))
-        .unwrap_or_default();
-    let manifest = Manifest {
+    let mut videos = w.spool()?;
+    let not_one_corpus = |_: &str| "not one corpus".to_string();
+    let n_videos = merge_sorted(
+        inputs(layout::VIDEOS)?,
+        &video_key,
+        Some(&not_one_corpus),
+        &mut videos,
+        out,
+    )?;
+    w.add_spool(layout::VIDEOS, videos)?;
+    // A call recorded on two machines under one key is the same request; the first pack's
+    // answer is kept.
+    let mut calls = w.spool()?;
+    let n_calls = merge_sorted(inputs(layout::CALLS)?, &call_key, None, &mut calls, out)?;
+    w.add_spool(layout::CALLS, calls)?;
+
+    let mut wanted: Vec<&ImageHash> = refs.keyframes.iter().collect();
+    if !omitted.contains(&Omitted::ViewCopies) {
+        wanted.extend(refs.views.iter());
+    }
+    wanted.sort();
+    for h in &wanted {
+        let member = keyframe_member(h);
+        let src = images.get(&member).ok_or_else(|| {
+            PackError::Missing(format!(
+                "keyframe {h}, which a session shows, is in no pack"
+            ))
+        })?;
+        w.add_file(&member, src)?;
+    }
+
+    let (resolved, _) = hash_reader(
+        std::fs::File::open(run_dir.join("resolved.json")).map_err(io(&run_dir))?,
+        &run_dir,
+    )?;
+    let counts = Counts {
+        sessions: refs.sessions,
+        steps: refs.steps,
+        videos: n_videos,
+        keyframes: wanted.len() as u64,
+        prompts: prompts.len() as u64,
+        calls: n_calls,
+    };
+    let (manifest, bytes) = w.finish(|members| Manifest {
         format: FORMAT,
         scrollsim_version: scrollsim_core::VERSION.to_string(),
         run_id,
         experiment: first.manifest.experiment.clone(),
         experiment_sha256: resolved,
         corpus: first.manifest.corpus.clone(),
+        omitted: omitted.into_iter().collect(),
         merged_from: opened.iter().map(|(n, _)| n.clone()).collect(),
-        counts: Counts {
-            sessions: refs.sessions,
-            steps: refs.steps,
-            videos: videos.len() as u64,
-            keyframes: n_keyframes,
-            calls: calls.len() as u64,
-        },
-        members: members.iter().map(|(p, b)| Member::of(p, b)).collect(),
-    };
-    let members: Vec<(String, Vec<u8>)> = members.into_iter().collect();
-    let bytes = write_archive(out, &manifest, &members, guard)?;
+        counts,
+        members,
+    })?;
     Ok(Packed {
         path: out.to_path_buf(),
         bytes,

@@ -1,12 +1,13 @@
 //! Verifying, unpacking and opening archives (or their unpacked folders).
 
 use std::collections::BTreeMap;
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
+use crate::archive::{hash_reader, Scanned};
 use crate::error::io;
 use crate::layout;
-use crate::manifest::{sha256_hex, Manifest, FORMAT};
+use crate::manifest::{Manifest, FORMAT};
 use crate::PackError;
 
 fn corrupt(path: &Path, detail: impl Into<String>) -> PackError {
@@ -63,11 +64,9 @@ fn check(
     Ok(())
 }
 
-/// Reads every entry of an archive, hashing it; `sink` also gets the bytes (to extract).
-fn read_archive(
-    path: &Path,
-    mut sink: impl FnMut(&str, &[u8]) -> Result<(), PackError>,
-) -> Result<Manifest, PackError> {
+/// Reads every entry of an archive, hashing it as it streams by; with `into`, each member is
+/// also written under that folder.
+fn read_archive(path: &Path, into: Option<&Path>) -> Result<Manifest, PackError> {
     let file = std::fs::File::open(path).map_err(io(path))?;
     let dec = zstd::Decoder::new(file).map_err(io(path))?;
     let mut tar = tar::Archive::new(dec);
@@ -107,22 +106,43 @@ fn read_archive(
             }
             Some(_) => {}
         }
-        let mut bytes = Vec::with_capacity(entry.size() as usize);
-        entry
-            .read_to_end(&mut bytes)
-            .map_err(|e| corrupt(path, format!("{name}: {e}")))?;
+        let rel = rel.to_string();
         if rel == layout::MANIFEST {
+            let mut bytes = Vec::new();
+            entry
+                .read_to_end(&mut bytes)
+                .map_err(|e| corrupt(path, format!("{name}: {e}")))?;
             manifest = Some(
                 serde_json::from_slice(&bytes)
                     .map_err(|e| corrupt(path, format!("{}: {e}", layout::MANIFEST)))?,
             );
-        } else if found
-            .insert(rel.to_string(), (sha256_hex(&bytes), bytes.len() as u64))
-            .is_some()
-        {
+            if let Some(dir) = into {
+                let p = dir.join(&rel);
+                std::fs::create_dir_all(dir).map_err(io(dir))?;
+                std::fs::write(&p, &bytes).map_err(io(&p))?;
+            }
+            continue;
+        }
+        if found.contains_key(&rel) {
             return Err(corrupt(path, format!("{rel}: twice in the archive")));
         }
-        sink(rel, &bytes)?;
+        let mut scanned = Scanned::new(&mut entry, None);
+        match into {
+            None => std::io::copy(&mut scanned, &mut std::io::sink())
+                .map_err(|e| corrupt(path, format!("{name}: {e}")))?,
+            Some(dir) => {
+                let p = dir.join(&rel);
+                if let Some(d) = p.parent() {
+                    std::fs::create_dir_all(d).map_err(io(d))?;
+                }
+                let mut f = std::io::BufWriter::new(std::fs::File::create(&p).map_err(io(&p))?);
+                std::io::copy(&mut scanned, &mut f)
+                    .map_err(|e| corrupt(path, format!("{name}: {e}")))?;
+                f.flush().map_err(io(&p))?;
+                0
+            }
+        };
+        found.insert(rel, scanned.finish());
     }
     let manifest = manifest.ok_or_else(|| corrupt(path, "no manifest.json"))?;
     if top.as_deref() != Some(manifest.run_id.as_str()) {
@@ -163,8 +183,8 @@ fn read_folder(dir: &Path) -> Result<Manifest, PackError> {
             if e.file_type().map_err(io(e.path()))?.is_dir() {
                 walk(root, &r, found)?;
             } else if r != layout::MANIFEST {
-                let bytes = std::fs::read(e.path()).map_err(io(e.path()))?;
-                found.insert(r, (sha256_hex(&bytes), bytes.len() as u64));
+                let f = std::fs::File::open(e.path()).map_err(io(e.path()))?;
+                found.insert(r, hash_reader(std::io::BufReader::new(f), &e.path())?);
             }
         }
         Ok(())
@@ -179,14 +199,14 @@ pub fn verify(path: &Path) -> Result<Manifest, PackError> {
     if path.is_dir() {
         read_folder(path)
     } else {
-        read_archive(path, |_, _| Ok(()))
+        read_archive(path, None)
     }
 }
 
 /// Verifies `archive` and extracts it into `into/<run id>/`; returns that folder.
 pub fn unpack(archive: &Path, into: &Path) -> Result<(PathBuf, Manifest), PackError> {
     // Verified whole before anything is written, so a bad archive leaves nothing behind.
-    let manifest = read_archive(archive, |_, _| Ok(()))?;
+    let manifest = read_archive(archive, None)?;
     let folder = into.join(&manifest.run_id);
     if folder.exists() {
         return Err(PackError::Io {
@@ -197,13 +217,11 @@ pub fn unpack(archive: &Path, into: &Path) -> Result<(PathBuf, Manifest), PackEr
             ),
         });
     }
-    read_archive(archive, |rel, bytes| {
-        let path = folder.join(rel);
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(io(dir))?;
-        }
-        std::fs::write(&path, bytes).map_err(io(&path))
-    })?;
+    // Read twice rather than held: checked again on the way out (the file could change).
+    if let Err(e) = read_archive(archive, Some(&folder)) {
+        let _ = std::fs::remove_dir_all(&folder);
+        return Err(e);
+    }
     Ok((folder, manifest))
 }
 
@@ -220,6 +238,17 @@ impl Opened {
     /// The run directory inside (`runs/<run id>`), which every reading command takes.
     pub fn run_dir(&self) -> PathBuf {
         self.folder.join(layout::RUNS).join(&self.manifest.run_id)
+    }
+
+    /// The packed prompt templates' directory, when the archive holds any (archives of
+    /// offline-model runs, and those packed before templates were, hold none).
+    pub fn prompts(&self) -> Option<PathBuf> {
+        let dir = format!("{}/", layout::PROMPTS);
+        self.manifest
+            .members
+            .iter()
+            .any(|m| m.path.starts_with(&dir))
+            .then(|| self.folder.join(layout::PROMPTS))
     }
 }
 

@@ -41,14 +41,18 @@ fn f32s(b64: &str, what: &str) -> Result<Vec<f32>, PackError> {
         .collect())
 }
 
-fn lines(path: &Path) -> Result<Vec<String>, PackError> {
+/// The non-empty lines of a member, streamed.
+fn lines(path: &Path) -> Result<impl Iterator<Item = Result<String, PackError>>, PackError> {
     let f = std::fs::File::open(path).map_err(io(path))?;
-    std::io::BufReader::new(f)
+    let path = path.to_path_buf();
+    Ok(std::io::BufReader::new(f)
         .lines()
-        .filter(|l| !l.as_ref().is_ok_and(|l| l.trim().is_empty()))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(io(path))
+        .map(move |l| l.map_err(io(&path)))
+        .filter(|l| !l.as_ref().is_ok_and(|l| l.trim().is_empty())))
 }
+
+/// Videos upserted at a time while restoring.
+const BATCH: usize = 512;
 
 /// Fills the empty data directory `data` from an opened archive: the keyframes into its image
 /// store, the recorded calls into its call cache, the shown videos (payloads and vectors) into
@@ -81,8 +85,8 @@ pub async fn restore_data_dir(
     let mut calls = 0;
     {
         let cache = CallCache::open(&calls_path).map_err(|e| PackError::Calls(e.to_string()))?;
-        for (i, l) in lines(&folder.join(layout::CALLS))?.iter().enumerate() {
-            let c: CallLine = serde_json::from_str(l).map_err(|e| {
+        for (i, l) in lines(&folder.join(layout::CALLS))?.enumerate() {
+            let c: CallLine = serde_json::from_str(&l?).map_err(|e| {
                 PackError::Mismatch(format!("{} line {}: {e}", layout::CALLS, i + 1))
             })?;
             cache
@@ -93,20 +97,6 @@ pub async fn restore_data_dir(
         }
     }
 
-    let mut points = Vec::new();
-    for (i, l) in lines(&folder.join(layout::VIDEOS))?.iter().enumerate() {
-        let v: VideoLine = serde_json::from_str(l)
-            .map_err(|e| PackError::Mismatch(format!("{} line {}: {e}", layout::VIDEOS, i + 1)))?;
-        points.push(VideoPoint {
-            text: f32s(&v.text_f32le, "text vector")?,
-            image: v
-                .image_f32le
-                .as_deref()
-                .map(|b| f32s(b, "image vector"))
-                .transpose()?,
-            video: v.video,
-        });
-    }
     let collection = packed
         .manifest
         .corpus
@@ -120,16 +110,43 @@ pub async fn restore_data_dir(
         shards: 1,
         ..base.clone()
     };
-    let videos = points.len();
-    if let Some(first) = points.first() {
-        let spec = CollectionSpec {
-            name: collection,
-            text_dim: first.text.len(),
-            image_dim: first.image.as_ref().map(Vec::len),
+    let mut videos = 0;
+    let mut opened: Option<std::sync::Arc<dyn scrollsim_store::VideoStore>> = None;
+    let mut points = Vec::with_capacity(BATCH);
+    let mut all = lines(&folder.join(layout::VIDEOS))?.enumerate().peekable();
+    while let Some((i, l)) = all.next() {
+        let v: VideoLine = serde_json::from_str(&l?)
+            .map_err(|e| PackError::Mismatch(format!("{} line {}: {e}", layout::VIDEOS, i + 1)))?;
+        points.push(VideoPoint {
+            text: f32s(&v.text_f32le, "text vector")?,
+            image: v
+                .image_f32le
+                .as_deref()
+                .map(|b| f32s(b, "image vector"))
+                .transpose()?,
+            video: v.video,
+        });
+        if points.len() < BATCH && all.peek().is_some() {
+            continue;
+        }
+        let s = match &opened {
+            Some(s) => s.clone(),
+            None => {
+                let first = &points[0];
+                let spec = CollectionSpec {
+                    name: collection.clone(),
+                    text_dim: first.text.len(),
+                    image_dim: first.image.as_ref().map(Vec::len),
+                };
+                let s = scrollsim_store::open_store(&store, data).await?;
+                s.open_collection(&spec).await?;
+                opened.insert(s).clone()
+            }
         };
-        let s = scrollsim_store::open_store(&store, data).await?;
-        s.open_collection(&spec).await?;
-        s.upsert(points).await?;
+        videos += points.len();
+        s.upsert(std::mem::take(&mut points)).await?;
+    }
+    if let Some(s) = &opened {
         s.wait_indexed().await?;
     }
     Ok(Restored {

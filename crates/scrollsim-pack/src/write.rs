@@ -6,15 +6,18 @@ use std::path::{Path, PathBuf};
 
 use base64::Engine;
 use scrollsim_core::trace::{TraceEvent, TraceReader};
-use scrollsim_core::{ImageHash, VideoId};
+use scrollsim_core::{ImageHash, JudgeKind, VideoId};
 use scrollsim_media::ImageStore;
 use scrollsim_store::{StoreError, VectorName, VideoStore};
+use scrollsim_vlm::config::StrategyKind;
+use scrollsim_vlm::prompts::PromptTemplate;
 use scrollsim_vlm::recordings::{CallCache, Recording};
 use serde::{Deserialize, Serialize};
 
+use crate::archive::ArchiveWriter;
 use crate::error::io;
 use crate::layout;
-use crate::manifest::{sha256_hex, Counts, Manifest, Member, FORMAT};
+use crate::manifest::{sha256_hex, Counts, Manifest, Omitted, FORMAT};
 use crate::{Guard, PackError};
 
 /// Where the run's videos, keyframes and recorded calls are read from (the packing machine's
@@ -23,6 +26,17 @@ pub struct PackSources<'a> {
     pub store: &'a dyn VideoStore,
     pub images: &'a ImageStore,
     pub calls: &'a CallCache,
+    /// The prompt template directory the run's judges used (`<strategy>.toml`).
+    pub prompts: &'a Path,
+}
+
+/// How to pack.
+#[derive(Debug, Clone, Default)]
+pub struct PackOptions {
+    /// Leave out the keyframes' larger viewing copies (most of a typical archive): the archive
+    /// still verifies and reruns (judges saw only the model-size keyframes); the viewer and the
+    /// HTML report show the model-size keyframes instead, and the manifest says so.
+    pub omit_view_copies: bool,
 }
 
 /// A written archive.
@@ -60,8 +74,14 @@ pub(crate) fn f32le(v: &[f32]) -> String {
 pub(crate) struct Refs {
     pub corpus: BTreeSet<String>,
     pub videos: BTreeSet<VideoId>,
+    /// The model-size keyframes judges were shown.
     pub keyframes: BTreeSet<ImageHash>,
+    /// Their larger viewing copies (those that are not also a judge's keyframe).
+    pub views: BTreeSet<ImageHash>,
     pub calls: BTreeSet<String>,
+    /// Strategy -> the prompt template versions its sessions recorded, for every session a
+    /// model judged from a prompt (not the offline persona model).
+    pub prompts: BTreeMap<String, BTreeSet<String>>,
     pub sessions: u64,
     pub steps: u64,
 }
@@ -84,16 +104,21 @@ pub(crate) fn scan_traces(sessions: &Path, refs: &mut Refs) -> Result<(), PackEr
             match ev {
                 TraceEvent::Header(h) => {
                     refs.corpus.insert(h.corpus.to_string());
+                    if h.judge.kind != JudgeKind::OfflinePersonaModel {
+                        refs.prompts
+                            .entry(h.judge.strategy.to_string())
+                            .or_default()
+                            .extend(h.judge.prompt_version.clone());
+                    }
                 }
                 TraceEvent::Step(s) => {
                     refs.steps += 1;
                     refs.videos.insert(s.video.clone());
                     // What the judge saw, and the larger copies people see in the viewer.
-                    refs.keyframes.extend(
-                        s.keyframes
-                            .iter()
-                            .flat_map(|k| std::iter::once(k.hash.clone()).chain(k.view.clone())),
-                    );
+                    for k in &s.keyframes {
+                        refs.keyframes.insert(k.hash.clone());
+                        refs.views.extend(k.view.clone());
+                    }
                     refs.calls
                         .extend(s.decision.usage.cache_keys.iter().cloned());
                 }
@@ -102,6 +127,8 @@ pub(crate) fn scan_traces(sessions: &Path, refs: &mut Refs) -> Result<(), PackEr
             }
         }
     }
+    let judged = refs.keyframes.clone();
+    refs.views.retain(|v| !judged.contains(v));
     Ok(())
 }
 
@@ -135,47 +162,84 @@ fn run_files(root: &Path) -> Result<Vec<PathBuf>, PackError> {
     Ok(out)
 }
 
-/// The members of a run's archive, in memory, sorted by path.
-pub(crate) async fn collect(
-    run_dir: &Path,
-    src: &PackSources<'_>,
-    guard: &Guard,
-) -> Result<(Manifest, Vec<(String, Vec<u8>)>), PackError> {
-    let run_id = run_dir
+/// The run directory's name (the archive's top folder and its run id).
+pub(crate) fn run_id_of(run_dir: &Path) -> Result<String, PackError> {
+    run_dir
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .ok_or_else(|| PackError::Run {
             path: run_dir.into(),
             detail: "not a run directory (no name)".into(),
-        })?;
-    // The run's own files first, checked before anything else is read: a leak is found even
-    // where the rest could not be packed.
-    let mut members: BTreeMap<String, Vec<u8>> = BTreeMap::new();
-    let prefix = format!("{}/{run_id}", layout::RUNS);
-    for rel in run_files(run_dir)? {
-        let path = run_dir.join(&rel);
-        let bytes = std::fs::read(&path).map_err(io(&path))?;
-        let name = rel
-            .components()
-            .map(|c| c.as_os_str().to_string_lossy())
-            .collect::<Vec<_>>()
-            .join("/");
-        let name = format!("{prefix}/{name}");
-        guard.check(&name, &bytes)?;
-        members.insert(name, bytes);
-    }
+        })
+}
+
+/// The experiment's name in a run directory's resolved.json, and that file's SHA-256.
+pub(crate) fn experiment_name(run_dir: &Path) -> Result<(String, String), PackError> {
     let resolved_path = run_dir.join("resolved.json");
     let resolved = std::fs::read(&resolved_path).map_err(|e| PackError::Run {
         path: run_dir.into(),
         detail: format!("not a run directory made by `scrollsim run` (resolved.json: {e})"),
     })?;
-    let experiment = serde_json::from_slice::<serde_json::Value>(&resolved)
+    let name = serde_json::from_slice::<serde_json::Value>(&resolved)
         .ok()
         .and_then(|v| v.get("name").and_then(|n| n.as_str()).map(String::from))
         .ok_or_else(|| PackError::Run {
             path: resolved_path.clone(),
             detail: "no experiment name".into(),
         })?;
+    Ok((name, sha256_hex(&resolved)))
+}
+
+/// The member name of a keyframe: the image store's own layout, so the unpacked folder's
+/// `keyframes/` is an image store.
+pub(crate) fn keyframe_member(h: &ImageHash) -> String {
+    let h = h.as_str();
+    format!("{}/{}/{h}.jpg", layout::KEYFRAMES, &h[..2])
+}
+
+/// The member name of a strategy's prompt template.
+pub(crate) fn prompt_member(strategy: &str) -> String {
+    format!("{}/{strategy}.toml", layout::PROMPTS)
+}
+
+/// The prompt templates the run's model judges used, from `dir`, each checked against the
+/// template versions the traces recorded.
+fn prompt_files(
+    dir: &Path,
+    wanted: &BTreeMap<String, BTreeSet<String>>,
+) -> Result<Vec<(String, PathBuf)>, PackError> {
+    let mut out = Vec::new();
+    for (strategy, versions) in wanted {
+        let kind: StrategyKind = strategy.parse().map_err(|e| {
+            PackError::Missing(format!("the traces name prompt strategy {strategy:?}: {e}"))
+        })?;
+        let t = PromptTemplate::load(dir, kind).map_err(|e| {
+            PackError::Missing(format!(
+                "the prompt template of strategy {strategy}, which the run's judges used: {e}"
+            ))
+        })?;
+        if let Some(v) = versions.iter().find(|v| **v != t.version) {
+            return Err(PackError::Missing(format!(
+                "{} is version {:?} but the run's {strategy} sessions were judged with version                  {v:?}: pack with the prompt directory the run used (`--config` or                  [judge] prompts)",
+                t.path.display(),
+                t.version
+            )));
+        }
+        out.push((prompt_member(strategy), t.path.clone()));
+    }
+    Ok(out)
+}
+
+/// Packs the run in `run_dir` into `out`, one member at a time.
+pub async fn pack(
+    run_dir: &Path,
+    out: &Path,
+    src: PackSources<'_>,
+    guard: &Guard,
+    opts: &PackOptions,
+) -> Result<Packed, PackError> {
+    let run_id = run_id_of(run_dir)?;
+    let (experiment, experiment_sha256) = experiment_name(run_dir)?;
     let mut refs = Refs::default();
     scan_traces(&run_dir.join("sessions"), &mut refs)?;
     if refs.sessions == 0 {
@@ -196,6 +260,19 @@ pub(crate) async fn collect(
             })
         }
     };
+
+    // The run's own files first: a leak is found before anything else is read.
+    let mut w = ArchiveWriter::create(out, &run_id, guard)?;
+    let prefix = format!("{}/{run_id}", layout::RUNS);
+    for rel in run_files(run_dir)? {
+        let name = rel
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy())
+            .collect::<Vec<_>>()
+            .join("/");
+        w.add_file(&format!("{prefix}/{name}"), &run_dir.join(&rel))?;
+    }
+
     // The payloads must be the ones the run saw: a re-ingested or changed corpus is refused.
     let here = src.store.corpus_id().await?.to_string();
     if here != corpus {
@@ -204,10 +281,14 @@ pub(crate) async fn collect(
              pack on the machine (data directory) the run was made on"
         )));
     }
+    let prompts = prompt_files(src.prompts, &refs.prompts)?;
+    for (member, file) in &prompts {
+        w.add_file(member, file)?;
+    }
 
-    // Videos with their vectors.
+    // Videos with their vectors, a chunk of the store at a time.
     let ids: Vec<VideoId> = refs.videos.iter().cloned().collect();
-    let mut videos = Vec::new();
+    let mut videos = w.spool()?;
     for chunk in ids.chunks(256) {
         let got = src.store.get(chunk).await?;
         let text: BTreeMap<VideoId, Vec<f32>> = src
@@ -236,13 +317,13 @@ pub(crate) async fn collect(
                 text_f32le: f32le(t),
                 image_f32le: image.get(id).map(|v| f32le(v)),
             };
-            videos.extend(serde_json::to_vec(&line).expect("serialises"));
-            videos.push(b'\n');
+            serde_json::to_writer(&mut videos, &line).expect("serialises");
+            videos.write_all(b"\n").map_err(io(out))?;
         }
     }
-    members.insert(layout::VIDEOS.into(), videos);
+    w.add_spool(layout::VIDEOS, videos)?;
 
-    let mut calls = Vec::new();
+    let mut calls = w.spool()?;
     for key in &refs.calls {
         let recording = src
             .calls
@@ -259,99 +340,44 @@ pub(crate) async fn collect(
             key: key.clone(),
             recording,
         };
-        calls.extend(serde_json::to_vec(&line).expect("serialises"));
-        calls.push(b'\n');
+        serde_json::to_writer(&mut calls, &line).expect("serialises");
+        calls.write_all(b"\n").map_err(io(out))?;
     }
-    members.insert(layout::CALLS.into(), calls);
+    w.add_spool(layout::CALLS, calls)?;
 
-    for h in &refs.keyframes {
-        let bytes = src.images.get(h)?;
-        // The image store's own layout, so the unpacked folder's keyframes/ is an image store.
-        let h = h.as_str();
-        members.insert(format!("{}/{}/{h}.jpg", layout::KEYFRAMES, &h[..2]), bytes);
+    let mut omitted = Vec::new();
+    let mut images: Vec<&ImageHash> = refs.keyframes.iter().collect();
+    if opts.omit_view_copies {
+        omitted.push(Omitted::ViewCopies);
+    } else {
+        images.extend(refs.views.iter());
+    }
+    images.sort();
+    for h in &images {
+        // Read through the store, which checks each image against its hash.
+        w.add_bytes(&keyframe_member(h), &src.images.get(h)?)?;
     }
 
-    let manifest = Manifest {
+    let counts = Counts {
+        sessions: refs.sessions,
+        steps: refs.steps,
+        videos: refs.videos.len() as u64,
+        keyframes: images.len() as u64,
+        prompts: prompts.len() as u64,
+        calls: refs.calls.len() as u64,
+    };
+    let (manifest, bytes) = w.finish(|members| Manifest {
         format: FORMAT,
         scrollsim_version: scrollsim_core::VERSION.to_string(),
         run_id,
         experiment,
-        experiment_sha256: sha256_hex(&resolved),
+        experiment_sha256,
         corpus,
+        omitted,
         merged_from: Vec::new(),
-        counts: Counts {
-            sessions: refs.sessions,
-            steps: refs.steps,
-            videos: refs.videos.len() as u64,
-            keyframes: refs.keyframes.len() as u64,
-            calls: refs.calls.len() as u64,
-        },
-        members: members.iter().map(|(p, b)| Member::of(p, b)).collect(),
-    };
-    Ok((manifest, members.into_iter().collect()))
-}
-
-/// Checks every member against the guard, then writes the archive to `out` (through a
-/// temporary file: a failed pack leaves nothing behind).
-pub(crate) fn write_archive(
-    out: &Path,
-    manifest: &Manifest,
-    members: &[(String, Vec<u8>)],
-    guard: &Guard,
-) -> Result<u64, PackError> {
-    let manifest_json = serde_json::to_vec_pretty(manifest).expect("serialises");
-    for (path, bytes) in members
-        .iter()
-        .map(|(p, b)| (p.as_str(), b.as_slice()))
-        .chain([(layout::MANIFEST, manifest_json.as_slice())])
-    {
-        guard.check(path, bytes)?;
-    }
-    let dir = out
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(io(dir))?;
-    let tmp = tempfile::Builder::new()
-        .prefix(".pack-")
-        .tempfile_in(dir)
-        .map_err(io(dir))?;
-    let enc = zstd::Encoder::new(tmp.as_file(), 12).map_err(io(out))?;
-    let mut tar = tar::Builder::new(enc);
-    let top = &manifest.run_id;
-    for (path, bytes) in members
-        .iter()
-        .map(|(p, b)| (p.as_str(), b.as_slice()))
-        .chain([(layout::MANIFEST, manifest_json.as_slice())])
-    {
-        // No owner, time or mode of the packing machine: the same run packs to the same bytes.
-        let mut h = tar::Header::new_ustar();
-        h.set_size(bytes.len() as u64);
-        h.set_mode(0o644);
-        h.set_mtime(0);
-        h.set_uid(0);
-        h.set_gid(0);
-        h.set_entry_type(tar::EntryType::Regular);
-        tar.append_data(&mut h, format!("{top}/{path}"), bytes)
-            .map_err(io(out))?;
-    }
-    let enc = tar.into_inner().map_err(io(out))?;
-    let mut file = enc.finish().map_err(io(out))?;
-    file.flush().map_err(io(out))?;
-    file.sync_all().map_err(io(out))?;
-    tmp.persist(out).map_err(|e| io(out)(e.error))?;
-    Ok(std::fs::metadata(out).map_err(io(out))?.len())
-}
-
-/// Packs the run in `run_dir` into `out`.
-pub async fn pack(
-    run_dir: &Path,
-    out: &Path,
-    src: PackSources<'_>,
-    guard: &Guard,
-) -> Result<Packed, PackError> {
-    let (manifest, members) = collect(run_dir, &src, guard).await?;
-    let bytes = write_archive(out, &manifest, &members, guard)?;
+        counts,
+        members,
+    })?;
     Ok(Packed {
         path: out.to_path_buf(),
         bytes,

@@ -121,6 +121,10 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                         .prefix("scrollsim-data-")
                         .tempdir()?;
                     let restored = app.restore_packed(p, scratch.path()).await?;
+                    // A rerun prompts from the templates the run used, as packed.
+                    if a.rerun {
+                        a.prompts = p.prompts();
+                    }
                     cmd::replay::run(a, &restored).await
                 }
                 _ => cmd::replay::run(a, &app).await,

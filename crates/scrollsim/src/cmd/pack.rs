@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::Context;
-use scrollsim_pack::{Guard, Opened, PackSources};
+use scrollsim_pack::{Guard, Opened, PackOptions, PackSources};
 use scrollsim_vlm::recordings::CallCache;
 
 use crate::app::App;
@@ -18,6 +18,11 @@ pub struct Args {
     /// The archive to write (default: `<run>.tar.zst` beside the run directory).
     #[arg(long, short)]
     pub out: Option<PathBuf>,
+    /// Leave out the keyframes' larger viewing copies (most of a typical archive). The archive
+    /// still verifies and reruns (judges saw only the model-size keyframes); the viewer and the
+    /// HTML report show the model-size keyframes, and the manifest says the copies are omitted.
+    #[arg(long)]
+    pub no_view_copies: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -87,12 +92,24 @@ pub async fn pack(args: Args, app: &App) -> anyhow::Result<ExitCode> {
     let images = app.image_store(None)?;
     let calls_path = app.data().call_cache();
     let calls = CallCache::open(&calls_path).map_err(|e| anyhow::anyhow!("{e}"))?;
+    // The templates the run's judges were prompted from: the run's own [judge] prompts when
+    // it set one, else this configuration's. (A run directory that does not read is refused by
+    // the pack itself, naming what is wrong.)
+    let config_dir = &app.settings.paths.config;
+    let prompts = scrollsim_sim::RunDir::open(&run).map_or_else(
+        |_| app.settings.judge.prompt_dir(config_dir),
+        |(_, exp)| exp.judge.prompt_dir(config_dir),
+    );
     let sources = PackSources {
         store: store.as_ref(),
         images: &images,
         calls: &calls,
+        prompts: &prompts,
     };
-    let packed = scrollsim_pack::pack(&run, &out, sources, &guard(app, &run))
+    let opts = PackOptions {
+        omit_view_copies: args.no_view_copies,
+    };
+    let packed = scrollsim_pack::pack(&run, &out, sources, &guard(app, &run), &opts)
         .await
         .with_context(|| format!("packing {}", run.display()))?;
     let m = &packed.manifest;
@@ -118,14 +135,18 @@ pub async fn pack(args: Args, app: &App) -> anyhow::Result<ExitCode> {
         started.elapsed().as_secs_f64()
     );
     println!(
-        "  {} session(s), {} steps, {} videos shown, {} keyframes, {} recorded call(s); corpus {}",
+        "  {} session(s), {} steps, {} videos shown, {} keyframes, {} recorded call(s), {} prompt template(s); corpus {}",
         m.counts.sessions,
         m.counts.steps,
         m.counts.videos,
         m.counts.keyframes,
         m.counts.calls,
+        m.counts.prompts,
         m.corpus
     );
+    for o in &m.omitted {
+        println!("  omitted on purpose: {o}");
+    }
     println!("check it with: scrollsim verify {}", packed.path.display());
     Ok(ExitCode::SUCCESS)
 }
@@ -142,6 +163,9 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
                 m.corpus,
                 m.scrollsim_version
             );
+            for o in &m.omitted {
+                println!("  omitted on purpose when packed: {o}");
+            }
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => {

@@ -44,6 +44,10 @@ pub struct Args {
     /// table or json.
     #[arg(long, default_value = "table")]
     pub format: Format,
+    /// The prompt templates a rerun renders its prompts from instead of the configured ones
+    /// (an archive's own, set when replaying one).
+    #[arg(skip)]
+    pub prompts: Option<PathBuf>,
 }
 
 pub async fn run(args: Args, app: &App) -> anyhow::Result<ExitCode> {

@@ -172,6 +172,15 @@ concurrency = 2
     let archive = home.join("runs/rec.tar.zst");
     let said = ok(&layered(&["pack", run.to_str().unwrap()]));
     assert!(said.contains("recorded call(s)"), "{said}");
+    let lean = home.join("rec-lean.tar.zst");
+    let said = ok(&layered(&[
+        "pack",
+        run.to_str().unwrap(),
+        "--no-view-copies",
+        "-o",
+        lean.to_str().unwrap(),
+    ]));
+    assert!(said.contains("omitted on purpose"), "{said}");
     drop(server);
 
     // Nothing of the packing machine in it: the planted key, its paths.
@@ -203,15 +212,57 @@ concurrency = 2
         }
     }
     assert!(calls > 0, "the VLM's calls are in the archive");
+    // The templates the VLM was prompted from, as they were.
+    assert_eq!(
+        std::fs::read(folder.join("prompts/text-only.toml")).unwrap(),
+        std::fs::read(workspace().join("config/prompts/text-only.toml")).unwrap()
+    );
     assert!(!raw.windows(PLANTED.len()).any(|w| w == PLANTED.as_bytes()));
     ok(&cli(&empty, &["verify", archive.to_str().unwrap()]));
     ok(&cli(&empty, &["verify", folder.to_str().unwrap()]));
 
-    // A fresh machine: an empty data directory, no key, no endpoint, no network.
+    // Without the viewing copies: the same archive less the larger pictures, and it says so.
+    let manifest = |a: &Path| -> serde_json::Value {
+        let o = tmp
+            .path()
+            .join(format!("m-{}", a.file_name().unwrap().to_string_lossy()));
+        ok(&cli(
+            &empty,
+            &["unpack", a.to_str().unwrap(), "--into", o.to_str().unwrap()],
+        ));
+        serde_json::from_slice(&std::fs::read(o.join("rec/manifest.json")).unwrap()).unwrap()
+    };
+    let (full, thin) = (manifest(&archive), manifest(&lean));
+    assert_eq!(thin["omitted"], serde_json::json!(["view_copies"]));
+    assert!(full.get("omitted").is_none());
+    let jpegs = |m: &serde_json::Value| {
+        m["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|x| x["path"].as_str().unwrap().starts_with("keyframes/"))
+            .count()
+    };
+    assert!(
+        0 < jpegs(&thin) && jpegs(&thin) < jpegs(&full),
+        "{} of {} keyframe files",
+        jpegs(&thin),
+        jpegs(&full)
+    );
+    assert!(std::fs::metadata(&lean).unwrap().len() < raw.len() as u64);
+    let said = ok(&cli(&empty, &["verify", lean.to_str().unwrap()]));
+    assert!(said.contains("omitted on purpose"), "{said}");
+
+    // A fresh machine: an empty data directory, no key, no endpoint, no network, and no
+    // prompt templates of its own (a rerun prompts from the archive's).
     let fresh = tmp.path().join("fresh");
     std::fs::create_dir_all(&fresh).unwrap();
-    let fresh_cfg = common::config_in(&fresh);
-    for what in [&archive, &folder] {
+    let fresh_cfg = common::config_with(&fresh, "config", |cfg| {
+        let paths = cfg["paths"].as_table_mut().unwrap();
+        let nowhere = fresh.join("no-config").display().to_string();
+        paths.insert("config".into(), nowhere.into());
+    });
+    for what in [&archive, &folder, &lean] {
         let (o, how) = offline_cli(&fresh_cfg, &["replay", what.to_str().unwrap(), "--rerun"]);
         let said = ok(&o);
         assert!(
@@ -242,6 +293,7 @@ concurrency = 2
         j
     };
     assert_eq!(inspect(&cfg, &run), inspect(&fresh_cfg, &archive));
+    same_report_and_viewer(&cfg, &run, &fresh_cfg, &archive, &folder, tmp.path());
 
     // A changed byte is found.
     let session = files(&folder.join("runs/rec/sessions"))[0].clone();
@@ -256,6 +308,94 @@ concurrency = 2
         err.contains("SHA-256") && err.contains("sessions/"),
         "{err}"
     );
+}
+
+/// Every file of a directory, relative to it, with its bytes.
+fn tree(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
+    files(dir)
+        .into_iter()
+        .map(|f| {
+            (
+                f.strip_prefix(dir).unwrap().to_path_buf(),
+                std::fs::read(&f).unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// `report` and `serve` on the archive (and its unpacked folder), on the fresh machine, give
+/// what they give on the run directory where it was made: every report file, and every viewer
+/// page of the run, byte for byte, with the keyframes the pages show.
+fn same_report_and_viewer(
+    cfg: &Path,
+    run: &Path,
+    fresh_cfg: &Path,
+    archive: &Path,
+    folder: &Path,
+    tmp: &Path,
+) {
+    let report = |c: &Path, p: &Path, out: &str| {
+        let out = tmp.join(out);
+        let args = [
+            "report",
+            p.to_str().unwrap(),
+            "--html",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        ok(&cli(c, &args));
+        tree(&out)
+    };
+    let original = report(cfg, run, "report-run");
+    assert!(
+        original
+            .keys()
+            .any(|p| p.extension().is_some_and(|x| x == "csv"))
+            && original.contains_key(Path::new("index.html")),
+        "{:?}",
+        original.keys()
+    );
+    for (what, p) in [("archive", archive), ("unpacked folder", folder)] {
+        let derived = report(fresh_cfg, p, &format!("report-{}", what.replace(' ', "-")));
+        assert_eq!(
+            original.keys().collect::<Vec<_>>(),
+            derived.keys().collect::<Vec<_>>(),
+            "report files of the {what}"
+        );
+        for (name, bytes) in &original {
+            assert!(
+                &derived[name] == bytes,
+                "report {} differs between the run and its {what}",
+                name.display()
+            );
+        }
+    }
+
+    let sessions: Vec<String> = files(&run.join("sessions"))
+        .iter()
+        .map(|f| f.file_stem().unwrap().to_string_lossy().into_owned())
+        .collect();
+    let here = common::Server::start_with(cfg, run.parent().unwrap());
+    let there = common::Server::start_with(fresh_cfg, archive);
+    let mut pages = vec!["/runs/rec".to_string()];
+    pages.extend(sessions.iter().map(|s| format!("/runs/rec/sessions/{s}")));
+    let mut images = 0;
+    for page in &pages {
+        let (status, a) = here.get_text(page);
+        assert_eq!(status, 200, "{page}: {a}");
+        let (status, b) = there.get_text(page);
+        assert_eq!(status, 200, "{page} from the archive: {b}");
+        assert_eq!(a, b, "{page} differs between the run and its archive");
+        for src in b.split("src=\"/images/").skip(1) {
+            let hash = &src[..src.find('"').unwrap()];
+            let (s1, jpeg_here, _) = here.get(&format!("/images/{hash}"));
+            let (s2, jpeg_there, _) = there.get(&format!("/images/{hash}"));
+            assert_eq!((s1, s2), (200, 200), "keyframe {hash} on {page}");
+            assert!(jpeg_here == jpeg_there, "keyframe {hash} differs");
+            images += 1;
+        }
+    }
+    assert!(images > 0, "the session pages show keyframes");
 }
 
 #[test]

@@ -128,6 +128,9 @@ pub async fn run(args: Args, app: &App) -> anyhow::Result<ExitCode> {
     if rerun {
         // Exact replay is reading the recorded answers back; a miss is an error, never a call.
         exp.judge.cache = CacheMode::ReplayStrict;
+        if let Some(p) = &args.prompts {
+            exp.judge.prompts = Some(p.clone());
+        }
     }
     let deps = app.run_deps(&exp, app.open_store().await?).await?;
 

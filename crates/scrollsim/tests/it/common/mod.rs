@@ -210,16 +210,28 @@ pub struct Server {
 
 impl Server {
     pub fn start(runs: &Path, images: &Path) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_scrollsim"))
-            .current_dir(workspace())
-            .args([
-                "serve",
-                runs.to_str().unwrap(),
-                "--bind",
-                "127.0.0.1:0",
-                "--images",
-                images.to_str().unwrap(),
-            ])
+        let mut c = Command::new(env!("CARGO_BIN_EXE_scrollsim"));
+        c.current_dir(workspace()).args([
+            "serve",
+            runs.to_str().unwrap(),
+            "--bind",
+            "127.0.0.1:0",
+            "--images",
+            images.to_str().unwrap(),
+        ]);
+        Server::spawn(c)
+    }
+
+    /// `serve RUNS --bind 127.0.0.1:0` with `config` ([`command`]); the keyframes as `serve`
+    /// finds them (an archive's own, or the config's data directory).
+    pub fn start_with(config: &Path, runs: &Path) -> Server {
+        let mut c = command(config);
+        c.args(["serve", runs.to_str().unwrap(), "--bind", "127.0.0.1:0"]);
+        Server::spawn(c)
+    }
+
+    fn spawn(mut c: Command) -> Server {
+        let mut child = c
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
