@@ -24,6 +24,7 @@
 //! the data directory beside it.
 
 mod archive;
+mod embeddings;
 mod error;
 mod guard;
 mod manifest;
@@ -32,6 +33,7 @@ mod read;
 mod restore;
 mod write;
 
+pub use embeddings::PackedEmbedder;
 pub use error::PackError;
 pub use guard::Guard;
 pub use manifest::{Counts, Manifest, Member, Omitted, FORMAT};
@@ -57,6 +59,9 @@ pub mod layout {
     /// `prompts/<strategy>.toml`: the prompt templates the run's model judges used (a rerun
     /// renders its prompts from these, not from the replaying machine's).
     pub const PROMPTS: &str = "prompts";
+    /// The text embedder the run used (its name and dimension) and the vectors it made of the
+    /// offline persona model's trait lists: a rerun needs no embedder weights.
+    pub const EMBEDDINGS: &str = "embeddings.json";
     /// The archive's file name extension.
     pub const EXTENSION: &str = "tar.zst";
 }

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use scrollsim_core::ImageHash;
 
 use crate::archive::{hash_reader, ArchiveWriter};
+use crate::embeddings::Embeddings;
 use crate::error::io;
 use crate::layout;
 use crate::manifest::{Counts, Manifest, Omitted, FORMAT};
@@ -157,6 +158,44 @@ fn merge_sorted(
     }
 }
 
+/// The packs' recorded text embedders, united: one embedder (refused otherwise), every trait
+/// list once (the first pack's vectors; shards on like machines make the same).
+fn merged_embeddings(opened: &[(String, Opened)]) -> Result<Option<Embeddings>, PackError> {
+    let mut merged: Option<(String, Embeddings)> = None;
+    for (n, o) in opened {
+        let p = o.folder.join(layout::EMBEDDINGS);
+        if !p.is_file() {
+            continue;
+        }
+        let bytes = std::fs::read(&p).map_err(io(&p))?;
+        let e: Embeddings = serde_json::from_slice(&bytes).map_err(|e| PackError::Corrupt {
+            path: p.clone(),
+            detail: e.to_string(),
+        })?;
+        match &mut merged {
+            None => merged = Some((n.clone(), e)),
+            Some((first, m)) if m.embedder != e.embedder => {
+                return Err(PackError::Mismatch(format!(
+                    "{n} was embedded by {} but {first} by {}: shards of one run share a text \
+                     embedder",
+                    e.embedder.model, m.embedder.model
+                )))
+            }
+            Some((_, m)) => {
+                for l in e.lists {
+                    if !m.lists.iter().any(|x| x.texts == l.texts) {
+                        m.lists.push(l);
+                    }
+                }
+            }
+        }
+    }
+    Ok(merged.map(|(_, mut e)| {
+        e.lists.sort_by(|a, b| a.texts.cmp(&b.texts));
+        e
+    }))
+}
+
 /// Merges `packs` (archives or unpacked folders, each verified) into `out`. They must be packs
 /// of one experiment on one corpus; a session in two packs must be identical. `summarize`
 /// rewrites `summary.json` in the merged run directory it is given (the shards' summaries each
@@ -283,6 +322,10 @@ pub fn merge(
     scan_traces(&sessions_dir, &mut refs)?;
     for (member, (_, _, src)) in &prompts {
         w.add_file(member, src)?;
+    }
+    if let Some(e) = merged_embeddings(&opened)? {
+        let json = serde_json::to_vec_pretty(&e).expect("serialises");
+        w.add_bytes(layout::EMBEDDINGS, &json)?;
     }
 
     #[derive(serde::Deserialize)]

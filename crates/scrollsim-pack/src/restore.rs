@@ -23,9 +23,11 @@ pub struct Restored {
     pub videos: usize,
     pub calls: usize,
     pub keyframes: usize,
+    /// The run's text embedder as recorded (trait vectors only), when the archive holds it.
+    pub text_embedder: Option<std::sync::Arc<crate::PackedEmbedder>>,
 }
 
-fn f32s(b64: &str, what: &str) -> Result<Vec<f32>, PackError> {
+pub(crate) fn f32s(b64: &str, what: &str) -> Result<Vec<f32>, PackError> {
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(b64)
         .map_err(|e| PackError::Mismatch(format!("{}: {what}: {e}", layout::VIDEOS)))?;
@@ -149,7 +151,17 @@ pub async fn restore_data_dir(
     if let Some(s) = &opened {
         s.wait_indexed().await?;
     }
+    let recorded = folder.join(layout::EMBEDDINGS);
+    let text_embedder = if recorded.is_file() {
+        let bytes = std::fs::read(&recorded).map_err(io(&recorded))?;
+        let e = serde_json::from_slice(&bytes)
+            .map_err(|e| PackError::Mismatch(format!("{}: {e}", layout::EMBEDDINGS)))?;
+        Some(crate::PackedEmbedder::new(&e)?)
+    } else {
+        None
+    };
     Ok(Restored {
+        text_embedder,
         store,
         videos,
         calls,

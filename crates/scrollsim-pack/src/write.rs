@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use base64::Engine;
 use scrollsim_core::trace::{TraceEvent, TraceReader};
 use scrollsim_core::{ImageHash, JudgeKind, VideoId};
+use scrollsim_embed::Embedder;
 use scrollsim_media::ImageStore;
 use scrollsim_store::{StoreError, VectorName, VideoStore};
 use scrollsim_vlm::config::StrategyKind;
@@ -28,6 +29,10 @@ pub struct PackSources<'a> {
     pub calls: &'a CallCache,
     /// The prompt template directory the run's judges used (`<strategy>.toml`).
     pub prompts: &'a Path,
+    /// The run's text embedder (`[embedder.text]`), when it loads here: its name and dimension
+    /// and the offline persona model's trait vectors are packed so a rerun needs no weights.
+    /// Required when the offline model judged a persona.
+    pub text_embedder: Option<&'a dyn Embedder>,
 }
 
 /// How to pack.
@@ -82,6 +87,8 @@ pub(crate) struct Refs {
     /// Strategy -> the prompt template versions its sessions recorded, for every session a
     /// model judged from a prompt (not the offline persona model).
     pub prompts: BTreeMap<String, BTreeSet<String>>,
+    /// The trait lists the offline persona model embedded (one per persona it judged).
+    pub trait_lists: BTreeSet<Vec<String>>,
     pub sessions: u64,
     pub steps: u64,
 }
@@ -104,7 +111,10 @@ pub(crate) fn scan_traces(sessions: &Path, refs: &mut Refs) -> Result<(), PackEr
             match ev {
                 TraceEvent::Header(h) => {
                     refs.corpus.insert(h.corpus.to_string());
-                    if h.judge.kind != JudgeKind::OfflinePersonaModel {
+                    if h.judge.kind == JudgeKind::OfflinePersonaModel {
+                        refs.trait_lists
+                            .extend(h.persona.as_ref().map(crate::embeddings::trait_list));
+                    } else {
                         refs.prompts
                             .entry(h.judge.strategy.to_string())
                             .or_default()
@@ -284,6 +294,22 @@ pub async fn pack(
     let prompts = prompt_files(src.prompts, &refs.prompts)?;
     for (member, file) in &prompts {
         w.add_file(member, file)?;
+    }
+    match src.text_embedder {
+        Some(e) => {
+            let recorded = crate::embeddings::record(e, &refs.trait_lists).await?;
+            let json = serde_json::to_vec_pretty(&recorded).expect("serialises");
+            w.add_bytes(layout::EMBEDDINGS, &json)?;
+        }
+        None if !refs.trait_lists.is_empty() => {
+            return Err(PackError::Missing(
+                "the offline persona model judged personas in this run: packing their trait \
+                 vectors needs the run's text embedder ([embedder.text]), which did not load \
+                 here"
+                    .into(),
+            ))
+        }
+        None => {}
     }
 
     // Videos with their vectors, a chunk of the store at a time.

@@ -23,6 +23,8 @@ pub struct App {
     pub settings: Settings,
     /// Which config files were layered and which set each value.
     pub provenance: Provenance,
+    /// The text embedder, when not the configured one (an archive's recorded vectors).
+    text_embedder: Option<Arc<dyn Embedder>>,
 }
 
 /// The data directory: the embedded store, the keyframe store, the call cache and the ingest
@@ -64,11 +66,13 @@ impl App {
         Ok(App {
             settings,
             provenance,
+            text_embedder: None,
         })
     }
 
     /// These settings over the data directory `data`, filled from an opened archive: its
-    /// shown videos in an embedded store, its recorded calls, its keyframes.
+    /// shown videos in an embedded store, its recorded calls, its keyframes, and its recorded
+    /// text vectors in place of the text embedder (when it holds them).
     pub async fn restore_packed(
         &self,
         packed: &scrollsim_pack::Opened,
@@ -89,6 +93,10 @@ impl App {
         Ok(App {
             settings,
             provenance: self.provenance.clone(),
+            text_embedder: restored
+                .text_embedder
+                .map(|e| e as Arc<dyn Embedder>)
+                .or_else(|| self.text_embedder.clone()),
         })
     }
 
@@ -279,11 +287,18 @@ impl App {
     }
 
     /// The configured text embedder (the offline persona model and the keyword benchmark use
-    /// it).
+    /// it), or an archive's recorded vectors when replaying one.
     pub async fn text_embedder(&self) -> anyhow::Result<Arc<dyn Embedder>> {
+        if let Some(e) = &self.text_embedder {
+            return Ok(e.clone());
+        }
         scrollsim_embed::build_text_embedder(&self.settings.embedder.text)
             .await
-            .context("loading the text embedder ([embedder.text])")
+            .context(
+                "loading the text embedder ([embedder.text]; the offline persona model needs \
+                 it, and so does replaying its sessions from an archive packed without their \
+                 trait vectors)",
+            )
     }
 
     /// A fresh judge environment for `judge` (its prompts, the call cache, keyframes and the

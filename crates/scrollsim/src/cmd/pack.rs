@@ -100,11 +100,17 @@ pub async fn pack(args: Args, app: &App) -> anyhow::Result<ExitCode> {
         |_| app.settings.judge.prompt_dir(config_dir),
         |(_, exp)| exp.judge.prompt_dir(config_dir),
     );
+    // Needed only when the offline persona model judged a persona (pack says so then).
+    let embedder = app.text_embedder().await;
+    if let Err(e) = &embedder {
+        tracing::info!("packing without the text embedder: {e:#}");
+    }
     let sources = PackSources {
         store: store.as_ref(),
         images: &images,
         calls: &calls,
         prompts: &prompts,
+        text_embedder: embedder.as_deref().ok(),
     };
     let opts = PackOptions {
         omit_view_copies: args.no_view_copies,

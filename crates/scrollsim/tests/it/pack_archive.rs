@@ -253,14 +253,20 @@ concurrency = 2
     let said = ok(&cli(&empty, &["verify", lean.to_str().unwrap()]));
     assert!(said.contains("omitted on purpose"), "{said}");
 
-    // A fresh machine: an empty data directory, no key, no endpoint, no network, and no
-    // prompt templates of its own (a rerun prompts from the archive's).
+    // A fresh machine: an empty data directory, no key, no endpoint, no network, no prompt
+    // templates of its own (a rerun prompts from the archive's) and no text embedder's
+    // weights (the archive records the embedder the run used).
     let fresh = tmp.path().join("fresh");
     std::fs::create_dir_all(&fresh).unwrap();
     let fresh_cfg = common::config_with(&fresh, "config", |cfg| {
         let paths = cfg["paths"].as_table_mut().unwrap();
         let nowhere = fresh.join("no-config").display().to_string();
         paths.insert("config".into(), nowhere.into());
+        let nowhere = fresh.join("no-model").display().to_string();
+        cfg["embedder"]["text"]
+            .as_table_mut()
+            .unwrap()
+            .insert("path".into(), nowhere.into());
     });
     for what in [&archive, &folder, &lean] {
         let (o, how) = offline_cli(&fresh_cfg, &["replay", what.to_str().unwrap(), "--rerun"]);

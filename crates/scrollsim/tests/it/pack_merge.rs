@@ -63,7 +63,14 @@ fn two_shards_packed_on_two_machines_merge_and_replay_as_one() {
     }
     let fresh = tmp.path().join("fresh");
     std::fs::create_dir_all(&fresh).unwrap();
-    let cfg = common::config_in(&fresh);
+    // No text embedder here: the offline persona model's trait vectors come from the packs.
+    let cfg = common::config_with(&fresh, "config", |cfg| {
+        let nowhere = fresh.join("no-model").display().to_string();
+        cfg["embedder"]["text"]
+            .as_table_mut()
+            .unwrap()
+            .insert("path".into(), nowhere.into());
+    });
     let whole = tmp.path().join("study.tar.zst");
     let said = ok(&cli(
         &cfg,
