@@ -31,7 +31,11 @@ pub(crate) struct EmbeddedList {
 
 /// The trait lists of the offline persona model's sessions, as it embeds them (trimmed).
 pub(crate) fn trait_list(persona: &scrollsim_core::Persona) -> Vec<String> {
-    persona.traits.iter().map(|t| t.trim().to_string()).collect()
+    persona
+        .traits
+        .iter()
+        .map(|t| t.trim().to_string())
+        .collect()
 }
 
 /// Embeds every list with `embedder`.
@@ -59,6 +63,7 @@ pub(crate) async fn record(
 
 /// An [`Embedder`] that answers from an archive's recorded trait vectors, and fails, naming
 /// the text, for anything else.
+#[derive(Debug)]
 pub struct PackedEmbedder {
     info: EmbedderInfo,
     lists: BTreeMap<Vec<String>, Vec<Vec<f32>>>,

@@ -223,6 +223,26 @@ pub struct SessionView {
     pub radar_svg: String,
     pub like_svg: String,
     pub exposure_svg: String,
+    /// Keyframes shown at the size the judge saw them because their viewing copy is not in
+    /// the image store ([`SessionView::fall_back_to_judged`]).
+    pub views_missing: u32,
+}
+
+impl SessionView {
+    /// Keyframes whose larger viewing copy is not in the image store (an archive packed with
+    /// `--no-view-copies`) show the model-size keyframe the judge saw, not a broken picture;
+    /// the page says how many.
+    pub fn fall_back_to_judged(&mut self, images: Option<&scrollsim_media::ImageStore>) {
+        let Some(images) = images else {
+            return;
+        };
+        for k in self.steps.iter_mut().flat_map(|s| s.keyframes.iter_mut()) {
+            if k.view.as_ref().is_some_and(|v| !images.contains(v)) {
+                k.view = None;
+                self.views_missing += 1;
+            }
+        }
+    }
 }
 
 /// Reads a session once (the report crate computes its numbers and charts); only the page's
@@ -262,6 +282,7 @@ pub fn load_session(
         radar_svg: d.radar_svg,
         like_svg: d.like_svg,
         exposure_svg: d.exposure_svg,
+        views_missing: 0,
     })
 }
 

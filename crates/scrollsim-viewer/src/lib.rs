@@ -226,7 +226,7 @@ async fn session_page(
     let filter = StepFilter::parse(q.value.as_deref(), q.decision.as_deref())?;
     let window = s.window;
     blocking(move || {
-        let v = load_session(
+        let mut v = load_session(
             &trace,
             &run,
             &session,
@@ -235,6 +235,7 @@ async fn session_page(
             q.limit.unwrap_or(200).clamp(1, 2000),
             window,
         )?;
+        v.fall_back_to_judged(s.images.as_ref());
         Ok(pages::session_page(&v, &filter))
     })
     .await
@@ -261,8 +262,10 @@ async fn compare(State(s): Shared, Query(q): Query<CompareQuery>) -> Result<Mark
     let window = s.window;
     blocking(move || {
         let all = StepFilter::default();
-        let a = load_session(&ta, &ra, &sa, &all, 0, 500, window)?;
-        let b = load_session(&tb, &rb, &sb, &all, 0, 500, window)?;
+        let mut a = load_session(&ta, &ra, &sa, &all, 0, 500, window)?;
+        let mut b = load_session(&tb, &rb, &sb, &all, 0, 500, window)?;
+        a.fall_back_to_judged(s.images.as_ref());
+        b.fall_back_to_judged(s.images.as_ref());
         Ok(pages::compare_page(&a, &b))
     })
     .await

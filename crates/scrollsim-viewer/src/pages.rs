@@ -333,6 +333,7 @@ pub fn session_page(v: &SessionView, f: &StepFilter) -> Markup {
             h1 { "Session " (v.header.session_id) }
             (header_meta(&v.header, v.end.as_ref(), &v.metrics))
             @if let Some(l) = v.truncated_line { p.warn { "Line " (l) " is truncated (the step in flight when the writer stopped) and is not shown." } }
+            @if v.views_missing > 0 { p.warn data-views-missing=(v.views_missing) { (v.views_missing) " keyframes on this page are shown at the size the judge saw them: their larger viewing copies are not in the image store (an archive packed with --no-view-copies)." } }
             div.charts {
                 figure { (inline_svg(&v.radar_svg)) }
                 figure { (inline_svg(&v.like_svg)) }

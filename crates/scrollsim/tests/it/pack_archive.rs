@@ -301,6 +301,26 @@ concurrency = 2
     assert_eq!(inspect(&cfg, &run), inspect(&fresh_cfg, &archive));
     same_report_and_viewer(&cfg, &run, &fresh_cfg, &archive, &folder, tmp.path());
 
+    // Without the viewing copies the viewer shows what the judge saw, and says so.
+    let lean_viewer = common::Server::start_with(&fresh_cfg, &lean);
+    let session = files(&run.join("sessions"))[0]
+        .file_stem()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    let (status, page) = lean_viewer.get_text(&format!("/runs/rec/sessions/{session}"));
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("data-views-missing"), "{page}");
+    let shown: Vec<&str> = page
+        .split("src=\"/images/")
+        .skip(1)
+        .map(|s| &s[..s.find('"').unwrap()])
+        .collect();
+    assert!(!shown.is_empty());
+    for hash in shown {
+        assert_eq!(lean_viewer.get(&format!("/images/{hash}")).0, 200, "{hash}");
+    }
+
     // A changed byte is found.
     let session = files(&folder.join("runs/rec/sessions"))[0].clone();
     let mut text = std::fs::read(&session).unwrap();
