@@ -2,6 +2,7 @@
 //! crate and its dependencies are linked once for all of them.
 
 mod common;
+mod compose;
 mod findings;
 mod limits;
 mod no_key_leak;
