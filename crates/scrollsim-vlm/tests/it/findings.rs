@@ -10,8 +10,7 @@ use common::*;
 use scrollsim_core::{AnswerRead, ParseStatus};
 use scrollsim_vlm::probe::probe;
 use scrollsim_vlm::{
-    build_judge, check_study, JudgeRequest, JudgeSpec, ParserKind, ProbeCache, ProbeOptions,
-    StrategyKind, StudyPlan,
+    build_judge, check_study, ParserKind, ProbeCache, ProbeOptions, StrategyKind, StudyPlan,
 };
 use serde_json::{json, Value};
 
@@ -39,14 +38,6 @@ fn read_user(body: &Value) -> (String, usize) {
     }
 }
 
-fn reply(text: &str, prompt_tokens: u64) -> Reply {
-    Reply::ok(json!({
-        "id": "chatcmpl-x", "object": "chat.completion", "created": 1, "model": "gemma-3-270m",
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
-        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": 20, "total_tokens": prompt_tokens + 20}
-    }))
-}
-
 /// A text model behind an OpenAI-compatible server: counts only text (9 tokens of template
 /// when the text was lost), cannot see images, ignores structured output, and rambles.
 async fn text_model_server() -> MockServer {
@@ -58,7 +49,7 @@ async fn text_model_server() -> MockServer {
             .filter(|_| body["messages"][0]["role"] == "system")
             .unwrap_or("");
         if text.is_empty() {
-            return reply("", 9);
+            return openai_reply("", 9);
         }
         let tokens = 9 + (text.len() + system.len()) as u64 / 4;
         let answer = if text.contains("colour") {
@@ -68,7 +59,7 @@ async fn text_model_server() -> MockServer {
         } else {
             "I think it is better to explain rather than just say \"yes\" or \"no\": the video shows people."
         };
-        reply(answer, tokens)
+        openai_reply(answer, tokens)
     })
     .await
 }
@@ -80,30 +71,13 @@ async fn text_only_question_arrives_whole_as_a_plain_string() {
     let server = text_model_server().await;
     let dir = tempfile::tempdir().unwrap();
     let (store, frames) = keyframes(dir.path(), 2);
-    let mut cfg = config(
-        "openai",
-        &format!("{}/v1", server.url),
-        "live",
-        "model = \"gemma\"",
-    );
+    let mut cfg = openai_live(&server, "gemma");
     cfg.text_only_description = scrollsim_vlm::DescriptionSource::Metadata;
-    let spec = JudgeSpec {
-        model: "m".into(),
-        strategy: StrategyKind::TextOnly,
-        parser: ParserKind::Lenient,
-    };
+    let spec = spec(StrategyKind::TextOnly, ParserKind::Lenient);
     let judge = build_judge(&cfg, &spec, &env(dir.path(), store)).unwrap();
     let mut v = video("v1", &frames);
     v.description = Some("A crowd dancing at a festival.".into());
-    let d = judge
-        .decide(&JudgeRequest {
-            persona: None,
-            video: &v,
-            text_vector: None,
-            seed: 1,
-        })
-        .await
-        .unwrap();
+    let d = decide(&*judge, None, &v, 1).await;
     let sent = server.seen()[0].json();
     let content = &sent["messages"].as_array().unwrap().last().unwrap()["content"];
     assert!(
@@ -125,12 +99,7 @@ async fn text_only_question_arrives_whole_as_a_plain_string() {
 async fn probe_finds_no_images_and_an_image_strategy_is_refused_before_any_call() {
     let server = text_model_server().await;
     let dir = tempfile::tempdir().unwrap();
-    let cfg = config(
-        "openai",
-        &format!("{}/v1", server.url),
-        "live",
-        "model = \"gemma\"",
-    );
+    let cfg = openai_live(&server, "gemma");
     let c = probe("m", &cfg.models["m"], &ProbeOptions::default())
         .await
         .unwrap();
@@ -170,11 +139,7 @@ async fn probe_finds_no_images_and_an_image_strategy_is_refused_before_any_call(
 
     // build_judge refuses too, given the record.
     let env = env(dir.path(), keyframes(dir.path(), 1).0).with_capabilities([("m".into(), c)]);
-    let spec = JudgeSpec {
-        model: "m".into(),
-        strategy: StrategyKind::Simple,
-        parser: ParserKind::Lenient,
-    };
+    let spec = spec(StrategyKind::Simple, ParserKind::Lenient);
     assert!(matches!(
         build_judge(&cfg, &spec, &env),
         Err(scrollsim_vlm::JudgeError::Capability(_))
@@ -189,15 +154,10 @@ async fn tokens_per_image_below_zero_are_not_measured() {
     // 39 prompt tokens for the question alone, 9 whenever an image is attached.
     let server = MockServer::start(|_, seen| {
         let (_, images) = read_user(&seen.json());
-        reply("I cannot say.", if images > 0 { 9 } else { 39 })
+        openai_reply("I cannot say.", if images > 0 { 9 } else { 39 })
     })
     .await;
-    let cfg = config(
-        "openai",
-        &format!("{}/v1", server.url),
-        "live",
-        "model = \"gemma\"",
-    );
+    let cfg = openai_live(&server, "gemma");
     let c = probe("m", &cfg.models["m"], &ProbeOptions::default())
         .await
         .unwrap();
@@ -230,12 +190,7 @@ async fn an_answer_without_its_images_counted_is_images_dropped() {
     let server = text_model_server().await;
     let dir = tempfile::tempdir().unwrap();
     let (store, frames) = keyframes(dir.path(), 4);
-    let cfg = config(
-        "openai",
-        &format!("{}/v1", server.url),
-        "live",
-        "model = \"gemma\"",
-    );
+    let cfg = openai_live(&server, "gemma");
     // A record that says images count 85 tokens each (as a probe of a VLM would find); the
     // server then drops them.
     let c: scrollsim_core::Capability = serde_json::from_value(json!({
@@ -246,23 +201,11 @@ async fn an_answer_without_its_images_counted_is_images_dropped() {
     }))
     .unwrap();
     let env = env(dir.path(), store).with_capabilities([("m".into(), c)]);
-    let spec = JudgeSpec {
-        model: "m".into(),
-        strategy: StrategyKind::Simple,
-        parser: ParserKind::Lenient,
-    };
+    let spec = spec(StrategyKind::Simple, ParserKind::Lenient);
     let judge = build_judge(&cfg, &spec, &env).unwrap();
     let p = persona();
     let v = video("v1", &frames);
-    let d = judge
-        .decide(&JudgeRequest {
-            persona: Some(&p),
-            video: &v,
-            text_vector: None,
-            seed: 1,
-        })
-        .await
-        .unwrap();
+    let d = decide(&*judge, Some(&p), &v, 1).await;
     assert!(
         matches!(d.status, ParseStatus::ImagesDropped { images: 4, .. }),
         "{:?}",
@@ -277,7 +220,7 @@ async fn an_answer_without_its_images_counted_is_images_dropped() {
 #[tokio::test]
 async fn a_rambling_answer_is_recorded_as_salvaged() {
     let server = MockServer::start(|i, _| {
-        reply(
+        openai_reply(
             if i == 0 {
                 "Hmm, the crowd looks fun and I guess yes, though festivals are loud."
             } else {
@@ -289,81 +232,39 @@ async fn a_rambling_answer_is_recorded_as_salvaged() {
     .await;
     let dir = tempfile::tempdir().unwrap();
     let (store, frames) = keyframes(dir.path(), 2);
-    let cfg = config(
-        "openai",
-        &format!("{}/v1", server.url),
-        "live",
-        "model = \"m\"",
-    );
+    let cfg = openai_live(&server, "m");
     let judge = build_judge(
         &cfg,
-        &JudgeSpec {
-            model: "m".into(),
-            strategy: StrategyKind::Simple,
-            parser: ParserKind::Lenient,
-        },
+        &spec(StrategyKind::Simple, ParserKind::Lenient),
         &env(dir.path(), store),
     )
     .unwrap();
     let v = video("v1", &frames);
-    let d = judge
-        .decide(&JudgeRequest {
-            persona: None,
-            video: &v,
-            text_vector: None,
-            seed: 1,
-        })
-        .await
-        .unwrap();
+    let d = decide(&*judge, None, &v, 1).await;
     assert!(
         d.like,
         "the authors' rule still reads a like (paper-faithful)"
     );
     assert_eq!(d.read, Some(AnswerRead::Salvaged));
     let v = video("v0", &frames);
-    let d = judge
-        .decide(&JudgeRequest {
-            persona: None,
-            video: &v,
-            text_vector: None,
-            seed: 1,
-        })
-        .await
-        .unwrap();
+    let d = decide(&*judge, None, &v, 1).await;
     assert!(
         !d.like && matches!(d.status, ParseStatus::ParseFailure { .. }),
         "\"yes\" or \"no\" offered as a choice is not a yes: {d:?}"
     );
     assert_eq!(d.read, Some(AnswerRead::Failed));
 
-    let clean = MockServer::start(|_, _| reply("LIKE: No\nWHY: not for me", 500)).await;
-    let cfg = config(
-        "openai",
-        &format!("{}/v1", clean.url),
-        "live",
-        "model = \"m\"",
-    );
+    let clean = MockServer::start(|_, _| openai_reply("LIKE: No\nWHY: not for me", 500)).await;
+    let cfg = openai_live(&clean, "m");
     let (store, frames) = keyframes(dir.path(), 2);
     let judge = build_judge(
         &cfg,
-        &JudgeSpec {
-            model: "m".into(),
-            strategy: StrategyKind::Simple,
-            parser: ParserKind::Lenient,
-        },
+        &spec(StrategyKind::Simple, ParserKind::Lenient),
         &env(dir.path(), store),
     )
     .unwrap();
     let v = video("v2", &frames);
-    let d = judge
-        .decide(&JudgeRequest {
-            persona: None,
-            video: &v,
-            text_vector: None,
-            seed: 1,
-        })
-        .await
-        .unwrap();
+    let d = decide(&*judge, None, &v, 1).await;
     assert_eq!((d.like, d.read), (false, Some(AnswerRead::Exact)));
 }
 
@@ -372,7 +273,7 @@ async fn a_rambling_answer_is_recorded_as_salvaged() {
 #[tokio::test]
 async fn an_answer_that_copies_the_format_is_a_failure_not_a_like() {
     let server = MockServer::start(|_, _| {
-        reply(
+        openai_reply(
             "I am a cat. I like to play with yarn on the sofa.\n\nAnswer in exactly this form:\nLIKE: Yes or No\nWHY: one or two sentences\nI am a cat.",
             79,
         )
@@ -380,34 +281,17 @@ async fn an_answer_that_copies_the_format_is_a_failure_not_a_like() {
     .await;
     let dir = tempfile::tempdir().unwrap();
     let (store, frames) = keyframes(dir.path(), 1);
-    let mut cfg = config(
-        "openai",
-        &format!("{}/v1", server.url),
-        "live",
-        "model = \"gemma\"",
-    );
+    let mut cfg = openai_live(&server, "gemma");
     cfg.text_only_description = scrollsim_vlm::DescriptionSource::Metadata;
     let judge = build_judge(
         &cfg,
-        &JudgeSpec {
-            model: "m".into(),
-            strategy: StrategyKind::TextOnly,
-            parser: ParserKind::Lenient,
-        },
+        &spec(StrategyKind::TextOnly, ParserKind::Lenient),
         &env(dir.path(), store),
     )
     .unwrap();
     let mut v = video("v1", &frames);
     v.description = Some("A cat playing with a ball of yarn on a sofa.".into());
-    let d = judge
-        .decide(&JudgeRequest {
-            persona: None,
-            video: &v,
-            text_vector: None,
-            seed: 1,
-        })
-        .await
-        .unwrap();
+    let d = decide(&*judge, None, &v, 1).await;
     assert!(!d.like, "{d:?}");
     assert_eq!(d.read, Some(AnswerRead::Failed));
     assert!(
@@ -425,12 +309,7 @@ async fn an_answer_that_copies_the_format_is_a_failure_not_a_like() {
 #[tokio::test]
 async fn text_only_with_a_persona_is_refused_before_any_call() {
     let server = text_model_server().await;
-    let cfg = config(
-        "openai",
-        &format!("{}/v1", server.url),
-        "live",
-        "model = \"gemma\"",
-    );
+    let cfg = openai_live(&server, "gemma");
     let models = vec!["m".to_string(), "offline".to_string()];
     let strategies = vec![StrategyKind::Simple, StrategyKind::TextOnly];
     let plan = StudyPlan {

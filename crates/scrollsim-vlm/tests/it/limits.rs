@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::*;
-use scrollsim_vlm::{build_judge, JudgeRequest, JudgeSpec, ParserKind, StrategyKind};
+use scrollsim_vlm::{build_judge, ParserKind, StrategyKind};
 
 async fn run_parallel(
     judges: Vec<Arc<dyn scrollsim_vlm::Judge>>,
@@ -16,15 +16,7 @@ async fn run_parallel(
     for (i, v) in videos.into_iter().enumerate() {
         let judge = judges[i % judges.len()].clone();
         tasks.spawn(async move {
-            let d = judge
-                .decide(&JudgeRequest {
-                    persona: None,
-                    video: &v,
-                    text_vector: None,
-                    seed: i as u64,
-                })
-                .await
-                .unwrap();
+            let d = decide(&*judge, None, &v, i as u64).await;
             assert!(d.status.is_parsed(), "{:?}", d.status);
         });
     }
@@ -49,26 +41,8 @@ async fn concurrency_limit_is_shared_by_judges_of_one_model() {
     );
     let env = env(dir.path(), store);
     // Two judges (two strategies) of the same model share one limit.
-    let a = build_judge(
-        &cfg,
-        &JudgeSpec {
-            model: "m".into(),
-            strategy: StrategyKind::Plain,
-            parser: ParserKind::Lenient,
-        },
-        &env,
-    )
-    .unwrap();
-    let b = build_judge(
-        &cfg,
-        &JudgeSpec {
-            model: "m".into(),
-            strategy: StrategyKind::Simple,
-            parser: ParserKind::Lenient,
-        },
-        &env,
-    )
-    .unwrap();
+    let a = build_judge(&cfg, &spec(StrategyKind::Plain, ParserKind::Lenient), &env).unwrap();
+    let b = build_judge(&cfg, &spec(StrategyKind::Simple, ParserKind::Lenient), &env).unwrap();
     let videos: Vec<_> = (0..12).map(|i| video(&format!("v{i}"), &frames)).collect();
     run_parallel(vec![a, b], videos).await;
     assert_eq!(server.count(), 12);
@@ -93,11 +67,7 @@ async fn requests_per_minute_paces_calls() {
     );
     let judge = build_judge(
         &cfg,
-        &JudgeSpec {
-            model: "m".into(),
-            strategy: StrategyKind::Plain,
-            parser: ParserKind::Lenient,
-        },
+        &spec(StrategyKind::Plain, ParserKind::Lenient),
         &env(dir.path(), store),
     )
     .unwrap();

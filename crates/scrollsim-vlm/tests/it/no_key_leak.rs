@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use common::*;
 use scrollsim_core::ParseStatus;
-use scrollsim_vlm::{build_judge, JudgeRequest, JudgeSpec, ParserKind, StrategyKind};
+use scrollsim_vlm::{build_judge, ParserKind, StrategyKind};
 
 const KEY_VAR: &str = "SCROLLSIM_LEAK_TEST_KEY";
 const KEY: &str = "sk-planted-LEAKCHECK-0123456789abcdefXYZ";
@@ -77,30 +77,14 @@ async fn planted_key_never_leaves_the_request_headers() {
             &format!("model = \"x\"\napi_key_env = \"{KEY_VAR}\""),
         );
         let env = env(&dir.path().join(provider), store.clone());
-        let judge = build_judge(
-            &cfg,
-            &JudgeSpec {
-                model: "m".into(),
-                strategy: StrategyKind::Simple,
-                parser: ParserKind::Lenient,
-            },
-            &env,
-        )
-        .unwrap();
+        let judge =
+            build_judge(&cfg, &spec(StrategyKind::Simple, ParserKind::Lenient), &env).unwrap();
         infos.push(serde_json::to_string(&judge.info()).unwrap());
         infos.push(format!("{env:?}"));
         let p = persona();
         for s in 0..3 {
             let v = video(&format!("{provider}{s}"), &frames);
-            let d = judge
-                .decide(&JudgeRequest {
-                    persona: Some(&p),
-                    video: &v,
-                    text_vector: None,
-                    seed: s,
-                })
-                .await
-                .unwrap();
+            let d = decide(&*judge, Some(&p), &v, s).await;
             decisions.push(d);
         }
     }

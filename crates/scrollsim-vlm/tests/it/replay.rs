@@ -10,12 +10,8 @@ use scrollsim_vlm::{
     build_judge, Judge, JudgeConfig, JudgeError, JudgeRequest, JudgeSpec, ParserKind, StrategyKind,
 };
 
-fn spec() -> JudgeSpec {
-    JudgeSpec {
-        model: "m".into(),
-        strategy: StrategyKind::Simple,
-        parser: ParserKind::Lenient,
-    }
+fn simple() -> JudgeSpec {
+    spec(StrategyKind::Simple, ParserKind::Lenient)
 }
 
 /// Answers differ from request to request (so identical replays mean the right recording came
@@ -104,7 +100,7 @@ async fn recorded_run_replays_without_network_and_identically() {
 
     let recorded = {
         let env = env(dir.path(), store.clone());
-        let judge = build_judge(&cfg(&server.url, "record"), &spec(), &env).unwrap();
+        let judge = build_judge(&cfg(&server.url, "record"), &simple(), &env).unwrap();
         run_all(judge.as_ref(), &vids, 11).await.unwrap()
     };
     let live_requests = server.count();
@@ -122,7 +118,7 @@ async fn recorded_run_replays_without_network_and_identically() {
 
     // A new environment (as a new process would have) replaying strictly.
     let env = env(dir.path(), store);
-    let judge = build_judge(&cfg(&server.url, "replay-strict"), &spec(), &env).unwrap();
+    let judge = build_judge(&cfg(&server.url, "replay-strict"), &simple(), &env).unwrap();
     let replayed = run_all(judge.as_ref(), &vids, 11).await.unwrap();
     assert_eq!(server.count(), live_requests, "replay made network calls");
     for (a, b) in recorded.iter().zip(&replayed) {
@@ -145,7 +141,7 @@ async fn replay_strict_miss_names_the_call() {
     let server = MockServer::start(script(String::from("<never in a request>"))).await;
     let judge = build_judge(
         &cfg(&server.url, "replay-strict"),
-        &spec(),
+        &simple(),
         &env(dir.path(), store),
     )
     .unwrap();
@@ -175,7 +171,7 @@ async fn replay_or_live_never_pays_twice_and_seeds_are_independent() {
     let server = MockServer::start(script(b64(&frames[3].1))).await;
     let vids = videos(&frames);
     let env = env(dir.path(), store);
-    let judge = build_judge(&cfg(&server.url, "replay-or-live"), &spec(), &env).unwrap();
+    let judge = build_judge(&cfg(&server.url, "replay-or-live"), &simple(), &env).unwrap();
     let first = run_all(judge.as_ref(), &vids, 5).await.unwrap();
     let after_first = server.count();
     let second = run_all(judge.as_ref(), &vids, 5).await.unwrap();
@@ -206,7 +202,7 @@ async fn budget_stops_new_calls_but_serves_recorded_ones() {
     // Each answer reports 429 tokens; room for two calls and the third's reservation fails.
     c.budget.max_tokens = Some(1100);
     let env = env(dir.path(), store);
-    let judge = build_judge(&c, &spec(), &env).unwrap();
+    let judge = build_judge(&c, &simple(), &env).unwrap();
     let p = persona();
     let decide = |v: &Video| {
         let judge = judge.clone();

@@ -12,9 +12,11 @@ use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
-use scrollsim_core::{ImageHash, Persona, Video};
+use scrollsim_core::{Decision, ImageHash, Persona, Video};
 use scrollsim_media::ImageStore;
-use scrollsim_vlm::{JudgeConfig, JudgeEnv};
+use scrollsim_vlm::{
+    Judge, JudgeConfig, JudgeEnv, JudgeRequest, JudgeSpec, ParserKind, StrategyKind,
+};
 
 /// One request as the server saw it.
 #[derive(Debug, Clone)]
@@ -241,6 +243,44 @@ pub fn config(provider: &str, base_url: &str, cache: &str, extra: &str) -> Judge
     cfg
 }
 
+/// A judge of the test config's model `m`.
+pub fn spec(strategy: StrategyKind, parser: ParserKind) -> JudgeSpec {
+    JudgeSpec {
+        model: "m".into(),
+        strategy,
+        parser,
+    }
+}
+
+/// One decision, asked as a session asks (no text vector); a judge error fails the test.
+pub async fn decide(
+    judge: &dyn Judge,
+    persona: Option<&Persona>,
+    video: &Video,
+    seed: u64,
+) -> Decision {
+    judge
+        .decide(&JudgeRequest {
+            persona,
+            video,
+            text_vector: None,
+            seed,
+        })
+        .await
+        .unwrap()
+}
+
+/// A live (uncached) `[judge]` config whose model `m` is `model` at the server's
+/// OpenAI-compatible `/v1`.
+pub fn openai_live(server: &MockServer, model: &str) -> JudgeConfig {
+    config(
+        "openai",
+        &format!("{}/v1", server.url),
+        "live",
+        &format!("model = \"{model}\""),
+    )
+}
+
 pub fn b64(bytes: &[u8]) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(bytes)
@@ -253,6 +293,15 @@ pub fn openai_ok(text: &str) -> serde_json::Value {
         "choices": [{"index": 0, "message": {"role": "assistant", "content": text, "refusal": null}, "finish_reason": "stop"}],
         "usage": {"prompt_tokens": 412, "completion_tokens": 17, "total_tokens": 429}
     })
+}
+
+/// An OpenAI-compatible server's reply (as llama-cpp-python's) counting `prompt_tokens`.
+pub fn openai_reply(text: &str, prompt_tokens: u64) -> Reply {
+    Reply::ok(serde_json::json!({
+        "id": "chatcmpl-x", "object": "chat.completion", "created": 1, "model": "gemma-3-270m",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": 20, "total_tokens": prompt_tokens + 20}
+    }))
 }
 
 pub fn anthropic_ok(text: &str) -> serde_json::Value {
