@@ -76,6 +76,12 @@ impl AnswerQuality {
     pub fn salvaged_over(&self, threshold: f64) -> bool {
         self.decisions > 0 && self.salvaged as f64 > threshold * self.decisions as f64
     }
+
+    /// Whether decisions that could not be read at all pass `threshold` (a fraction): by
+    /// default they count as skips, so past it a like-rate measures the failures.
+    pub fn failed_over(&self, threshold: f64) -> bool {
+        self.decisions > 0 && self.failed() as f64 > threshold * self.decisions as f64
+    }
 }
 
 /// How one model x strategy's answers were read.
@@ -164,5 +170,26 @@ pub fn quality_table(rows: &[QualityRow], salvaged_warn: f64) -> crate::table::T
                 ]
             })
             .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shares_past_a_threshold() {
+        let q = AnswerQuality {
+            decisions: 20,
+            exact: 17,
+            salvaged: 1,
+            parse_failures: 1,
+            images_dropped: 1,
+            ..Default::default()
+        };
+        assert_eq!(q.failed(), 2);
+        assert!(q.failed_over(0.05) && !q.failed_over(0.10));
+        assert!(!q.salvaged_over(0.05), "1 of 20 is not past 5 %");
+        assert!(!AnswerQuality::default().failed_over(0.0));
     }
 }

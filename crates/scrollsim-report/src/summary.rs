@@ -245,6 +245,26 @@ impl Summary {
                 )
             })
             .collect();
+        // Answers that could not be read count as skips unless left out: past the same
+        // threshold, a like-rate says more about the parser (or the endpoint) than the model.
+        w.extend(
+            self.quality
+                .iter()
+                .filter(|q| q.quality.failed_over(salvaged_warn))
+                .map(|q| {
+                    let counted = if self.exclude_unparsed {
+                        "left out of the like-rates"
+                    } else {
+                        "counted as skips in every like-rate (inspect or report --exclude-unparsed leaves them out)"
+                    };
+                    format!(
+                        "{} / {}: {:.1} % of the decisions could not be read (parse failures, refusals, call errors, dropped images), {counted}: see the answer-quality table",
+                        q.model,
+                        q.strategy,
+                        q.quality.share(q.quality.failed()).unwrap_or(0.0),
+                    )
+                }),
+        );
         let failed = self.failed_sessions().count();
         if failed > 0 {
             w.push(format!(
