@@ -25,6 +25,73 @@ impl Backend {
     }
 }
 
+/// How many replicas of a shard a read asks (Qdrant's read consistency), `store.read_consistency`:
+/// a number of replicas in TOML (`1`), or `"majority"`, `"quorum"`, `"all"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadConsistency {
+    /// This many replicas answer; a point is returned only if all of them have it.
+    Replicas(u32),
+    /// Every replica answers; a point is returned if most of them have it.
+    Majority,
+    /// More than half of the replicas answer; a point is returned if all of those have it.
+    Quorum,
+    /// Every replica answers; a point is returned only if all of them have it.
+    All,
+}
+
+impl std::fmt::Display for ReadConsistency {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReadConsistency::Replicas(n) => write!(f, "{n}"),
+            ReadConsistency::Majority => f.write_str("majority"),
+            ReadConsistency::Quorum => f.write_str("quorum"),
+            ReadConsistency::All => f.write_str("all"),
+        }
+    }
+}
+
+impl Serialize for ReadConsistency {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            ReadConsistency::Replicas(n) => s.serialize_u32(*n),
+            other => s.serialize_str(&other.to_string()),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ReadConsistency {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = ReadConsistency;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a number of replicas (1, 2, ...) or \"majority\", \"quorum\", \"all\"")
+            }
+            fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<ReadConsistency, E> {
+                match u32::try_from(n) {
+                    Ok(n) if n >= 1 => Ok(ReadConsistency::Replicas(n)),
+                    _ => Err(E::invalid_value(serde::de::Unexpected::Unsigned(n), &self)),
+                }
+            }
+            fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<ReadConsistency, E> {
+                match u64::try_from(n) {
+                    Ok(n) => self.visit_u64(n),
+                    Err(_) => Err(E::invalid_value(serde::de::Unexpected::Signed(n), &self)),
+                }
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<ReadConsistency, E> {
+                match s {
+                    "majority" => Ok(ReadConsistency::Majority),
+                    "quorum" => Ok(ReadConsistency::Quorum),
+                    "all" => Ok(ReadConsistency::All),
+                    other => Err(E::invalid_value(serde::de::Unexpected::Str(other), &self)),
+                }
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
 /// The `[store]` section.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -45,6 +112,14 @@ pub struct StoreConfig {
     pub shards: u32,
     /// Server backend: copies of each shard when the collection is created (cluster only).
     pub replication: u32,
+    /// Server backend: copies of a shard that must apply a write for it to succeed (set when
+    /// the collection is created; at most `replication`). 1 keeps writes working while a node
+    /// is down; the copy on that node is rebuilt from the others when it comes back.
+    pub write_consistency_factor: u32,
+    /// Server backend: replicas of a shard each read asks (`1`, the default, `2`, ...), or
+    /// `"majority"`, `"quorum"`, `"all"`. Only 1 keeps reads working while a replica is down
+    /// with `replication = 2`; more returns only what the replicas agree on (docs/store.md).
+    pub read_consistency: ReadConsistency,
     /// Server backend: deadline for each gRPC call, in seconds.
     pub timeout_s: f64,
     /// Server backend: retries of a call that failed transiently (Unavailable,
@@ -74,6 +149,8 @@ impl Default for StoreConfig {
             api_key_env: None,
             shards: 1,
             replication: 1,
+            write_consistency_factor: 1,
+            read_consistency: ReadConsistency::Replicas(1),
             timeout_s: 10.0,
             retries: 5,
             retry_base_ms: 100,
@@ -109,6 +186,11 @@ pub struct IndexParams {
     pub segments: usize,
     /// Largest segment in KB of vectors (0: the engine's default).
     pub max_segment_size_kb: usize,
+    /// Every vector query scans what matches instead of walking the HNSW graph. A cluster's
+    /// replicas each build their own graph, so indexed hits can differ with the replica that
+    /// answers; exact search gives the same hits from any replica (identical traces after a
+    /// failover) at the cost of a scan per query (docs/store.md).
+    pub exact: bool,
 }
 
 impl IndexParams {
@@ -130,6 +212,7 @@ impl Default for IndexParams {
             indexing_threshold_kb: 10_000,
             segments: 1,
             max_segment_size_kb: 0,
+            exact: false,
         }
     }
 }
@@ -219,6 +302,12 @@ impl StoreConfig {
         if self.replication == 0 {
             return bad("replication", "at least 1");
         }
+        if self.write_consistency_factor == 0 || self.write_consistency_factor > self.replication {
+            return bad(
+                "write_consistency_factor",
+                "at least 1 and at most `replication` (a write cannot wait for more copies than exist)",
+            );
+        }
         if !(self.timeout_s.is_finite() && self.timeout_s > 0.0) {
             return bad("timeout_s", "a positive number of seconds");
         }
@@ -295,6 +384,50 @@ mod tests {
             1000,
             "never below the result limit"
         );
+    }
+
+    #[test]
+    fn read_consistency_is_a_count_or_a_level() {
+        let read = |v: &str| {
+            toml::from_str::<StoreConfig>(&format!("read_consistency = {v}"))
+                .map(|c| c.read_consistency)
+                .map_err(|e| e.to_string())
+        };
+        assert_eq!(read("2"), Ok(ReadConsistency::Replicas(2)));
+        assert_eq!(read("\"majority\""), Ok(ReadConsistency::Majority));
+        assert_eq!(read("\"quorum\""), Ok(ReadConsistency::Quorum));
+        assert_eq!(read("\"all\""), Ok(ReadConsistency::All));
+        for bad in ["0", "-1", "\"most\""] {
+            let err = read(bad).unwrap_err();
+            assert!(
+                err.contains("read_consistency") && err.contains("majority"),
+                "{bad}: {err}"
+            );
+        }
+        let cfg = StoreConfig {
+            read_consistency: ReadConsistency::All,
+            ..Default::default()
+        };
+        let back: StoreConfig = toml::from_str(&toml::to_string(&cfg).unwrap()).unwrap();
+        assert_eq!(back, cfg);
+    }
+
+    #[test]
+    fn a_write_cannot_wait_for_more_copies_than_exist() {
+        let cfg = StoreConfig {
+            replication: 2,
+            write_consistency_factor: 3,
+            ..Default::default()
+        };
+        assert_eq!(
+            cfg.validate().unwrap_err().key,
+            "store.write_consistency_factor"
+        );
+        let cfg = StoreConfig {
+            write_consistency_factor: 2,
+            ..cfg
+        };
+        assert!(cfg.validate().is_ok());
     }
 
     #[test]

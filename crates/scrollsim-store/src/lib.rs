@@ -7,11 +7,12 @@
 //!
 //! Layout: the contract (this file), the config (`config`), the point layout shared by both
 //! backends (`schema`), the semantics written once over an engine seam (`store`, `engine`),
-//! the two engines (`embedded`, `server`), the retry loop (`retry`) and the circuit breaker
-//! (`breaker`).
+//! the two engines (`embedded`, `server`), the retry loop (`retry`), the circuit breaker
+//! (`breaker`) and a collection copied between stores (`copy`).
 
 pub mod breaker;
 pub mod config;
+mod copy;
 mod embedded;
 mod engine;
 pub mod retry;
@@ -281,7 +282,8 @@ pub trait VideoStore: Send + Sync {
     }
 }
 
-pub use config::{Backend, IndexParams, StoreConfig};
+pub use config::{Backend, IndexParams, ReadConsistency, StoreConfig};
+pub use copy::{copy_collection, Copied};
 pub use schema::point_id;
 pub use store::recommend_vector;
 
@@ -300,13 +302,13 @@ pub async fn open_store(cfg: &StoreConfig, data_dir: &Path) -> Result<Arc<dyn Vi
                 cfg.shards as usize,
                 cfg.cache_videos,
             )?;
-            let store = store::Store::new(engine, cfg.upsert_batch);
+            let store = store::Store::new(engine, cfg.upsert_batch, cfg.index.exact);
             store.open_if_exists(&cfg.collection).await?;
             Arc::new(store)
         }
         Backend::Server => {
             let engine = server::ServerEngine::connect(cfg).await?;
-            let store = store::Store::new(engine, cfg.upsert_batch);
+            let store = store::Store::new(engine, cfg.upsert_batch, cfg.index.exact);
             store.open_if_exists(&cfg.collection).await?;
             Arc::new(store)
         }

@@ -13,15 +13,15 @@ use async_trait::async_trait;
 use parking_lot::RwLock;
 use qdrant_client::qdrant::payload_index_params::IndexParams as FieldIndexParams;
 use qdrant_client::qdrant::{
-    point_id::PointIdOptions, start_from, vector_output, vectors_config, vectors_output,
-    CollectionStatus, Condition, CountPointsBuilder, CreateCollectionBuilder,
+    point_id::PointIdOptions, read_consistency, start_from, vector_output, vectors_config,
+    vectors_output, CollectionStatus, Condition, CountPointsBuilder, CreateCollectionBuilder,
     CreateFieldIndexCollectionBuilder, DatetimeIndexParams, DatetimeRange, DeletePointsBuilder,
     Direction, Distance, FieldType, Filter as QFilter, FloatIndexParams, GetPointsBuilder,
     HnswConfigDiffBuilder, IntegerIndexParams, KeywordIndexParams, OptimizersConfigDiff,
     OptimizersConfigDiffBuilder, OrderByBuilder, PayloadIncludeSelector, PointId, PointStruct,
-    PointsIdsList, Query, QueryPointsBuilder, Range, RetrievedPoint, ScrollPointsBuilder,
-    SearchParamsBuilder, UpdateCollectionBuilder, UpdateStatus, UpsertPointsBuilder, Value,
-    VectorParamsBuilder, VectorsConfigBuilder, VectorsSelector,
+    PointsIdsList, Query, QueryPointsBuilder, Range, ReadConsistencyType, RetrievedPoint,
+    ScrollPointsBuilder, SearchParamsBuilder, UpdateCollectionBuilder, UpdateStatus,
+    UpsertPointsBuilder, Value, VectorParamsBuilder, VectorsConfigBuilder, VectorsSelector,
 };
 use qdrant_client::{Payload, Qdrant, QdrantError};
 use scrollsim_core::config::Invalid;
@@ -30,7 +30,7 @@ use tonic::Code;
 use uuid::Uuid;
 
 use crate::breaker::{Breaker, Outage};
-use crate::config::{IndexParams, StoreConfig};
+use crate::config::{IndexParams, ReadConsistency, StoreConfig};
 use crate::engine::{Cond, Engine, KeyScroll, Prepared};
 use crate::retry::{retry, RetryPolicy};
 use crate::schema::{self, field, IndexKind};
@@ -49,6 +49,9 @@ pub struct ServerEngine {
     retry: RetryPolicy,
     shards: u32,
     replication: u32,
+    write_consistency_factor: u32,
+    /// Sent with every read of points (get, query, scroll, count).
+    read: read_consistency::Value,
     params: IndexParams,
     collection: RwLock<Option<String>>,
     /// Shared by every call (so by every session of a run): see [`crate::breaker`].
@@ -158,6 +161,19 @@ impl ServerEngine {
             },
             shards: cfg.shards,
             replication: cfg.replication,
+            write_consistency_factor: cfg.write_consistency_factor,
+            read: match cfg.read_consistency {
+                ReadConsistency::Replicas(n) => read_consistency::Value::Factor(u64::from(n)),
+                ReadConsistency::Majority => {
+                    read_consistency::Value::Type(ReadConsistencyType::Majority as i32)
+                }
+                ReadConsistency::Quorum => {
+                    read_consistency::Value::Type(ReadConsistencyType::Quorum as i32)
+                }
+                ReadConsistency::All => {
+                    read_consistency::Value::Type(ReadConsistencyType::All as i32)
+                }
+            },
             params: cfg.index.clone(),
             collection: RwLock::new(None),
             breaker: Breaker::new(
@@ -306,6 +322,7 @@ impl ServerEngine {
             .vectors_config(vectors)
             .shard_number(self.shards)
             .replication_factor(self.replication)
+            .write_consistency_factor(self.write_consistency_factor)
             .hnsw_config(
                 HnswConfigDiffBuilder::default()
                     .m(p.m as u64)
@@ -569,6 +586,7 @@ impl Engine for ServerEngine {
         let req = GetPointsBuilder::new(&name, pids)
             .with_payload(Self::with_video())
             .with_vectors(false)
+            .read_consistency(self.read)
             .build();
         let reply = self
             .call("get points", || self.client.get_points(req.clone()))
@@ -583,6 +601,7 @@ impl Engine for ServerEngine {
         let req = GetPointsBuilder::new(&name, pids)
             .with_payload(false)
             .with_vectors(VectorsSelector::new(vec![using.as_str().to_string()]))
+            .read_consistency(self.read)
             .build();
         let reply = self
             .call("get vectors", || self.client.get_points(req.clone()))
@@ -624,7 +643,8 @@ impl Engine for ServerEngine {
                     .hnsw_ef(self.params.search_ef(cond.filter.selects(), limit) as u64)
                     .exact(exact),
             )
-            .with_payload(Self::with_video());
+            .with_payload(Self::with_video())
+            .read_consistency(self.read);
         if let Some(f) = Self::native(cond) {
             req = req.filter(f);
         }
@@ -654,7 +674,8 @@ impl Engine for ServerEngine {
         let mut req = ScrollPointsBuilder::new(&name)
             .limit(limit.min(u32::MAX as usize) as u32)
             .with_payload(Self::with_video())
-            .with_vectors(false);
+            .with_vectors(false)
+            .read_consistency(self.read);
         if let Some(o) = offset {
             req = req.offset(PointId::from(o.to_string()));
         }
@@ -687,7 +708,8 @@ impl Engine for ServerEngine {
             .limit(limit.min(u32::MAX as usize) as u32)
             .order_by(order)
             .with_payload(Self::with_video())
-            .with_vectors(false);
+            .with_vectors(false)
+            .read_consistency(self.read);
         if let Some(f) = Self::native(cond) {
             req = req.filter(f);
         }
@@ -700,7 +722,9 @@ impl Engine for ServerEngine {
 
     async fn count(&self, cond: &Cond<'_>) -> Result<u64> {
         let name = self.name()?;
-        let mut req = CountPointsBuilder::new(&name).exact(true);
+        let mut req = CountPointsBuilder::new(&name)
+            .exact(true)
+            .read_consistency(self.read);
         if let Some(f) = Self::native(cond) {
             req = req.filter(f);
         }
@@ -740,7 +764,8 @@ impl Engine for ServerEngine {
             let mut req = ScrollPointsBuilder::new(&name)
                 .limit(10_000)
                 .with_payload(PayloadIncludeSelector::new(vec![field::DIGEST.to_string()]))
-                .with_vectors(false);
+                .with_vectors(false)
+                .read_consistency(self.read);
             if let Some(o) = offset.take() {
                 req = req.offset(o);
             }

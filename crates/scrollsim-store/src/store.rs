@@ -21,6 +21,8 @@ use crate::{
 pub struct Store<E: Engine> {
     engine: E,
     upsert_batch: usize,
+    /// `store.index.exact`: every vector query scans, none walks the graph.
+    exact: bool,
     spec: RwLock<Option<CollectionSpec>>,
     /// Bumped by every write; the cached corpus id is valid for one generation.
     writes: AtomicU64,
@@ -32,10 +34,11 @@ pub struct Store<E: Engine> {
 const ID_CACHE: usize = 1_000_000;
 
 impl<E: Engine> Store<E> {
-    pub fn new(engine: E, upsert_batch: usize) -> Self {
+    pub fn new(engine: E, upsert_batch: usize, exact: bool) -> Self {
         Store {
             engine,
             upsert_batch: upsert_batch.max(1),
+            exact,
             spec: RwLock::new(None),
             writes: AtomicU64::new(0),
             corpus: Mutex::new(None),
@@ -128,7 +131,7 @@ impl<E: Engine> Store<E> {
         limit: usize,
         exact: bool,
     ) -> Result<Vec<Scored>> {
-        if exact {
+        if exact || self.exact {
             return self.engine.search(using, vector, cond, limit, true).await;
         }
         let hits = self
@@ -551,6 +554,114 @@ impl<E: Engine> VideoStore for Store<E> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Records the `exact` flag of every search it is asked; finds nothing.
+    #[derive(Default)]
+    struct Recorder {
+        searches: Mutex<Vec<bool>>,
+    }
+
+    #[async_trait]
+    impl Engine for Recorder {
+        fn name(&self) -> &'static str {
+            "recorder"
+        }
+        async fn open(&self, spec: &CollectionSpec) -> Result<CollectionSpec> {
+            Ok(spec.clone())
+        }
+        async fn open_existing(&self, name: &str) -> Result<Option<CollectionSpec>> {
+            Ok(Some(CollectionSpec {
+                name: name.into(),
+                text_dim: 2,
+                image_dim: None,
+            }))
+        }
+        async fn upsert(&self, _: Vec<Prepared>) -> Result<usize> {
+            unreachable!("not written to")
+        }
+        async fn commit(&self) -> Result<()> {
+            Ok(())
+        }
+        async fn videos(&self, _: &[Uuid]) -> Result<Vec<Video>> {
+            Ok(Vec::new())
+        }
+        async fn vectors(&self, ids: &[Uuid], _: VectorName) -> Result<Vec<(Uuid, Vec<f32>)>> {
+            Ok(ids.iter().map(|u| (*u, vec![1.0, 0.0])).collect())
+        }
+        async fn search(
+            &self,
+            _: VectorName,
+            _: Vec<f32>,
+            _: &Cond<'_>,
+            _: usize,
+            exact: bool,
+        ) -> Result<Vec<Scored>> {
+            self.searches.lock().push(exact);
+            Ok(Vec::new())
+        }
+        async fn scroll(
+            &self,
+            _: &Cond<'_>,
+            _: Option<Uuid>,
+            _: usize,
+        ) -> Result<Vec<(Uuid, Video)>> {
+            Ok(Vec::new())
+        }
+        async fn scroll_key(
+            &self,
+            _: &Cond<'_>,
+            _: KeyScroll,
+            _: usize,
+        ) -> Result<Vec<(Uuid, Video)>> {
+            Ok(Vec::new())
+        }
+        async fn count(&self, _: &Cond<'_>) -> Result<u64> {
+            Ok(0)
+        }
+        async fn delete(&self, _: &[Uuid]) -> Result<()> {
+            Ok(())
+        }
+        async fn digests(&self) -> Result<Vec<(Uuid, u64)>> {
+            Ok(Vec::new())
+        }
+        async fn wait_indexed(&self) -> Result<()> {
+            Ok(())
+        }
+    }
+
+    async fn searches(exact_store: bool) -> Vec<bool> {
+        let store = Store::new(Recorder::default(), 8, exact_store);
+        assert!(store.open_if_exists("c").await.unwrap());
+        let search = SearchRequest {
+            using: VectorName::Text,
+            vector: vec![1.0, 0.0],
+            filter: Filter::default(),
+            limit: 3,
+            exact: false,
+        };
+        store.search(&search).await.unwrap();
+        let recommend = RecommendRequest {
+            using: VectorName::Text,
+            positive: vec![crate::Example {
+                id: VideoId::new("a"),
+                weight: 1.0,
+            }],
+            negative: Vec::new(),
+            filter: Filter::default(),
+            limit: 3,
+        };
+        store.recommend(&recommend).await.unwrap();
+        let seen = store.engine.searches.lock().clone();
+        seen
+    }
+
+    #[tokio::test]
+    async fn exact_stores_never_walk_the_graph() {
+        // Indexed first; the under-filled result (nothing found) is repeated exactly.
+        assert_eq!(searches(false).await, [false, true, false, true]);
+        // `index.exact`: every query, search or recommend, asks the engine for a scan, once.
+        assert_eq!(searches(true).await, [true, true]);
+    }
 
     #[test]
     fn recommend_vector_is_qdrant_average_vector_with_weights() {

@@ -266,67 +266,14 @@ async fn the_breaker_closes_when_a_probe_finds_the_server_back() {
     back.go_away().await;
 }
 
-/// A loopback TCP proxy to a real server that can be cut (listener closed, every connection
-/// dropped) and restored on the same port: the server "goes away" for this client only.
-struct Proxy {
-    addr: SocketAddr,
-    upstream: String,
-    task: Option<tokio::task::JoinHandle<()>>,
-}
-
-impl Proxy {
-    async fn start(upstream: &str) -> Proxy {
-        let mut p = Proxy {
-            addr: free_addr().await,
-            upstream: upstream.to_string(),
-            task: None,
-        };
-        p.restore().await;
-        p
-    }
-
-    async fn restore(&mut self) {
-        let listener = tokio::net::TcpListener::bind(self.addr).await.unwrap();
-        let upstream = self.upstream.clone();
-        self.task = Some(tokio::spawn(async move {
-            let mut conns = tokio::task::JoinSet::new();
-            loop {
-                let Ok((mut inbound, _)) = listener.accept().await else {
-                    return;
-                };
-                let upstream = upstream.clone();
-                conns.spawn(async move {
-                    if let Ok(mut out) = tokio::net::TcpStream::connect(&upstream).await {
-                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut out).await;
-                    }
-                });
-            }
-            // `conns` drops with the task: aborting the task closes every connection.
-        }));
-    }
-
-    async fn cut(&mut self) {
-        if let Some(t) = self.task.take() {
-            t.abort();
-            let _ = t.await;
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_server_outage_when_qdrant_url_is_set() {
     let Ok(url) = std::env::var("QDRANT_URL") else {
         println!("skipped: QDRANT_URL not set (a real Qdrant server to cut off behind a proxy)");
         return;
     };
-    let upstream = url
-        .split("://")
-        .nth(1)
-        .unwrap_or(&url)
-        .trim_end_matches('/')
-        .to_string();
-    let mut proxy = Proxy::start(&upstream).await;
-    let via = format!("http://{}", proxy.addr);
+    let mut proxy = scrollsim_testkit::CutProxy::start(&url).await.unwrap();
+    let via = proxy.url();
     let name = format!("scrollsim_breaker_{}", std::process::id());
     let cfg = StoreConfig {
         collection: name.clone(),
@@ -360,7 +307,7 @@ async fn real_server_outage_when_qdrant_url_is_set() {
     let outage = store.outage().expect("the breaker is open");
     assert_eq!(outage.url, via);
 
-    proxy.restore().await;
+    proxy.restore().await.unwrap();
     assert_eq!(
         store.count(&filter).await.unwrap(),
         0,
@@ -369,14 +316,7 @@ async fn real_server_outage_when_qdrant_url_is_set() {
     assert!(store.outage().is_none());
 
     // Leave the user's server as we found it.
-    let mut client = ::qdrant_client::Qdrant::from_url(&url).skip_compatibility_check();
-    if let Ok(key) = std::env::var("QDRANT_API_KEY") {
-        client = client.api_key(key);
-    }
-    client
-        .build()
-        .unwrap()
-        .delete_collection(&name)
+    scrollsim_testkit::drop_server_collection(&url, &name)
         .await
         .unwrap();
     proxy.cut().await;

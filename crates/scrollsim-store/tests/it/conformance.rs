@@ -1,7 +1,9 @@
 //! The store contract, checked the same way against both backends: always against the
 //! embedded engine, and against a real Qdrant server when `QDRANT_URL` is set (e.g.
 //! `QDRANT_URL=http://localhost:6334 cargo test -p scrollsim-store --test it conformance`; an API
-//! key is read from `QDRANT_API_KEY` when set).
+//! key is read from `QDRANT_API_KEY` when set). Against a cluster, `QDRANT_TEST_SHARDS` and
+//! `QDRANT_TEST_REPLICATION` set the test collection's shards and copies (e.g. 3 and 2), and
+//! `QDRANT_TEST_READ_CONSISTENCY` its reads (`1`, `majority`, `quorum`, `all`).
 //!
 //! The corpus is small and hand-made: 4-d text and 3-d image vectors in clusters whose
 //! neighbours can be reasoned about, with payloads covering every filter kind. Expected
@@ -1080,6 +1082,20 @@ async fn server_backend_conforms_when_qdrant_url_is_set() {
             .unwrap()
             .as_millis()
     );
+    // The collection's layout on a cluster, read as the config file would read it.
+    let setting = |var: &str, key: &str| match std::env::var(var) {
+        Ok(v) if v.parse::<u32>().is_ok() => format!("{key} = {v}\n"),
+        Ok(v) => format!("{key} = {v:?}\n"),
+        Err(_) => String::new(),
+    };
+    let layout = [
+        setting("QDRANT_TEST_SHARDS", "shards"),
+        setting("QDRANT_TEST_REPLICATION", "replication"),
+        setting("QDRANT_TEST_READ_CONSISTENCY", "read_consistency"),
+    ]
+    .concat();
+    let cfg: StoreConfig =
+        toml::from_str(&layout).unwrap_or_else(|e| panic!("QDRANT_TEST_* settings: {e}"));
     let cfg = StoreConfig {
         backend: Backend::Server,
         url: url.clone(),
@@ -1088,8 +1104,12 @@ async fn server_backend_conforms_when_qdrant_url_is_set() {
             .map(|_| "QDRANT_API_KEY".to_string()),
         collection: name.clone(),
         upsert_batch: 4,
-        ..Default::default()
+        ..cfg
     };
+    println!(
+        "server conformance at {url}: shards {}, replication {}, read consistency {}",
+        cfg.shards, cfg.replication, cfg.read_consistency
+    );
     let unused = tempfile::tempdir().unwrap();
     conformance(
         || async { open_store(&cfg, unused.path()).await.unwrap() },
@@ -1097,14 +1117,7 @@ async fn server_backend_conforms_when_qdrant_url_is_set() {
     )
     .await;
     // Leave the user's server as we found it.
-    let mut client = qdrant_client::Qdrant::from_url(&url).skip_compatibility_check();
-    if let Ok(key) = std::env::var("QDRANT_API_KEY") {
-        client = client.api_key(key);
-    }
-    client
-        .build()
-        .unwrap()
-        .delete_collection(&name)
+    scrollsim_testkit::drop_server_collection(&url, &name)
         .await
         .unwrap();
 }

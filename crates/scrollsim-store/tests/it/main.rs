@@ -3,5 +3,6 @@
 
 mod breaker;
 mod conformance;
+mod copy;
 mod embedded;
 mod server_errors;

@@ -1,5 +1,7 @@
 //! `scrollsim corpus synth`: a synthetic corpus of real size (still screenshots with captions
 //! and metadata from the value keywords) to ingest and run studies on at scale.
+//! `scrollsim corpus copy`: the ingested collection into another store (a server or cluster),
+//! vectors as stored, so a corpus is embedded once.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -20,6 +22,21 @@ enum Command {
     /// Write N screenshots (9:16 JPEG) and metadata.jsonl in the fixture corpus's style, from
     /// the value keywords (synthetic labels: the value each item was written from).
     Synth(SynthArgs),
+    /// Copy the configured store's collection into the store a config file's `[store]` table
+    /// describes (e.g. an embedded store into a Qdrant cluster): videos and vectors as
+    /// stored, no re-embedding. Run it again to finish a copy that stopped.
+    Copy(CopyArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct CopyArgs {
+    /// A TOML file whose `[store]` table is the destination, read as in a config file (keys
+    /// it leaves out take their defaults; the environment's overrides do not apply to it).
+    #[arg(long, value_name = "FILE")]
+    to: PathBuf,
+    /// Videos per page read and written.
+    #[arg(long, default_value_t = 512)]
+    page: usize,
 }
 
 #[derive(Debug, clap::Args)]
@@ -36,7 +53,75 @@ struct SynthArgs {
 }
 
 pub async fn run(args: Args, app: &App) -> anyhow::Result<ExitCode> {
-    let Command::Synth(a) = args.command;
+    match args.command {
+        Command::Synth(a) => synth(a, app).await,
+        Command::Copy(a) => copy(a, app).await,
+    }
+}
+
+/// The destination `[store]` of `corpus copy --to`.
+#[derive(serde::Deserialize)]
+struct Destination {
+    store: scrollsim_store::StoreConfig,
+}
+
+async fn copy(a: CopyArgs, app: &App) -> anyhow::Result<ExitCode> {
+    let text =
+        std::fs::read_to_string(&a.to).with_context(|| format!("reading {}", a.to.display()))?;
+    let to_cfg = toml::from_str::<Destination>(&text)
+        .with_context(|| format!("{}: a [store] table", a.to.display()))?
+        .store;
+    to_cfg
+        .validate()
+        .with_context(|| format!("{}: [store]", a.to.display()))?;
+    let from = app.open_store().await?;
+    let from_id = from
+        .corpus_id()
+        .await
+        .context("reading the source collection")?;
+    let total = from
+        .count(&scrollsim_store::Filter::default())
+        .await
+        .context("counting the source collection")?;
+    let to = scrollsim_store::open_store(&to_cfg, &app.settings.paths.data)
+        .await
+        .with_context(|| {
+            format!(
+                "opening the {} store of {}",
+                to_cfg.backend.as_str(),
+                a.to.display()
+            )
+        })?;
+    let bar = ProgressBar::new(total);
+    bar.set_style(ProgressStyle::with_template(
+        "{bar:40} {pos}/{len} videos  {per_sec}  eta {eta}",
+    )?);
+    let started = std::time::Instant::now();
+    let copied = scrollsim_store::copy_collection(&*from, &*to, &to_cfg.collection, a.page, |n| {
+        bar.set_position(n)
+    })
+    .await
+    .with_context(|| format!("copying {from_id} into {}", a.to.display()))?;
+    bar.finish_and_clear();
+    let to_id = to
+        .corpus_id()
+        .await
+        .context("reading the copy's corpus id")?;
+    println!(
+        "copied {} videos ({}-d text, {} image vectors) in {:.1} s (indexed on return)\n  from {} store: {from_id}\n  to   {} store: {to_id}",
+        copied.videos,
+        copied.text_dim,
+        copied
+            .image_dim
+            .map_or_else(|| "no".to_string(), |d| format!("{d}-d")),
+        started.elapsed().as_secs_f64(),
+        app.settings.store.backend.as_str(),
+        to_cfg.backend.as_str(),
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn synth(a: SynthArgs, app: &App) -> anyhow::Result<ExitCode> {
     let catalog = app.catalog()?;
     let mut opts = scrollsim_ingest::synth::SynthOptions::new(a.n, a.out.clone());
     opts.seed = a.seed;
