@@ -3,7 +3,8 @@
 //! reports the outage once, and `--resume` after the store is back gives traces identical to
 //! an uninterrupted run. The store is the real embedded one behind a switch that makes every
 //! call fail the way the server backend's open breaker does (the breaker itself is tested
-//! against a gRPC endpoint that goes away in scrollsim-store's tests).
+//! against a gRPC endpoint that goes away in scrollsim-store's tests). When `QDRANT_URL` is
+//! set, the same run goes against that real server, cut off mid-run behind a proxy.
 
 use crate::common;
 
@@ -235,4 +236,125 @@ async fn a_store_outage_stops_the_run_at_once_and_resume_completes_it() {
         cut.interrupted.len(),
         cut.stopped
     );
+}
+
+/// The run against a real Qdrant server (`QDRANT_URL`) behind a proxy that is cut when the
+/// run is under way: the server backend's breaker opens, the run stops with the outage naming
+/// the URL, and a new store (as `--resume` in a new process) completes it once the proxy is
+/// back, with the traces of an uninterrupted run against the same server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_real_server_cut_off_mid_run_stops_it_and_resume_completes_when_qdrant_url_is_set() {
+    let Ok(url) = std::env::var("QDRANT_URL") else {
+        println!("skipped: QDRANT_URL not set (a real Qdrant server to cut off mid-run)");
+        return;
+    };
+    let proxy = scrollsim_testkit::CutProxy::start(&url).await.unwrap();
+    let via = proxy.url();
+    let name = format!("scrollsim_outage_{}", std::process::id());
+    let cfg = scrollsim_store::StoreConfig {
+        backend: scrollsim_store::Backend::Server,
+        url: via.clone(),
+        collection: name.clone(),
+        api_key_env: std::env::var("QDRANT_API_KEY")
+            .ok()
+            .map(|_| "QDRANT_API_KEY".to_string()),
+        timeout_s: 2.0,
+        retries: 2,
+        retry_base_ms: 20,
+        // No probe during the cut run: it ends on the outage, as a process would.
+        breaker_cooldown_s: 600.0,
+        ..Default::default()
+    };
+    let data = tempfile::tempdir().unwrap();
+    let store = scrollsim_store::open_store(&cfg, data.path())
+        .await
+        .unwrap();
+    let points = common::synthetic(300, 384);
+    store
+        .open_collection(&CollectionSpec {
+            name: name.clone(),
+            text_dim: 384,
+            image_dim: None,
+        })
+        .await
+        .unwrap();
+    store.upsert(points).await.unwrap();
+    store.wait_indexed().await.unwrap();
+
+    let exp = common::experiment(EXPERIMENT);
+    let id = RunId::new("o");
+    let runs = tempfile::tempdir().unwrap();
+    let dir = |name: &str| RunDir::create(&runs.path().join(name), &id, EXPERIMENT, &exp).unwrap();
+    let deps = common::deps(store.clone(), data.path(), None).await;
+    let clean = dir("clean");
+    let full = execute(
+        &clean,
+        &exp,
+        Shard::ALL,
+        &deps,
+        Stop::new(),
+        RunProgress::new(),
+    )
+    .await
+    .unwrap();
+    assert!(full.complete(), "{full:?}");
+
+    // Cut when a fifth of the steps are written.
+    let progress = RunProgress::new();
+    let watch = progress.clone();
+    let planned = full.sessions as u64 * 40;
+    let cutter = tokio::spawn(async move {
+        let mut proxy = proxy;
+        while watch.snapshot().steps < planned / 5 {
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
+        proxy.cut().await;
+        proxy
+    });
+    let b = dir("b");
+    let cut = execute(&b, &exp, Shard::ALL, &deps, Stop::new(), progress.clone())
+        .await
+        .unwrap();
+    let mut proxy = cutter.await.unwrap();
+    let outage = cut.outage.as_ref().expect("the run saw the outage");
+    assert!(outage.to_string().contains(&via), "{outage}");
+    assert!(cut.failures.is_empty(), "{:?}", cut.failures);
+    assert!(
+        cut.stopped > 0,
+        "sessions waiting to start never start: {cut:?}"
+    );
+    assert_eq!(
+        cut.ended + cut.interrupted.len() + cut.stopped,
+        cut.sessions,
+        "{cut:?}"
+    );
+    let steps_at_cut = progress.snapshot().steps;
+
+    proxy.restore().await.unwrap();
+    let store = scrollsim_store::open_store(&cfg, data.path())
+        .await
+        .unwrap();
+    let mut deps_back = deps.clone();
+    deps_back.store = store;
+    let resumed = execute(
+        &b,
+        &exp,
+        Shard::ALL,
+        &deps_back,
+        Stop::new(),
+        RunProgress::new(),
+    )
+    .await
+    .unwrap();
+    assert!(resumed.complete(), "{resumed:?}");
+    let lines = common::assert_same_traces(&clean.root, &b.root);
+    println!(
+        "real server at {url} cut off after {steps_at_cut} of {planned} steps: {} ended, {} cut short, {} not started; resumed to {lines} identical trace lines",
+        cut.ended,
+        cut.interrupted.len(),
+        cut.stopped
+    );
+    scrollsim_testkit::drop_server_collection(&url, &name)
+        .await
+        .unwrap();
 }
