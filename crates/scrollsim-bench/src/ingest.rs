@@ -445,7 +445,7 @@ async fn embedding_section(b: &IngestBench) -> Result<()> {
     );
     println!(
         "{} texts (the corpus's captions + hashtags + descriptions, repeated; mean {:.0} characters),\n\
-         one forward pass per batch, texts batched by length, on the calling thread.",
+         one forward pass per batch (texts packed without padding), on the calling thread.",
         b.embed_texts, mean_chars
     );
     println!("{:>10} {:>12} {:>12}", "batch size", "texts/s", "ms/text");

@@ -8,6 +8,7 @@
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+mod bert;
 mod clip;
 mod config;
 mod minilm;

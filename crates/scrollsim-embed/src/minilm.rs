@@ -1,16 +1,17 @@
-//! all-MiniLM-L6-v2 with candle's BERT: mean pooling over the attention mask, then L2
-//! normalisation (sentence-transformers semantics), batched with padding, truncated at
-//! `max_tokens` (256, the model's `max_seq_length`).
+//! all-MiniLM-L6-v2: mean pooling over each text's tokens, then L2 normalisation
+//! (sentence-transformers semantics), truncated at `max_tokens` (256, the model's
+//! `max_seq_length`). The network runs on [`crate::bert::Encoder`].
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use candle_core::{DType, Device, Tensor};
+use candle_core::{DType, Device};
 use candle_nn::VarBuilder;
-use candle_transformers::models::bert::{BertModel, Config};
-use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
+use candle_transformers::models::bert::Config;
+use tokenizers::{Tokenizer, TruncationParams};
 
+use crate::bert::Encoder;
 use crate::{blocking, candle_err, EmbedError, Embedder, EmbedderInfo, MiniLmOptions, Result};
 
 /// Where `scripts/setup.sh` puts the model (relative to the working directory).
@@ -27,9 +28,8 @@ pub struct MiniLmEmbedder {
 }
 
 struct Inner {
-    model: BertModel,
+    encoder: Encoder,
     tokenizer: Tokenizer,
-    device: Device,
     dim: usize,
 }
 
@@ -85,15 +85,8 @@ impl MiniLmEmbedder {
 
         let mut tokenizer = Tokenizer::from_file(dir.join("tokenizer.json"))
             .map_err(|e| load_err(format!("tokenizer.json: {e}")))?;
-        let pad_id = tokenizer
-            .token_to_id("[PAD]")
-            .unwrap_or(config.pad_token_id as u32);
-        tokenizer.with_padding(Some(PaddingParams {
-            strategy: PaddingStrategy::BatchLongest,
-            pad_id,
-            pad_token: "[PAD]".into(),
-            ..Default::default()
-        }));
+        // The encoder packs texts without padding (tokenizer.json may ask for some).
+        tokenizer.with_padding(None);
         tokenizer
             .with_truncation(Some(TruncationParams {
                 max_length: max_tokens,
@@ -101,53 +94,33 @@ impl MiniLmEmbedder {
             }))
             .map_err(|e| load_err(format!("tokenizer truncation: {e}")))?;
 
-        let device = Device::Cpu;
         let weights = std::fs::read(dir.join("model.safetensors"))
             .map_err(|e| load_err(format!("model.safetensors: {e}")))?;
-        let vb = VarBuilder::from_buffered_safetensors(weights, DType::F32, &device)
+        let vb = VarBuilder::from_buffered_safetensors(weights, DType::F32, &Device::Cpu)
             .map_err(|e| load_err(format!("model.safetensors: {e}")))?;
-        let model =
-            BertModel::load(vb, &config).map_err(|e| load_err(format!("BERT weights: {e}")))?;
+        let encoder =
+            Encoder::load(vb, &config).map_err(|e| load_err(format!("BERT weights: {e}")))?;
         Ok(MiniLmEmbedder {
             inner: Arc::new(Inner {
-                model,
+                dim: encoder.hidden(),
+                encoder,
                 tokenizer,
-                device,
-                dim: config.hidden_size,
             }),
             batch_size: opts.batch_size,
             model_name: model_name(dir),
         })
     }
 
-    /// Embeds on the calling thread, `batch_size` texts per forward pass. Used by
-    /// [`Embedder::embed_texts`] on a blocking thread, and directly by benchmarks.
+    /// Embeds `batch_size` texts per forward pass, one pass after another; each pass uses
+    /// every core (candle's thread pool, rayon). Used by [`Embedder::embed_texts`] on a
+    /// blocking thread, and directly by benchmarks. Results come back in input order.
     ///
-    /// Texts are batched in order of length (as sentence-transformers does), so a batch is
-    /// padded to a similar length rather than to the longest text of all; results come back in
-    /// input order.
-    ///
-    /// Batches run side by side on candle's thread pool (rayon), one per core: within one
-    /// forward pass only the matrix products use more than one core, so the element-wise
-    /// work (GELU, layer norms, softmax) would otherwise leave the other cores idle. Matrix
-    /// products split further onto idle threads when there are fewer batches than cores.
+    /// A batch's texts are packed without padding, so how texts of different lengths are
+    /// grouped does not change the work done.
     pub fn embed_blocking(&self, texts: &[String]) -> Result<Vec<Vec<f32>>> {
-        use rayon::prelude::*;
-        let mut order: Vec<usize> = (0..texts.len()).collect();
-        order.sort_by_key(|&i| std::cmp::Reverse(texts[i].len()));
-        let batches: Vec<&[usize]> = order.chunks(self.batch_size).collect();
-        let vectors = batches
-            .par_iter()
-            .map(|idx| {
-                let chunk: Vec<String> = idx.iter().map(|&i| texts[i].clone()).collect();
-                self.inner.forward(&chunk)
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let mut out: Vec<Vec<f32>> = vec![Vec::new(); texts.len()];
-        for (idx, vs) in batches.iter().zip(vectors) {
-            for (&i, v) in idx.iter().zip(vs) {
-                out[i] = v;
-            }
+        let mut out = Vec::with_capacity(texts.len());
+        for chunk in texts.chunks(self.batch_size) {
+            out.extend(self.inner.forward(chunk)?);
         }
         Ok(out)
     }
@@ -177,44 +150,10 @@ impl Inner {
             .tokenizer
             .encode_batch(texts.to_vec(), true)
             .map_err(|e| EmbedError::Inference(format!("tokenizing: {e}")))?;
-        let (n, len) = (enc.len(), enc[0].get_ids().len());
-        let flat = |f: fn(&tokenizers::Encoding) -> &[u32]| -> Vec<u32> {
-            enc.iter().flat_map(|e| f(e).iter().copied()).collect()
-        };
-        let err = candle_err("MiniLM forward pass");
-        let ids = Tensor::from_vec(flat(tokenizers::Encoding::get_ids), (n, len), &self.device)
-            .map_err(&err)?;
-        let types = ids.zeros_like().map_err(&err)?;
-        let mask = Tensor::from_vec(
-            flat(tokenizers::Encoding::get_attention_mask),
-            (n, len),
-            &self.device,
-        )
-        .map_err(&err)?;
-        let hidden = self
-            .model
-            .forward(&ids, &types, Some(&mask))
-            .map_err(&err)?;
-        // Mean over real tokens only: sum(h * mask) / sum(mask).
-        let mask = mask
-            .to_dtype(DType::F32)
-            .map_err(&err)?
-            .unsqueeze(2)
-            .map_err(&err)?;
-        let summed = hidden
-            .broadcast_mul(&mask)
-            .and_then(|t| t.sum(1))
-            .map_err(&err)?;
-        let counts = mask.sum(1).map_err(&err)?;
-        let mean = summed.broadcast_div(&counts).map_err(&err)?;
-        let norm = mean
-            .sqr()
-            .and_then(|t| t.sum_keepdim(1))
-            .and_then(|t| t.sqrt())
-            .map_err(&err)?;
-        mean.broadcast_div(&norm)
-            .and_then(|t| t.to_vec2::<f32>())
-            .map_err(&err)
+        let ids: Vec<&[u32]> = enc.iter().map(|e| e.get_ids()).collect();
+        self.encoder
+            .embed(&ids)
+            .map_err(candle_err("MiniLM forward pass"))
     }
 }
 

@@ -57,6 +57,115 @@ fn matches_the_numpy_reference() {
     }
 }
 
+/// What the embedder computed before its packed encoder: candle-transformers' `BertModel` on a
+/// batch padded to its longest text, with an attention mask, mean-pooled over the mask.
+fn candle_bert_vectors(texts: &[String]) -> Vec<Vec<f32>> {
+    use candle_core::{DType, Device, Tensor};
+    use candle_transformers::models::bert::{BertModel, Config};
+    use tokenizers::{PaddingParams, Tokenizer, TruncationParams};
+
+    let dir = model_dir();
+    let config: Config =
+        serde_json::from_slice(&std::fs::read(dir.join("config.json")).unwrap()).unwrap();
+    let mut tok = Tokenizer::from_file(dir.join("tokenizer.json")).unwrap();
+    tok.with_padding(Some(PaddingParams::default()));
+    tok.with_truncation(Some(TruncationParams {
+        max_length: 256,
+        ..Default::default()
+    }))
+    .unwrap();
+    let weights = std::fs::read(dir.join("model.safetensors")).unwrap();
+    let vb = candle_nn::VarBuilder::from_buffered_safetensors(weights, DType::F32, &Device::Cpu)
+        .unwrap();
+    let model = BertModel::load(vb, &config).unwrap();
+    let enc = tok.encode_batch(texts.to_vec(), true).unwrap();
+    let (n, len) = (enc.len(), enc[0].get_ids().len());
+    let flat = |f: fn(&tokenizers::Encoding) -> &[u32]| -> Tensor {
+        let v: Vec<u32> = enc.iter().flat_map(|e| f(e).iter().copied()).collect();
+        Tensor::from_vec(v, (n, len), &Device::Cpu).unwrap()
+    };
+    let ids = flat(tokenizers::Encoding::get_ids);
+    let mask = flat(tokenizers::Encoding::get_attention_mask);
+    let hidden = model
+        .forward(&ids, &ids.zeros_like().unwrap(), Some(&mask))
+        .unwrap();
+    let mask = mask.to_dtype(DType::F32).unwrap().unsqueeze(2).unwrap();
+    let mean = hidden
+        .broadcast_mul(&mask)
+        .unwrap()
+        .sum(1)
+        .unwrap()
+        .broadcast_div(&mask.sum(1).unwrap())
+        .unwrap();
+    mean.to_vec2::<f32>()
+        .unwrap()
+        .into_iter()
+        .map(|v| {
+            let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+            v.into_iter().map(|x| x / norm).collect()
+        })
+        .collect()
+}
+
+/// The fixture corpus's texts as ingest embeds them (caption, hashtags, description).
+fn fixture_texts() -> Vec<String> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/metadata.jsonl");
+    std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .lines()
+        .map(|line| {
+            let r: serde_json::Value = serde_json::from_str(line).unwrap();
+            let tags: Vec<String> = r["hashtags"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .map(|h| format!("#{}", h.as_str().unwrap()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            [
+                r["caption"].as_str().unwrap_or("").to_string(),
+                tags.join(" "),
+                r["description"].as_str().unwrap_or("").to_string(),
+            ]
+            .join("\n")
+        })
+        .collect()
+}
+
+#[test]
+fn packed_encoder_matches_candles_padded_bert() {
+    let mut texts = fixture_texts();
+    assert!(texts.len() >= 100, "{} fixture texts", texts.len());
+    // Lengths from 2 tokens to past the 256-token truncation, mixed in one batch.
+    texts.push(String::new());
+    texts.push(s("Hi"));
+    texts.push((0..300).map(|i| format!("token{} ", i % 11)).collect());
+    texts.push(s(
+        "Grandma's 🥟 recipe: dumplings for the new year!!! #family #tradition",
+    ));
+    let got = model().with_batch_size(16).embed_blocking(&texts).unwrap();
+    let mut worst = 0.0f32;
+    for chunk in (0..texts.len()).collect::<Vec<_>>().chunks(16) {
+        let batch: Vec<String> = chunk.iter().map(|&i| texts[i].clone()).collect();
+        for (&i, want) in chunk.iter().zip(candle_bert_vectors(&batch)) {
+            let distance = 1.0 - cosine(&got[i], &want);
+            worst = worst.max(distance);
+            let max_diff = got[i]
+                .iter()
+                .zip(&want)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0f32, f32::max);
+            assert!(
+                max_diff < 1e-5,
+                "{:?}: max abs difference {max_diff}",
+                texts[i]
+            );
+        }
+    }
+    assert!(worst < 1e-6, "largest cosine distance {worst}");
+}
+
 #[test]
 fn unit_norm_deterministic_and_batch_equals_single() {
     let texts = vec![
