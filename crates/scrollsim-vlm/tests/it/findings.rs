@@ -77,7 +77,7 @@ async fn text_only_question_arrives_whole_as_a_plain_string() {
     let judge = build_judge(&cfg, &spec, &env(dir.path(), store)).unwrap();
     let mut v = video("v1", &frames);
     v.description = Some("A crowd dancing at a festival.".into());
-    let d = decide(&judge, None, &v, 1).await;
+    let d = decide(&*judge, None, &v, 1).await;
     let sent = server.seen()[0].json();
     let content = &sent["messages"].as_array().unwrap().last().unwrap()["content"];
     assert!(
@@ -205,7 +205,7 @@ async fn an_answer_without_its_images_counted_is_images_dropped() {
     let judge = build_judge(&cfg, &spec, &env).unwrap();
     let p = persona();
     let v = video("v1", &frames);
-    let d = decide(&judge, Some(&p), &v, 1).await;
+    let d = decide(&*judge, Some(&p), &v, 1).await;
     assert!(
         matches!(d.status, ParseStatus::ImagesDropped { images: 4, .. }),
         "{:?}",
@@ -240,14 +240,14 @@ async fn a_rambling_answer_is_recorded_as_salvaged() {
     )
     .unwrap();
     let v = video("v1", &frames);
-    let d = decide(&judge, None, &v, 1).await;
+    let d = decide(&*judge, None, &v, 1).await;
     assert!(
         d.like,
         "the authors' rule still reads a like (paper-faithful)"
     );
     assert_eq!(d.read, Some(AnswerRead::Salvaged));
     let v = video("v0", &frames);
-    let d = decide(&judge, None, &v, 1).await;
+    let d = decide(&*judge, None, &v, 1).await;
     assert!(
         !d.like && matches!(d.status, ParseStatus::ParseFailure { .. }),
         "\"yes\" or \"no\" offered as a choice is not a yes: {d:?}"
@@ -264,7 +264,7 @@ async fn a_rambling_answer_is_recorded_as_salvaged() {
     )
     .unwrap();
     let v = video("v2", &frames);
-    let d = decide(&judge, None, &v, 1).await;
+    let d = decide(&*judge, None, &v, 1).await;
     assert_eq!((d.like, d.read), (false, Some(AnswerRead::Exact)));
 }
 
@@ -291,7 +291,7 @@ async fn an_answer_that_copies_the_format_is_a_failure_not_a_like() {
     .unwrap();
     let mut v = video("v1", &frames);
     v.description = Some("A cat playing with a ball of yarn on a sofa.".into());
-    let d = decide(&judge, None, &v, 1).await;
+    let d = decide(&*judge, None, &v, 1).await;
     assert!(!d.like, "{d:?}");
     assert_eq!(d.read, Some(AnswerRead::Failed));
     assert!(

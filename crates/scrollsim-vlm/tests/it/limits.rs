@@ -16,7 +16,7 @@ async fn run_parallel(
     for (i, v) in videos.into_iter().enumerate() {
         let judge = judges[i % judges.len()].clone();
         tasks.spawn(async move {
-            let d = decide(&judge, None, &v, i as u64).await;
+            let d = decide(&*judge, None, &v, i as u64).await;
             assert!(d.status.is_parsed(), "{:?}", d.status);
         });
     }

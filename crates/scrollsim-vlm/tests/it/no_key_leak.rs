@@ -84,7 +84,7 @@ async fn planted_key_never_leaves_the_request_headers() {
         let p = persona();
         for s in 0..3 {
             let v = video(&format!("{provider}{s}"), &frames);
-            let d = decide(&judge, Some(&p), &v, s).await;
+            let d = decide(&*judge, Some(&p), &v, s).await;
             decisions.push(d);
         }
     }

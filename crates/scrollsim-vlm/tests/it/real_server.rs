@@ -56,7 +56,7 @@ async fn real_server_text_only_answers_arrive_whole() {
     let judge = build_judge(&cfg, &spec, &env(dir.path(), store)).unwrap();
     let mut v = video("v1", &frames);
     v.description = Some("A crowd dancing at a night-time music festival.".into());
-    let d = decide(&judge, None, &v, 1).await;
+    let d = decide(&*judge, None, &v, 1).await;
     eprintln!(
         "text-only: {} prompt tokens, read {:?}, answer {:?}",
         d.usage.prompt_tokens,
@@ -138,7 +138,7 @@ async fn real_server_structured_output_works_or_its_absence_is_recorded() {
     assert_eq!(info.structured, best, "the trace says which mode was used");
     let mut v = video("v1", &frames);
     v.description = Some("A cat sleeping on a sofa.".into());
-    let d = decide(&judge, None, &v, 1).await;
+    let d = decide(&*judge, None, &v, 1).await;
     eprintln!(
         "auto parser -> {} with {:?}: read {:?}, answer {:?}",
         info.parser,

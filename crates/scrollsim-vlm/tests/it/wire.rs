@@ -42,7 +42,7 @@ async fn openai_request_is_exact() {
     let judge = build_judge(&cfg, &spec(StrategyKind::Simple, ParserKind::Lenient), &env).unwrap();
     let p = persona();
     let v = video("v1", &frames);
-    let d = decide(&judge, Some(&p), &v, 7).await;
+    let d = decide(&*judge, Some(&p), &v, 7).await;
 
     let seen = server.seen();
     assert_eq!(seen.len(), 1);
@@ -145,7 +145,7 @@ async fn openai_strict_sends_a_json_schema() {
     )
     .unwrap();
     let v = video("v1", &frames);
-    let d = decide(&judge, None, &v, 1).await;
+    let d = decide(&*judge, None, &v, 1).await;
     let body = server.seen()[0].json();
     assert!(
         server.seen()[0].header("authorization").is_none(),
@@ -204,7 +204,7 @@ async fn anthropic_request_is_exact() {
     .unwrap();
     let p = persona();
     let v = video("v2", &frames);
-    let d = decide(&judge, Some(&p), &v, 3).await;
+    let d = decide(&*judge, Some(&p), &v, 3).await;
 
     let r = &server.seen()[0];
     assert_eq!(r.path, "/v1/messages");
@@ -269,7 +269,7 @@ async fn gemini_request_is_exact() {
     .unwrap();
     let p = persona();
     let v = video("v3", &frames);
-    let d = decide(&judge, Some(&p), &v, 3).await;
+    let d = decide(&*judge, Some(&p), &v, 3).await;
 
     let r = &server.seen()[0];
     assert_eq!(r.path, "/v1beta/models/gemini-test:generateContent");
@@ -350,7 +350,7 @@ async fn run_case(
     .unwrap();
     let v = video("v", &frames);
     let started = Instant::now();
-    let d = decide(&judge, None, &v, 1).await;
+    let d = decide(&*judge, None, &v, 1).await;
     (d, server.count(), started.elapsed())
 }
 
@@ -478,7 +478,7 @@ async fn strict_parse_failure_and_refusal_are_recorded_not_skipped() {
     )
     .unwrap();
     let v = video("v", &frames);
-    let d = decide(&judge, None, &v, 1).await;
+    let d = decide(&*judge, None, &v, 1).await;
     assert!(
         server.seen()[0].json().get("response_format").is_none(),
         "structured_output = false"
@@ -490,7 +490,7 @@ async fn strict_parse_failure_and_refusal_are_recorded_not_skipped() {
         d.status
     );
     assert_eq!(d.raw[0].text, "Maybe. It depends.");
-    let d = decide(&judge, None, &v, 1).await;
+    let d = decide(&*judge, None, &v, 1).await;
     assert!(
         matches!(&d.status, ParseStatus::Refused { detail } if detail.contains("can't assess")),
         "{:?}",
@@ -518,7 +518,7 @@ async fn text_only_describes_first_then_asks_without_images() {
     .unwrap();
     assert_eq!(judge.info().kind, scrollsim_core::JudgeKind::TextOnly);
     let v = video("v", &frames);
-    let d = decide(&judge, None, &v, 1).await;
+    let d = decide(&*judge, None, &v, 1).await;
     let seen = server.seen();
     assert_eq!(seen.len(), 2);
     let describe = seen[0].json();
@@ -550,7 +550,7 @@ async fn text_only_describes_first_then_asks_without_images() {
     // model still describes the keyframes itself.
     let mut described = v.clone();
     described.description = Some("A quiet library.".into());
-    let d = decide(&judge, None, &described, 2).await;
+    let d = decide(&*judge, None, &described, 2).await;
     assert_eq!(server.count(), 4);
     assert_eq!(d.usage.calls, 2);
     let ask = server.seen()[3].json();
@@ -599,7 +599,7 @@ async fn image_budget_is_a_clear_error_not_a_drop() {
     // A keyframe missing from the store is this video's problem: recorded, the session goes on.
     let mut gone = video("v10", &frames[..1]);
     gone.keyframes[0].hash = "0".repeat(64).parse().unwrap();
-    let d = decide(&judge, None, &gone, 1).await;
+    let d = decide(&*judge, None, &gone, 1).await;
     assert!(!d.like);
     assert!(
         matches!(&d.status, ParseStatus::CallError { message } if message.contains("keyframes unavailable") && message.contains("v10")),
