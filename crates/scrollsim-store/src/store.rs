@@ -132,7 +132,7 @@ impl<E: Engine> Store<E> {
         exact: bool,
     ) -> Result<Vec<Scored>> {
         if exact || self.exact {
-            return self.engine.search(using, vector, cond, limit, true).await;
+            return self.exact_nearest(using, vector, cond, limit).await;
         }
         let hits = self
             .engine
@@ -145,7 +145,47 @@ impl<E: Engine> Store<E> {
             "indexed search returned {} of {limit} hits; repeating it exactly",
             hits.len()
         );
-        self.engine.search(using, vector, cond, limit, true).await
+        self.exact_nearest(using, vector, cond, limit).await
+    }
+
+    /// An exact search whose answer is the same on every engine and cluster layout: best
+    /// first, equal scores in point-id order. An engine cuts a run of equal scores at the
+    /// limit wherever its shards happen to put it (a cluster answers ties in varying order),
+    /// so hits tied with the last one returned are completed by asking for more, as `scroll`
+    /// does for its keys.
+    async fn exact_nearest(
+        &self,
+        using: VectorName,
+        vector: Vec<f32>,
+        cond: &Cond<'_>,
+        limit: usize,
+    ) -> Result<Vec<Scored>> {
+        let mut fetch = limit + 1 + 16;
+        loop {
+            let hits = self
+                .engine
+                .search(using, vector.clone(), cond, fetch, true)
+                .await?;
+            let exhausted = hits.len() < fetch;
+            let min = hits.iter().map(|h| h.score).fold(f32::INFINITY, f32::min);
+            let mut keyed: Vec<(Uuid, Scored)> = hits
+                .into_iter()
+                .map(|h| (schema::point_id(&h.video.id), h))
+                .collect();
+            keyed.sort_by(|a, b| b.1.score.total_cmp(&a.1.score).then(a.0.cmp(&b.0)));
+            // Every hit scoring above the lowest returned is certainly in; those tied with it
+            // may have been cut off.
+            let complete = if exhausted {
+                keyed.len()
+            } else {
+                keyed.iter().filter(|h| h.1.score > min).count()
+            };
+            if exhausted || complete >= limit {
+                keyed.truncate(limit);
+                return Ok(keyed.into_iter().map(|h| h.1).collect());
+            }
+            fetch *= 4;
+        }
     }
 
     /// Rejects a point the collection cannot hold, naming the video.

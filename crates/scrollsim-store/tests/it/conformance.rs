@@ -583,6 +583,54 @@ where
     assert!(after_delete
         .as_str()
         .starts_with(&format!("{name}:{}:", points.len() - 2)));
+    check_ties(s).await;
+}
+
+/// Videos that score exactly alike come back in point-id order, and a run of them cut by the
+/// limit is cut at the same place on every engine and shard layout (a cluster answers ties
+/// in varying order; traces must not depend on it).
+async fn check_ties(s: &dyn VideoStore) {
+    let backend = s.backend();
+    let mut tied: Vec<VideoPoint> = corpus().into_iter().take(1).collect();
+    let template = tied.pop().unwrap();
+    let tied: Vec<VideoPoint> = (0..40)
+        .map(|i| {
+            let mut p = template.clone();
+            p.video.id = vid(&format!("tie{i:02}"));
+            p.video.topic = Some("tie".into());
+            p.video.hashtags = vec!["tie".into()];
+            p.text = vec![0.0, 0.0, 0.0, 1.0];
+            p
+        })
+        .collect();
+    s.upsert(tied.clone()).await.unwrap();
+    let mut want: Vec<VideoId> = tied.iter().map(|p| p.video.id.clone()).collect();
+    want.sort_by_key(scrollsim_store::point_id);
+    let only_ties = Filter {
+        topics: vec!["tie".into()],
+        ..Default::default()
+    };
+    for (limit, exclude) in [(3, 0), (7, 2), (40, 0)] {
+        let filter = Filter {
+            exclude: want[..exclude].to_vec(),
+            ..only_ties.clone()
+        };
+        let hits = s
+            .search(&SearchRequest {
+                using: VectorName::Text,
+                vector: vec![0.0, 0.0, 0.0, 1.0],
+                filter,
+                limit,
+                exact: true,
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            hits.into_iter().map(|h| h.video.id).collect::<Vec<_>>(),
+            want[exclude..exclude + limit.min(40 - exclude)].to_vec(),
+            "[{backend}] {limit} of 40 equal scores (first {exclude} excluded) in point-id order"
+        );
+    }
 }
 
 async fn check_get_and_vectors(s: &dyn VideoStore, points: &[VideoPoint]) {
