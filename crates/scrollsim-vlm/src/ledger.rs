@@ -109,25 +109,18 @@ impl Ledger {
         usd: f64,
     ) -> Result<Reservation, String> {
         let mut s = self.lock();
-        if let Some(max) = budget.max_tokens {
-            let committed = s.spent_tokens + s.reserved_tokens;
-            if committed + tokens > max {
-                s.exhausted = true;
-                return Err(format!(
-                    "token budget {max} reached: {} spent, {} reserved by calls in flight, this call may need {tokens} (judge.budget.max_tokens)",
-                    s.spent_tokens, s.reserved_tokens
-                ));
-            }
-        }
-        if let Some(max) = budget.max_usd {
-            let committed = s.spent_usd + s.reserved_usd;
-            if committed + usd > max {
-                s.exhausted = true;
-                return Err(format!(
-                    "cost budget ${max:.2} reached: ${:.4} spent, ${:.4} reserved by calls in flight, this call may cost ${usd:.4} (judge.budget.max_usd)",
-                    s.spent_usd, s.reserved_usd
-                ));
-            }
+        let refusal = passed(budget.max_tokens, s.spent_tokens + s.reserved_tokens + tokens)
+            .map(|max| format!(
+                "token budget {max} reached: {} spent, {} reserved by calls in flight, this call may need {tokens} (judge.budget.max_tokens)",
+                s.spent_tokens, s.reserved_tokens
+            ))
+            .or_else(|| passed(budget.max_usd, s.spent_usd + s.reserved_usd + usd).map(|max| format!(
+                "cost budget ${max:.2} reached: ${:.4} spent, ${:.4} reserved by calls in flight, this call may cost ${usd:.4} (judge.budget.max_usd)",
+                s.spent_usd, s.reserved_usd
+            )));
+        if let Some(refusal) = refusal {
+            s.exhausted = true;
+            return Err(refusal);
         }
         s.reserved_tokens += tokens;
         s.reserved_usd += usd;
@@ -138,6 +131,11 @@ impl Ledger {
             open: true,
         })
     }
+}
+
+/// The cap, when `committed` would pass it.
+fn passed<T: PartialOrd + Copy>(cap: Option<T>, committed: T) -> Option<T> {
+    cap.filter(|&max| committed > max)
 }
 
 /// Budget held for a call in flight.
@@ -152,21 +150,27 @@ pub(crate) struct Reservation {
 impl Reservation {
     /// Releases the reservation and books what the call actually spent.
     pub fn settle(mut self, tokens: u64, usd: f64) {
-        let mut s = self.ledger.lock();
-        s.reserved_tokens -= self.tokens;
-        s.reserved_usd = (s.reserved_usd - self.usd).max(0.0);
+        let ledger = self.ledger.clone();
+        let mut s = ledger.lock();
+        self.release(&mut s);
         s.spent_tokens += tokens;
         s.spent_usd += usd;
-        self.open = false;
+    }
+
+    /// Gives back what was held, once.
+    fn release(&mut self, s: &mut State) {
+        if std::mem::take(&mut self.open) {
+            s.reserved_tokens -= self.tokens;
+            s.reserved_usd = (s.reserved_usd - self.usd).max(0.0);
+        }
     }
 }
 
 impl Drop for Reservation {
     fn drop(&mut self) {
         if self.open {
-            let mut s = self.ledger.lock();
-            s.reserved_tokens -= self.tokens;
-            s.reserved_usd = (s.reserved_usd - self.usd).max(0.0);
+            let ledger = self.ledger.clone();
+            self.release(&mut ledger.lock());
         }
     }
 }

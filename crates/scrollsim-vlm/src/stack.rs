@@ -43,17 +43,17 @@ pub fn build_stack(cfg: StackConfig<'_>) -> Result<CallService, ClientError> {
     let client = HttpProvider::client(timeout.min(Duration::from_secs(30)))?;
     let http = HttpProvider::new(client, wire_for(cfg.model), cfg.key);
     let svc = ServiceBuilder::new()
-        .layer(Around(Account::new(
-            cfg.ledger.clone(),
-            cfg.name.to_string(),
-            cfg.model.prices,
-        )))
+        .layer(Around(Account {
+            ledger: cfg.ledger.clone(),
+            model: cfg.name.to_string(),
+            prices: cfg.model.prices,
+        }))
         .layer(Around(Cache::new(cfg.cache, cfg.mode)))
-        .layer(Around(Budget::new(
-            cfg.ledger,
-            cfg.budget,
-            cfg.model.prices,
-        )))
+        .layer(Around(Budget {
+            ledger: cfg.ledger,
+            budget: cfg.budget,
+            prices: cfg.model.prices,
+        }))
         .concurrency_limit(cfg.model.limits.concurrency)
         .retry(RetryPolicy::new(cfg.retry))
         .layer(Around(RateLimit::new(

@@ -1,41 +1,27 @@
 //! Books every call that leaves the stack into the shared [`Ledger`]: live calls with their
 //! tokens and cost, cache hits, errors.
 
-use tower::{Service, ServiceExt};
+use tower::ServiceExt;
 
-use super::{AroundCall, BoxFut};
+use super::{Answering, AroundCall, Next};
 use crate::call::Call;
-use crate::chat::{Answer, CallError};
+use crate::chat::CallError;
 use crate::config::Prices;
 use crate::ledger::{Ledger, ModelTally};
 
 #[derive(Clone)]
 pub struct Account {
-    ledger: Ledger,
-    model: String,
-    prices: Option<Prices>,
-}
-
-impl Account {
-    /// `model` is the config name the tallies are kept under.
-    pub fn new(ledger: Ledger, model: String, prices: Option<Prices>) -> Self {
-        Account {
-            ledger,
-            model,
-            prices,
-        }
-    }
+    pub ledger: Ledger,
+    /// The config name the tallies are kept under.
+    pub model: String,
+    pub prices: Option<Prices>,
 }
 
 impl AroundCall for Account {
-    fn around<S>(self, call: Call, inner: S) -> BoxFut<Result<Answer, CallError>>
-    where
-        S: Service<Call, Response = Answer, Error = CallError> + Send + 'static,
-        S::Future: Send,
-    {
+    fn around(self, call: Call, next: Next) -> Answering {
         let cfg = self;
         Box::pin(async move {
-            let result = inner.oneshot(call).await;
+            let result = next.oneshot(call).await;
             let delta = match &result {
                 Ok(a) if a.cached => ModelTally {
                     cached: 1,

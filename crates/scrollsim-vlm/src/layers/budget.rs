@@ -3,41 +3,27 @@
 //! case (estimated prompt tokens + `max_tokens`) before it starts, so calls in flight cannot
 //! together overshoot the cap; the reservation becomes the actual spend when the call ends.
 
-use tower::{Service, ServiceExt};
+use tower::ServiceExt;
 
-use super::{AroundCall, BoxFut};
+use super::{Answering, AroundCall, Next};
 use crate::call::Call;
-use crate::chat::{Answer, CallError};
+use crate::chat::CallError;
 use crate::config::{BudgetConfig, Prices};
 use crate::ledger::Ledger;
 
 #[derive(Clone)]
 pub struct Budget {
-    ledger: Ledger,
-    budget: BudgetConfig,
-    prices: Option<Prices>,
-}
-
-impl Budget {
-    pub fn new(ledger: Ledger, budget: BudgetConfig, prices: Option<Prices>) -> Self {
-        Budget {
-            ledger,
-            budget,
-            prices,
-        }
-    }
+    pub ledger: Ledger,
+    pub budget: BudgetConfig,
+    pub prices: Option<Prices>,
 }
 
 impl AroundCall for Budget {
-    fn around<S>(self, call: Call, inner: S) -> BoxFut<Result<Answer, CallError>>
-    where
-        S: Service<Call, Response = Answer, Error = CallError> + Send + 'static,
-        S::Future: Send,
-    {
+    fn around(self, call: Call, next: Next) -> Answering {
         let cfg = self;
         Box::pin(async move {
             if cfg.budget.max_tokens.is_none() && cfg.budget.max_usd.is_none() {
-                return inner.oneshot(call).await;
+                return next.oneshot(call).await;
             }
             let max_out = call.request.settings.max_tokens as u64;
             let est_usd = cfg
@@ -47,7 +33,7 @@ impl AroundCall for Budget {
                 .ledger
                 .reserve(&cfg.budget, call.est_total_tokens(), est_usd)
                 .map_err(CallError::Budget)?;
-            let result = inner.oneshot(call).await;
+            let result = next.oneshot(call).await;
             let (tokens, usd) = match &result {
                 Ok(a) => {
                     let u = a.response.usage;

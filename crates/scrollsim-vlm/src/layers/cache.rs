@@ -6,9 +6,9 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use tower::{Service, ServiceExt};
+use tower::ServiceExt;
 
-use super::{AroundCall, BoxFut};
+use super::{Answering, AroundCall, Next};
 use crate::call::Call;
 use crate::chat::{Answer, CallError};
 use crate::config::CacheMode;
@@ -29,15 +29,11 @@ impl Cache {
 }
 
 impl AroundCall for Cache {
-    fn around<S>(self, call: Call, inner: S) -> BoxFut<Result<Answer, CallError>>
-    where
-        S: Service<Call, Response = Answer, Error = CallError> + Send + 'static,
-        S::Future: Send,
-    {
+    fn around(self, call: Call, next: Next) -> Answering {
         let Cache { cache, mode } = self;
         Box::pin(async move {
             let cache = match (mode, cache) {
-                (CacheMode::Live, _) | (_, None) => return inner.oneshot(call).await,
+                (CacheMode::Live, _) | (_, None) => return next.oneshot(call).await,
                 (_, Some(c)) => c,
             };
             if mode != CacheMode::Record {
@@ -67,7 +63,7 @@ impl AroundCall for Cache {
                 }
             }
             let started = std::time::Instant::now();
-            let result = inner.oneshot(call.clone()).await;
+            let result = next.oneshot(call.clone()).await;
             let outcome = match &result {
                 Ok(a) => Some((
                     RecordedOutcome::Answer {

@@ -4,9 +4,9 @@
 //! (requests and tokens per minute) → timeout (tower) → the HTTP provider.
 //!
 //! Each of our layers is an [`AroundCall`]: what it does around one call, given the rest of the
-//! stack. [`Around`] is the tower plumbing they share. They apply no backpressure in
-//! `poll_ready`: each call clones the inner service and drives it with `oneshot`, so a cache
-//! hit never waits for a concurrency permit.
+//! stack as a boxed [`Next`]. [`Around`] is the tower plumbing they share. They apply no
+//! backpressure in `poll_ready`: each call clones the inner service and drives it with
+//! `oneshot`, so a cache hit never waits for a concurrency permit.
 
 pub mod account;
 pub mod budget;
@@ -18,6 +18,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use tower::util::BoxCloneService;
 use tower::{Layer, Service};
 
 use crate::call::Call;
@@ -26,12 +27,16 @@ use crate::chat::{Answer, CallError};
 /// The future type of the crate's layers.
 pub type BoxFut<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
-/// One layer's work around a call; `inner` is the rest of the stack below it.
+/// A call's outcome, as a layer returns it.
+pub type Answering = BoxFut<Result<Answer, CallError>>;
+
+/// The rest of the stack below a layer, boxed once so each layer names one type (the box costs
+/// an allocation per layer and call, nothing beside an HTTP round trip).
+pub type Next = BoxCloneService<Call, Answer, CallError>;
+
+/// One layer's work around a call; `next` is the rest of the stack below it.
 pub trait AroundCall: Clone + Send + 'static {
-    fn around<S>(self, call: Call, inner: S) -> BoxFut<Result<Answer, CallError>>
-    where
-        S: Service<Call, Response = Answer, Error = CallError> + Send + 'static,
-        S::Future: Send;
+    fn around(self, call: Call, next: Next) -> Answering;
 }
 
 /// An [`AroundCall`] as a tower layer.
@@ -59,17 +64,19 @@ impl<A, S> Service<Call> for AroundService<A, S>
 where
     A: AroundCall,
     S: Service<Call, Response = Answer, Error = CallError> + Clone + Send + 'static,
-    S::Future: Send,
+    S::Future: Send + 'static,
 {
     type Response = Answer;
     type Error = CallError;
-    type Future = BoxFut<Result<Answer, CallError>>;
+    type Future = Answering;
 
     fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), CallError>> {
         Poll::Ready(Ok(()))
     }
 
     fn call(&mut self, call: Call) -> Self::Future {
-        self.around.clone().around(call, self.inner.clone())
+        self.around
+            .clone()
+            .around(call, Next::new(self.inner.clone()))
     }
 }

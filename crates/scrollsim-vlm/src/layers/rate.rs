@@ -8,11 +8,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use governor::{DefaultDirectRateLimiter, Jitter, Quota, RateLimiter};
-use tower::{Service, ServiceExt};
+use tower::ServiceExt;
 
-use super::{AroundCall, BoxFut};
+use super::{Answering, AroundCall, Next};
 use crate::call::Call;
-use crate::chat::{Answer, CallError};
+use crate::chat::CallError;
 
 #[derive(Clone)]
 pub struct RateLimit {
@@ -40,11 +40,7 @@ impl RateLimit {
 }
 
 impl AroundCall for RateLimit {
-    fn around<S>(self, call: Call, inner: S) -> BoxFut<Result<Answer, CallError>>
-    where
-        S: Service<Call, Response = Answer, Error = CallError> + Send + 'static,
-        S::Future: Send,
-    {
+    fn around(self, call: Call, next: Next) -> Answering {
         let cfg = self;
         Box::pin(async move {
             let jitter = Jitter::up_to(Duration::from_millis(20));
@@ -61,7 +57,7 @@ impl AroundCall for RateLimit {
                     .await
                     .map_err(|e| CallError::Request(e.to_string()))?;
             }
-            inner.oneshot(call).await
+            next.oneshot(call).await
         })
     }
 }

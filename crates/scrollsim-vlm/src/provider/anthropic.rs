@@ -6,7 +6,7 @@
 use reqwest::header::{HeaderMap, HeaderValue};
 use serde_json::{json, Value as Json};
 
-use super::{b64, f32_json, ApiKey, WireFormat};
+use super::{b64, counts, json_body, sampling, string_at, ApiKey, WireFormat};
 use crate::chat::{CallError, ChatRequest, ChatResponse, Finish, TokenUsage};
 use crate::config::ProviderKind;
 
@@ -49,11 +49,8 @@ impl WireFormat for Anthropic {
         if let Some(system) = &req.system {
             body["system"] = json!(system);
         }
-        if let Some(t) = s.temperature {
-            body["temperature"] = f32_json(t);
-        }
-        if let Some(p) = s.top_p {
-            body["top_p"] = f32_json(p);
+        for (k, x) in sampling(s, ["temperature", "top_p"]) {
+            body[k] = x;
         }
         body
     }
@@ -70,7 +67,7 @@ impl WireFormat for Anthropic {
     }
 
     fn parse(&self, body: &[u8]) -> Result<ChatResponse, String> {
-        let v: Json = serde_json::from_slice(body).map_err(|e| format!("not JSON: {e}"))?;
+        let v = json_body(body)?;
         let blocks = v
             .get("content")
             .and_then(Json::as_array)
@@ -88,13 +85,7 @@ impl WireFormat for Anthropic {
             Some("max_tokens") => Finish::Length,
             _ => Finish::Stop,
         };
-        let usage = v.get("usage");
-        let n = |k: &str| {
-            usage
-                .and_then(|u| u.get(k))
-                .and_then(Json::as_u64)
-                .unwrap_or(0)
-        };
+        let n = counts(&v, "usage");
         Ok(ChatResponse {
             text,
             usage: TokenUsage {
@@ -104,7 +95,7 @@ impl WireFormat for Anthropic {
                 completion_tokens: n("output_tokens"),
             },
             finish,
-            model: v.get("model").and_then(Json::as_str).map(str::to_string),
+            model: string_at(&v, "model"),
         })
     }
 }

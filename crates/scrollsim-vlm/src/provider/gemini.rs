@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value as Json};
 
 use scrollsim_core::StructuredMode;
 
-use super::{b64, f32_json, ApiKey, WireFormat};
+use super::{b64, counts, json_body, sampling, string_at, ApiKey, WireFormat};
 use crate::chat::{CallError, ChatRequest, ChatResponse, Finish, TokenUsage};
 use crate::config::ProviderKind;
 
@@ -38,11 +38,8 @@ impl WireFormat for Gemini {
         let s = &req.settings;
         let mut gen = Map::new();
         gen.insert("maxOutputTokens".into(), json!(s.max_tokens));
-        if let Some(t) = s.temperature {
-            gen.insert("temperature".into(), f32_json(t));
-        }
-        if let Some(p) = s.top_p {
-            gen.insert("topP".into(), f32_json(p));
+        for (k, x) in sampling(s, ["temperature", "topP"]) {
+            gen.insert(k.into(), x);
         }
         if let Some(seed) = s.seed {
             // Gemini's seed is an int32.
@@ -78,23 +75,14 @@ impl WireFormat for Gemini {
     }
 
     fn parse(&self, body: &[u8]) -> Result<ChatResponse, String> {
-        let v: Json = serde_json::from_slice(body).map_err(|e| format!("not JSON: {e}"))?;
-        let usage = v.get("usageMetadata");
-        let n = |k: &str| {
-            usage
-                .and_then(|u| u.get(k))
-                .and_then(Json::as_u64)
-                .unwrap_or(0)
-        };
+        let v = json_body(body)?;
+        let n = counts(&v, "usageMetadata");
         let usage = TokenUsage {
             prompt_tokens: n("promptTokenCount"),
             // Thinking tokens are billed as output.
             completion_tokens: n("candidatesTokenCount") + n("thoughtsTokenCount"),
         };
-        let model = v
-            .get("modelVersion")
-            .and_then(Json::as_str)
-            .map(str::to_string);
+        let model = string_at(&v, "modelVersion");
         let candidate = v.get("candidates").and_then(|c| c.get(0));
         let Some(candidate) = candidate else {
             if let Some(reason) = v

@@ -20,7 +20,7 @@ pub use openai::OpenAi;
 
 use crate::call::Call;
 use crate::chat::{Answer, CallError, ChatRequest, ChatResponse};
-use crate::config::{ModelConfig, ProviderKind};
+use crate::config::{GenerationSettings, ModelConfig, ProviderKind};
 
 /// An API key read from the environment. Its `Debug` says `[redacted]`; it has no `Display`
 /// and no `Serialize`, so it cannot reach a trace, a log line or the cache by accident.
@@ -361,6 +361,41 @@ pub(crate) fn gbnf(schema: &serde_json::Value) -> String {
 }
 
 /// Base64 of image bytes (standard alphabet, padded), as all three providers expect.
+/// A success body as JSON.
+pub(crate) fn json_body(body: &[u8]) -> Result<serde_json::Value, String> {
+    serde_json::from_slice(body).map_err(|e| format!("not JSON: {e}"))
+}
+
+/// The token counts in a response's `section` by name, 0 where the provider leaves one out.
+pub(crate) fn counts<'a>(v: &'a serde_json::Value, section: &str) -> impl Fn(&str) -> u64 + 'a {
+    let usage = v.get(section);
+    move |k| {
+        usage
+            .and_then(|u| u.get(k))
+            .and_then(serde_json::Value::as_u64)
+            .unwrap_or(0)
+    }
+}
+
+/// A string field of a response.
+pub(crate) fn string_at(v: &serde_json::Value, key: &str) -> Option<String> {
+    v.get(key)
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_string)
+}
+
+/// The sampling settings a request sets, under the wire format's names for temperature and
+/// top-p.
+pub(crate) fn sampling<'k>(
+    s: &GenerationSettings,
+    [temperature, top_p]: [&'k str; 2],
+) -> Vec<(&'k str, serde_json::Value)> {
+    [(temperature, s.temperature), (top_p, s.top_p)]
+        .into_iter()
+        .filter_map(|(k, x)| Some((k, f32_json(x?))))
+        .collect()
+}
+
 pub(crate) fn b64(bytes: &[u8]) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(bytes)

@@ -7,7 +7,7 @@ use serde_json::{json, Value as Json};
 
 use scrollsim_core::StructuredMode;
 
-use super::{b64, f32_json, gbnf, ApiKey, WireFormat};
+use super::{b64, counts, gbnf, json_body, sampling, string_at, ApiKey, WireFormat};
 use crate::chat::{CallError, ChatRequest, ChatResponse, Finish, TokenUsage};
 use crate::config::ProviderKind;
 
@@ -67,11 +67,8 @@ impl WireFormat for OpenAi {
             "max_tokens"
         };
         body[cap] = json!(s.max_tokens);
-        if let Some(t) = s.temperature {
-            body["temperature"] = f32_json(t);
-        }
-        if let Some(p) = s.top_p {
-            body["top_p"] = f32_json(p);
+        for (k, x) in sampling(s, ["temperature", "top_p"]) {
+            body[k] = x;
         }
         if let Some(seed) = s.seed {
             body["seed"] = json!(seed);
@@ -103,7 +100,7 @@ impl WireFormat for OpenAi {
     }
 
     fn parse(&self, body: &[u8]) -> Result<ChatResponse, String> {
-        let v: Json = serde_json::from_slice(body).map_err(|e| format!("not JSON: {e}"))?;
+        let v = json_body(body)?;
         let choice = v
             .get("choices")
             .and_then(|c| c.get(0))
@@ -138,13 +135,7 @@ impl WireFormat for OpenAi {
             (_, "length") => Finish::Length,
             _ => Finish::Stop,
         };
-        let usage = v.get("usage");
-        let n = |k: &str| {
-            usage
-                .and_then(|u| u.get(k))
-                .and_then(Json::as_u64)
-                .unwrap_or(0)
-        };
+        let n = counts(&v, "usage");
         Ok(ChatResponse {
             text,
             usage: TokenUsage {
@@ -152,7 +143,7 @@ impl WireFormat for OpenAi {
                 completion_tokens: n("completion_tokens"),
             },
             finish,
-            model: v.get("model").and_then(Json::as_str).map(str::to_string),
+            model: string_at(&v, "model"),
         })
     }
 }
