@@ -69,13 +69,11 @@ async fn text_model_server() -> MockServer {
 #[tokio::test]
 async fn text_only_question_arrives_whole_as_a_plain_string() {
     let server = text_model_server().await;
-    let dir = tempfile::tempdir().unwrap();
-    let (store, frames) = keyframes(dir.path(), 2);
+    let rig = Rig::new(2);
     let mut cfg = openai_live(&server, "gemma");
     cfg.text_only_description = scrollsim_vlm::DescriptionSource::Metadata;
-    let spec = spec(StrategyKind::TextOnly, ParserKind::Lenient);
-    let judge = build_judge(&cfg, &spec, &env(dir.path(), store)).unwrap();
-    let mut v = video("v1", &frames);
+    let judge = rig.judge(&cfg, StrategyKind::TextOnly, ParserKind::Lenient);
+    let mut v = rig.video("v1");
     v.description = Some("A crowd dancing at a festival.".into());
     let d = decide(&*judge, None, &v, 1).await;
     let sent = server.seen()[0].json();
@@ -188,8 +186,7 @@ async fn tokens_per_image_below_zero_are_not_measured() {
 #[tokio::test]
 async fn an_answer_without_its_images_counted_is_images_dropped() {
     let server = text_model_server().await;
-    let dir = tempfile::tempdir().unwrap();
-    let (store, frames) = keyframes(dir.path(), 4);
+    let mut rig = Rig::new(4);
     let cfg = openai_live(&server, "gemma");
     // A record that says images count 85 tokens each (as a probe of a VLM would find); the
     // server then drops them.
@@ -200,12 +197,9 @@ async fn an_answer_without_its_images_counted_is_images_dropped() {
         "latency_ms": 10, "text_prompt_tokens": 30, "prompt_tokens_per_image": 85.0
     }))
     .unwrap();
-    let env = env(dir.path(), store).with_capabilities([("m".into(), c)]);
-    let spec = spec(StrategyKind::Simple, ParserKind::Lenient);
-    let judge = build_judge(&cfg, &spec, &env).unwrap();
-    let p = persona();
-    let v = video("v1", &frames);
-    let d = decide(&*judge, Some(&p), &v, 1).await;
+    rig.env = rig.env.clone().with_capabilities([("m".into(), c)]);
+    let judge = rig.judge(&cfg, StrategyKind::Simple, ParserKind::Lenient);
+    let d = decide(&*judge, Some(&persona()), &rig.video("v1"), 1).await;
     assert!(
         matches!(d.status, ParseStatus::ImagesDropped { images: 4, .. }),
         "{:?}",
@@ -230,24 +224,19 @@ async fn a_rambling_answer_is_recorded_as_salvaged() {
         )
     })
     .await;
-    let dir = tempfile::tempdir().unwrap();
-    let (store, frames) = keyframes(dir.path(), 2);
-    let cfg = openai_live(&server, "m");
-    let judge = build_judge(
-        &cfg,
-        &spec(StrategyKind::Simple, ParserKind::Lenient),
-        &env(dir.path(), store),
-    )
-    .unwrap();
-    let v = video("v1", &frames);
-    let d = decide(&*judge, None, &v, 1).await;
+    let rig = Rig::new(2);
+    let judge = rig.judge(
+        &openai_live(&server, "m"),
+        StrategyKind::Simple,
+        ParserKind::Lenient,
+    );
+    let d = decide(&*judge, None, &rig.video("v1"), 1).await;
     assert!(
         d.like,
         "the authors' rule still reads a like (paper-faithful)"
     );
     assert_eq!(d.read, Some(AnswerRead::Salvaged));
-    let v = video("v0", &frames);
-    let d = decide(&*judge, None, &v, 1).await;
+    let d = decide(&*judge, None, &rig.video("v0"), 1).await;
     assert!(
         !d.like && matches!(d.status, ParseStatus::ParseFailure { .. }),
         "\"yes\" or \"no\" offered as a choice is not a yes: {d:?}"
@@ -255,16 +244,13 @@ async fn a_rambling_answer_is_recorded_as_salvaged() {
     assert_eq!(d.read, Some(AnswerRead::Failed));
 
     let clean = MockServer::start(|_, _| openai_reply("LIKE: No\nWHY: not for me", 500)).await;
-    let cfg = openai_live(&clean, "m");
-    let (store, frames) = keyframes(dir.path(), 2);
-    let judge = build_judge(
-        &cfg,
-        &spec(StrategyKind::Simple, ParserKind::Lenient),
-        &env(dir.path(), store),
-    )
-    .unwrap();
-    let v = video("v2", &frames);
-    let d = decide(&*judge, None, &v, 1).await;
+    let rig = Rig::new(2);
+    let judge = rig.judge(
+        &openai_live(&clean, "m"),
+        StrategyKind::Simple,
+        ParserKind::Lenient,
+    );
+    let d = decide(&*judge, None, &rig.video("v2"), 1).await;
     assert_eq!((d.like, d.read), (false, Some(AnswerRead::Exact)));
 }
 
@@ -279,17 +265,11 @@ async fn an_answer_that_copies_the_format_is_a_failure_not_a_like() {
         )
     })
     .await;
-    let dir = tempfile::tempdir().unwrap();
-    let (store, frames) = keyframes(dir.path(), 1);
+    let rig = Rig::new(1);
     let mut cfg = openai_live(&server, "gemma");
     cfg.text_only_description = scrollsim_vlm::DescriptionSource::Metadata;
-    let judge = build_judge(
-        &cfg,
-        &spec(StrategyKind::TextOnly, ParserKind::Lenient),
-        &env(dir.path(), store),
-    )
-    .unwrap();
-    let mut v = video("v1", &frames);
+    let judge = rig.judge(&cfg, StrategyKind::TextOnly, ParserKind::Lenient);
+    let mut v = rig.video("v1");
     v.description = Some("A cat playing with a ball of yarn on a sofa.".into());
     let d = decide(&*judge, None, &v, 1).await;
     assert!(!d.like, "{d:?}");

@@ -6,7 +6,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::*;
-use scrollsim_vlm::{build_judge, ParserKind, StrategyKind};
+use scrollsim_vlm::{ParserKind, StrategyKind};
+
+/// `n` videos, each showing the rig's keyframes.
+fn videos(rig: &Rig, n: usize) -> Vec<scrollsim_core::Video> {
+    (0..n).map(|i| rig.video(&format!("v{i}"))).collect()
+}
 
 async fn run_parallel(
     judges: Vec<Arc<dyn scrollsim_vlm::Judge>>,
@@ -31,20 +36,16 @@ async fn concurrency_limit_is_shared_by_judges_of_one_model() {
         Reply::ok(openai_ok("LIKE: Yes")).delayed(Duration::from_millis(150))
     })
     .await;
-    let dir = tempfile::tempdir().unwrap();
-    let (store, frames) = keyframes(dir.path(), 1);
-    let cfg = config(
+    let rig = Rig::new(1);
+    let cfg = live(
         "openai",
-        &format!("{}/v1", server.url),
-        "live",
+        &server,
         "model = \"x\"\nlimits = { concurrency = 3 }",
     );
-    let env = env(dir.path(), store);
     // Two judges (two strategies) of the same model share one limit.
-    let a = build_judge(&cfg, &spec(StrategyKind::Plain, ParserKind::Lenient), &env).unwrap();
-    let b = build_judge(&cfg, &spec(StrategyKind::Simple, ParserKind::Lenient), &env).unwrap();
-    let videos: Vec<_> = (0..12).map(|i| video(&format!("v{i}"), &frames)).collect();
-    run_parallel(vec![a, b], videos).await;
+    let a = rig.judge(&cfg, StrategyKind::Plain, ParserKind::Lenient);
+    let b = rig.judge(&cfg, StrategyKind::Simple, ParserKind::Lenient);
+    run_parallel(vec![a, b], videos(&rig, 12)).await;
     assert_eq!(server.count(), 12);
     assert_eq!(
         server.max_in_flight(),
@@ -56,22 +57,15 @@ async fn concurrency_limit_is_shared_by_judges_of_one_model() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_per_minute_paces_calls() {
     let server = MockServer::start(|_, _| Reply::ok(openai_ok("LIKE: Yes"))).await;
-    let dir = tempfile::tempdir().unwrap();
-    let (store, frames) = keyframes(dir.path(), 1);
+    let rig = Rig::new(1);
     // 600 per minute: a burst of 10, then one every 100 ms.
-    let cfg = config(
+    let cfg = live(
         "openai",
-        &format!("{}/v1", server.url),
-        "live",
+        &server,
         "model = \"x\"\nlimits = { rpm = 600, concurrency = 64 }",
     );
-    let judge = build_judge(
-        &cfg,
-        &spec(StrategyKind::Plain, ParserKind::Lenient),
-        &env(dir.path(), store),
-    )
-    .unwrap();
-    let videos: Vec<_> = (0..20).map(|i| video(&format!("v{i}"), &frames)).collect();
+    let judge = rig.judge(&cfg, StrategyKind::Plain, ParserKind::Lenient);
+    let videos = videos(&rig, 20);
     let started = Instant::now();
     run_parallel(vec![judge], videos).await;
     let took = started.elapsed();

@@ -65,14 +65,9 @@ async fn planted_key_never_leaves_the_request_headers() {
     let mut decisions = Vec::new();
     let mut infos = Vec::new();
     for provider in ["openai", "anthropic", "gemini"] {
-        let base = if provider == "openai" {
-            format!("{}/v1", server.url)
-        } else {
-            server.url.clone()
-        };
         let cfg = config(
             provider,
-            &base,
+            &base_url(provider, &server),
             "record",
             &format!("model = \"x\"\napi_key_env = \"{KEY_VAR}\""),
         );

@@ -28,21 +28,16 @@ async fn openai_request_is_exact() {
         Reply::ok(openai_ok("LIKE: Yes\nTRAIT: 1\nWHY: I love festivals."))
     })
     .await;
-    let dir = tempfile::tempdir().unwrap();
-    let (store, frames) = keyframes(dir.path(), 3);
-    let cfg = config(
+    let rig = Rig::new(3);
+    let cfg = live(
         "openai",
-        &format!("{}/v1", server.url),
-        "live",
+        &server,
         &format!(
             "model = \"gpt-test\"\napi_key_env = \"{KEY_VAR}\"\nsettings = {{ temperature = 0.2, max_tokens = 123, top_p = 0.9, seed = 42, detail = \"low\" }}\nprices = {{ input_per_mtok = 2.5, output_per_mtok = 10.0 }}"
         ),
     );
-    let env = env(dir.path(), store);
-    let judge = build_judge(&cfg, &spec(StrategyKind::Simple, ParserKind::Lenient), &env).unwrap();
-    let p = persona();
-    let v = video("v1", &frames);
-    let d = decide(&*judge, Some(&p), &v, 7).await;
+    let judge = rig.judge(&cfg, StrategyKind::Simple, ParserKind::Lenient);
+    let d = decide(&*judge, Some(&persona()), &rig.video("v1"), 7).await;
 
     let seen = server.seen();
     assert_eq!(seen.len(), 1);
@@ -79,7 +74,7 @@ async fn openai_request_is_exact() {
     assert_eq!(msgs[1]["role"], "user");
     let parts = msgs[1]["content"].as_array().unwrap();
     assert_eq!(parts.len(), 4, "three images then the text");
-    for (i, (_, bytes)) in frames.iter().enumerate() {
+    for (i, (_, bytes)) in rig.frames.iter().enumerate() {
         assert_eq!(parts[i]["type"], "image_url");
         assert_eq!(
             parts[i]["image_url"]["url"],
@@ -116,7 +111,7 @@ async fn openai_request_is_exact() {
         ("openai", "gpt-test", "simple")
     );
     assert_eq!(info.prompt_version.as_deref(), Some("simple-1"));
-    let ledger = env.ledger().snapshot();
+    let ledger = rig.env.ledger().snapshot();
     assert_eq!(ledger.models["m"].calls, 1);
     assert_eq!(ledger.models["m"].prompt_tokens, 412);
 }
@@ -130,22 +125,14 @@ async fn openai_strict_sends_a_json_schema() {
         ))
     })
     .await;
-    let dir = tempfile::tempdir().unwrap();
-    let (store, frames) = keyframes(dir.path(), 1);
-    let cfg = config(
+    let rig = Rig::new(1);
+    let cfg = live(
         "openai",
-        &format!("{}/v1", server.url),
-        "live",
+        &server,
         "model = \"gpt-test\"\nmax_completion_tokens = true",
     );
-    let judge = build_judge(
-        &cfg,
-        &spec(StrategyKind::Plain, ParserKind::Strict),
-        &env(dir.path(), store),
-    )
-    .unwrap();
-    let v = video("v1", &frames);
-    let d = decide(&*judge, None, &v, 1).await;
+    let judge = rig.judge(&cfg, StrategyKind::Plain, ParserKind::Strict);
+    let d = decide(&*judge, None, &rig.video("v1"), 1).await;
     let body = server.seen()[0].json();
     assert!(
         server.seen()[0].header("authorization").is_none(),
@@ -188,23 +175,14 @@ async fn anthropic_request_is_exact() {
         ))
     })
     .await;
-    let dir = tempfile::tempdir().unwrap();
-    let (store, frames) = keyframes(dir.path(), 2);
-    let cfg = config(
+    let rig = Rig::new(2);
+    let cfg = live(
         "anthropic",
-        &server.url,
-        "live",
+        &server,
         &format!("model = \"claude-test\"\napi_key_env = \"{KEY_VAR}\"\nsettings = {{ temperature = 0.0, max_tokens = 256, seed = 5 }}"),
     );
-    let judge = build_judge(
-        &cfg,
-        &spec(StrategyKind::Isq, ParserKind::Lenient),
-        &env(dir.path(), store),
-    )
-    .unwrap();
-    let p = persona();
-    let v = video("v2", &frames);
-    let d = decide(&*judge, Some(&p), &v, 3).await;
+    let judge = rig.judge(&cfg, StrategyKind::Isq, ParserKind::Lenient);
+    let d = decide(&*judge, Some(&persona()), &rig.video("v2"), 3).await;
 
     let r = &server.seen()[0];
     assert_eq!(r.path, "/v1/messages");
@@ -225,7 +203,7 @@ async fn anthropic_request_is_exact() {
     assert_eq!(msgs[0]["role"], "user");
     let content = msgs[0]["content"].as_array().unwrap();
     assert_eq!(content.len(), 3);
-    for (i, (_, bytes)) in frames.iter().enumerate() {
+    for (i, (_, bytes)) in rig.frames.iter().enumerate() {
         assert_eq!(content[i]["type"], "image");
         assert_eq!(
             content[i]["source"],
@@ -253,23 +231,14 @@ async fn gemini_request_is_exact() {
         Reply::ok(gemini_ok(r#"{"like": "yes", "trait": "NA", "why": "fun"}"#))
     })
     .await;
-    let dir = tempfile::tempdir().unwrap();
-    let (store, frames) = keyframes(dir.path(), 2);
-    let cfg = config(
+    let rig = Rig::new(2);
+    let cfg = live(
         "gemini",
-        &server.url,
-        "live",
+        &server,
         &format!("model = \"gemini-test\"\napi_key_env = \"{KEY_VAR}\"\nsettings = {{ temperature = 0.5, max_tokens = 99, top_p = 0.8, seed = 11 }}"),
     );
-    let judge = build_judge(
-        &cfg,
-        &spec(StrategyKind::Simple, ParserKind::Strict),
-        &env(dir.path(), store),
-    )
-    .unwrap();
-    let p = persona();
-    let v = video("v3", &frames);
-    let d = decide(&*judge, Some(&p), &v, 3).await;
+    let judge = rig.judge(&cfg, StrategyKind::Simple, ParserKind::Strict);
+    let d = decide(&*judge, Some(&persona()), &rig.video("v3"), 3).await;
 
     let r = &server.seen()[0];
     assert_eq!(r.path, "/v1beta/models/gemini-test:generateContent");
@@ -288,7 +257,7 @@ async fn gemini_request_is_exact() {
     assert_eq!(contents[0]["role"], "user");
     let parts = contents[0]["parts"].as_array().unwrap();
     assert_eq!(parts.len(), 3);
-    for (i, (_, bytes)) in frames.iter().enumerate() {
+    for (i, (_, bytes)) in rig.frames.iter().enumerate() {
         assert_eq!(
             parts[i]["inline_data"],
             json!({"mime_type": "image/jpeg", "data": b64(bytes)})
@@ -326,31 +295,19 @@ async fn run_case(
             .unwrap_or_else(|| Reply::ok(ok.clone()))
     })
     .await;
-    let dir = tempfile::tempdir().unwrap();
-    let (store, frames) = keyframes(dir.path(), 2);
-    let base = if provider == "openai" {
-        format!("{}/v1", server.url)
-    } else {
-        server.url.clone()
-    };
+    let rig = Rig::new(2);
     let mut cfg = config(
         provider,
-        &base,
+        &base_url(provider, &server),
         "record",
         &format!(
             "model = \"x\"\napi_key_env = \"{KEY_VAR}\"\nlimits = {{ timeout_s = {timeout_s} }}"
         ),
     );
     cfg.retry.max_retries = max_retries;
-    let judge = build_judge(
-        &cfg,
-        &spec(StrategyKind::Plain, ParserKind::Lenient),
-        &env(dir.path(), store),
-    )
-    .unwrap();
-    let v = video("v", &frames);
+    let judge = rig.judge(&cfg, StrategyKind::Plain, ParserKind::Lenient);
     let started = Instant::now();
-    let d = decide(&*judge, None, &v, 1).await;
+    let d = decide(&*judge, None, &rig.video("v"), 1).await;
     (d, server.count(), started.elapsed())
 }
 
@@ -463,21 +420,14 @@ async fn strict_parse_failure_and_refusal_are_recorded_not_skipped() {
         })),
     })
     .await;
-    let dir = tempfile::tempdir().unwrap();
-    let (store, frames) = keyframes(dir.path(), 1);
-    let cfg = config(
+    let rig = Rig::new(1);
+    let cfg = live(
         "openai",
-        &format!("{}/v1", server.url),
-        "live",
+        &server,
         "model = \"x\"\nstructured_output = false",
     );
-    let judge = build_judge(
-        &cfg,
-        &spec(StrategyKind::Plain, ParserKind::Strict),
-        &env(dir.path(), store),
-    )
-    .unwrap();
-    let v = video("v", &frames);
+    let judge = rig.judge(&cfg, StrategyKind::Plain, ParserKind::Strict);
+    let v = rig.video("v");
     let d = decide(&*judge, None, &v, 1).await;
     assert!(
         server.seen()[0].json().get("response_format").is_none(),
@@ -507,17 +457,14 @@ async fn text_only_describes_first_then_asks_without_images() {
         _ => Reply::ok(openai_ok("LIKE: Yes\nWHY: festivals are fun")),
     })
     .await;
-    let dir = tempfile::tempdir().unwrap();
-    let (store, frames) = keyframes(dir.path(), 2);
-    let cfg = openai_live(&server, "x");
-    let judge = build_judge(
-        &cfg,
-        &spec(StrategyKind::TextOnly, ParserKind::Lenient),
-        &env(dir.path(), store),
-    )
-    .unwrap();
+    let rig = Rig::new(2);
+    let judge = rig.judge(
+        &openai_live(&server, "x"),
+        StrategyKind::TextOnly,
+        ParserKind::Lenient,
+    );
     assert_eq!(judge.info().kind, scrollsim_core::JudgeKind::TextOnly);
-    let v = video("v", &frames);
+    let v = rig.video("v");
     let d = decide(&*judge, None, &v, 1).await;
     let seen = server.seen();
     assert_eq!(seen.len(), 2);
@@ -562,21 +509,14 @@ async fn text_only_describes_first_then_asks_without_images() {
 async fn image_budget_is_a_clear_error_not_a_drop() {
     set_key();
     let server = MockServer::start(|_, _| Reply::ok(openai_ok("LIKE: Yes"))).await;
-    let dir = tempfile::tempdir().unwrap();
-    let (store, frames) = keyframes(dir.path(), 3);
-    let cfg = config(
+    let rig = Rig::new(3);
+    let cfg = live(
         "openai",
-        &format!("{}/v1", server.url),
-        "live",
+        &server,
         "model = \"x\"\nimages = { max_images = 2 }",
     );
-    let judge = build_judge(
-        &cfg,
-        &spec(StrategyKind::Plain, ParserKind::Lenient),
-        &env(dir.path(), store),
-    )
-    .unwrap();
-    let v = video("v9", &frames);
+    let judge = rig.judge(&cfg, StrategyKind::Plain, ParserKind::Lenient);
+    let v = rig.video("v9");
     let err = judge
         .decide(&JudgeRequest {
             persona: None,
@@ -597,7 +537,7 @@ async fn image_budget_is_a_clear_error_not_a_drop() {
     assert_eq!(server.count(), 0, "nothing is sent");
 
     // A keyframe missing from the store is this video's problem: recorded, the session goes on.
-    let mut gone = video("v10", &frames[..1]);
+    let mut gone = video("v10", &rig.frames[..1]);
     gone.keyframes[0].hash = "0".repeat(64).parse().unwrap();
     let d = decide(&*judge, None, &gone, 1).await;
     assert!(!d.like);
@@ -612,8 +552,7 @@ async fn image_budget_is_a_clear_error_not_a_drop() {
 
 #[tokio::test]
 async fn missing_key_is_a_config_error_naming_the_variable() {
-    let dir = tempfile::tempdir().unwrap();
-    let (store, _) = keyframes(dir.path(), 1);
+    let rig = Rig::new(1);
     let cfg = config(
         "openai",
         "http://127.0.0.1:9/v1",
@@ -623,7 +562,7 @@ async fn missing_key_is_a_config_error_naming_the_variable() {
     let err = build_judge(
         &cfg,
         &spec(StrategyKind::Plain, ParserKind::Lenient),
-        &env(dir.path(), store.clone()),
+        &rig.env,
     )
     .err()
     .unwrap()
@@ -642,7 +581,7 @@ async fn missing_key_is_a_config_error_naming_the_variable() {
     assert!(build_judge(
         &cfg,
         &spec(StrategyKind::Plain, ParserKind::Lenient),
-        &env(dir.path(), store)
+        &rig.env
     )
     .is_ok());
 }

@@ -15,7 +15,7 @@ use axum::Router;
 use scrollsim_core::{Decision, ImageHash, Persona, Video};
 use scrollsim_media::ImageStore;
 use scrollsim_vlm::{
-    Judge, JudgeConfig, JudgeEnv, JudgeRequest, JudgeSpec, ParserKind, StrategyKind,
+    build_judge, Judge, JudgeConfig, JudgeEnv, JudgeRequest, JudgeSpec, ParserKind, StrategyKind,
 };
 
 /// One request as the server saw it.
@@ -243,6 +243,38 @@ pub fn config(provider: &str, base_url: &str, cache: &str, extra: &str) -> Judge
     cfg
 }
 
+/// What a judge is built in, as a session has it: `n` real keyframes in an image store under a
+/// temporary directory (removed when the rig is dropped) and the environment over them.
+pub struct Rig {
+    pub dir: tempfile::TempDir,
+    pub frames: Vec<(ImageHash, Vec<u8>)>,
+    pub env: JudgeEnv,
+}
+
+impl Rig {
+    pub fn new(n: usize) -> Rig {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, frames) = keyframes(dir.path(), n);
+        let env = env(dir.path(), store);
+        Rig { dir, frames, env }
+    }
+
+    /// The judge of `cfg`'s model `m`; a build error fails the test.
+    pub fn judge(
+        &self,
+        cfg: &JudgeConfig,
+        strategy: StrategyKind,
+        parser: ParserKind,
+    ) -> Arc<dyn Judge> {
+        build_judge(cfg, &spec(strategy, parser), &self.env).unwrap()
+    }
+
+    /// A video showing every keyframe of the rig.
+    pub fn video(&self, id: &str) -> Video {
+        video(id, &self.frames)
+    }
+}
+
 /// A judge of the test config's model `m`.
 pub fn spec(strategy: StrategyKind, parser: ParserKind) -> JudgeSpec {
     JudgeSpec {
@@ -270,15 +302,23 @@ pub async fn decide(
         .unwrap()
 }
 
-/// A live (uncached) `[judge]` config whose model `m` is `model` at the server's
-/// OpenAI-compatible `/v1`.
+/// The base URL a provider's config gives for the server: OpenAI's includes the version.
+pub fn base_url(provider: &str, server: &MockServer) -> String {
+    match provider {
+        "openai" => format!("{}/v1", server.url),
+        _ => server.url.clone(),
+    }
+}
+
+/// A live (uncached) `[judge]` config whose model `m` speaks `provider`'s format to the
+/// server, with TOML `extra` (which names the provider's model) in the model table.
+pub fn live(provider: &str, server: &MockServer, extra: &str) -> JudgeConfig {
+    config(provider, &base_url(provider, server), "live", extra)
+}
+
+/// A live `[judge]` config whose model `m` is `model` at the server's OpenAI-compatible `/v1`.
 pub fn openai_live(server: &MockServer, model: &str) -> JudgeConfig {
-    config(
-        "openai",
-        &format!("{}/v1", server.url),
-        "live",
-        &format!("model = \"{model}\""),
-    )
+    live("openai", server, &format!("model = \"{model}\""))
 }
 
 pub fn b64(bytes: &[u8]) -> String {
