@@ -64,18 +64,28 @@ async fn text_model_server() -> MockServer {
     .await
 }
 
+/// The text-only decision on a video with `description`, made from that description (the
+/// lenient parser, no persona) by the server's model.
+async fn decide_from_description(
+    rig: &Rig,
+    server: &MockServer,
+    description: &str,
+) -> scrollsim_core::Decision {
+    let mut cfg = openai_live(server, "gemma");
+    cfg.text_only_description = scrollsim_vlm::DescriptionSource::Metadata;
+    let judge = rig.judge(&cfg, StrategyKind::TextOnly, ParserKind::Lenient);
+    let mut v = rig.video("v1");
+    v.description = Some(description.into());
+    decide(&*judge, None, &v, 1).await
+}
+
 /// Finding 1: a text-only question carried as a one-part content array never reached the
 /// model; it must travel as a plain string and be answered.
 #[tokio::test]
 async fn text_only_question_arrives_whole_as_a_plain_string() {
     let server = text_model_server().await;
     let rig = Rig::new(2);
-    let mut cfg = openai_live(&server, "gemma");
-    cfg.text_only_description = scrollsim_vlm::DescriptionSource::Metadata;
-    let judge = rig.judge(&cfg, StrategyKind::TextOnly, ParserKind::Lenient);
-    let mut v = rig.video("v1");
-    v.description = Some("A crowd dancing at a festival.".into());
-    let d = decide(&*judge, None, &v, 1).await;
+    let d = decide_from_description(&rig, &server, "A crowd dancing at a festival.").await;
     let sent = server.seen()[0].json();
     let content = &sent["messages"].as_array().unwrap().last().unwrap()["content"];
     assert!(
@@ -266,12 +276,12 @@ async fn an_answer_that_copies_the_format_is_a_failure_not_a_like() {
     })
     .await;
     let rig = Rig::new(1);
-    let mut cfg = openai_live(&server, "gemma");
-    cfg.text_only_description = scrollsim_vlm::DescriptionSource::Metadata;
-    let judge = rig.judge(&cfg, StrategyKind::TextOnly, ParserKind::Lenient);
-    let mut v = rig.video("v1");
-    v.description = Some("A cat playing with a ball of yarn on a sofa.".into());
-    let d = decide(&*judge, None, &v, 1).await;
+    let d = decide_from_description(
+        &rig,
+        &server,
+        "A cat playing with a ball of yarn on a sofa.",
+    )
+    .await;
     assert!(!d.like, "{d:?}");
     assert_eq!(d.read, Some(AnswerRead::Failed));
     assert!(
