@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use scrollsim_core::config::ValueCatalog;
-use scrollsim_core::{PerValue, Video};
+use scrollsim_core::Video;
 use scrollsim_embed::{
     build_embedders, EmbedError, EmbedderConfig, Embedders, MiniLmEmbedder, MiniLmOptions,
     TextEmbedderConfig,
@@ -360,23 +360,10 @@ fn corpus_texts(corpus: &Path) -> Result<Vec<String>> {
 /// The text ingest embeds for a metadata record (`Video::embedding_text`).
 fn embedding_text(m: &MetaRecord) -> String {
     Video {
-        id: m.id.clone().unwrap_or_else(|| "x".into()),
-        platform: Default::default(),
-        kind: Default::default(),
-        url: None,
-        posted: None,
         caption: m.caption.clone().unwrap_or_default(),
         hashtags: m.hashtags.clone(),
-        topic: None,
         description: m.description.clone(),
-        duration_s: None,
-        views: None,
-        keyframes: Vec::new(),
-        value_scores: PerValue::default(),
-        values: Vec::new(),
-        label: None,
-        source: None,
-        provenance: None,
+        ..Video::new(m.id.clone().unwrap_or_else(|| "x".into()))
     }
     .embedding_text()
 }

@@ -151,6 +151,30 @@ impl Provenance {
 }
 
 impl Video {
+    /// A video known by its id alone: every other field empty or unknown. Fill in what is
+    /// known with `Video { caption, ..Video::new(id) }`.
+    pub fn new(id: VideoId) -> Video {
+        Video {
+            id,
+            platform: Platform::default(),
+            kind: MediaKind::default(),
+            url: None,
+            posted: None,
+            caption: String::new(),
+            hashtags: Vec::new(),
+            topic: None,
+            description: None,
+            duration_s: None,
+            views: None,
+            keyframes: Vec::new(),
+            value_scores: PerValue::default(),
+            values: Vec::new(),
+            label: None,
+            source: None,
+            provenance: None,
+        }
+    }
+
     /// The text a text embedder sees for this video: caption, hashtags and description. One
     /// definition shared by ingest and the offline persona model.
     pub fn embedding_text(&self) -> String {

@@ -28,6 +28,17 @@ pub struct Cond<'a> {
     pub below: Option<(&'static str, u64)>,
 }
 
+/// A nearest-neighbour query: cosine similarity on one named vector, best first.
+#[derive(Debug, Clone, Copy)]
+pub struct Nearest<'a> {
+    pub using: VectorName,
+    pub vector: &'a [f32],
+    pub cond: &'a Cond<'a>,
+    pub limit: usize,
+    /// Scan every matching point instead of walking the index.
+    pub exact: bool,
+}
+
 /// An ordered scroll over a numeric payload key.
 #[derive(Debug, Clone, Copy)]
 pub struct KeyScroll {
@@ -64,14 +75,7 @@ pub trait Engine: Send + Sync + 'static {
     async fn vectors(&self, ids: &[Uuid], using: VectorName) -> Result<Vec<(Uuid, Vec<f32>)>>;
 
     /// Nearest neighbours by cosine similarity, best first.
-    async fn search(
-        &self,
-        using: VectorName,
-        vector: Vec<f32>,
-        cond: &Cond<'_>,
-        limit: usize,
-        exact: bool,
-    ) -> Result<Vec<Scored>>;
+    async fn search(&self, q: Nearest<'_>) -> Result<Vec<Scored>>;
 
     /// Up to `limit` points in point-id order from `offset` (inclusive).
     async fn scroll(

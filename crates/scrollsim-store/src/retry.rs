@@ -60,7 +60,7 @@ mod tests {
         },
     };
 
-    #[derive(Debug, PartialEq)]
+    #[derive(Debug, Clone, Copy, PartialEq)]
     enum E {
         Flaky,
         Fatal,
@@ -71,54 +71,38 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn retries_transient_errors_until_success() {
+    /// Retries (flaky errors only) a call that fails its first `failures` times with `err`,
+    /// then answers 7: what comes out and how many calls were made.
+    async fn attempts(failures: u32, err: E) -> (Result<u32, E>, u32) {
         let calls = AtomicU32::new(0);
         let out = retry(
             &FAST,
             "t",
             |e| *e == E::Flaky,
             || async {
-                if calls.fetch_add(1, Ordering::SeqCst) < 2 {
-                    Err(E::Flaky)
+                if calls.fetch_add(1, Ordering::SeqCst) < failures {
+                    Err(err)
                 } else {
                     Ok(7)
                 }
             },
         )
         .await;
-        assert_eq!(out, Ok(7));
-        assert_eq!(calls.load(Ordering::SeqCst), 3);
+        (out, calls.load(Ordering::SeqCst))
+    }
+
+    #[tokio::test]
+    async fn retries_transient_errors_until_success() {
+        assert_eq!(attempts(2, E::Flaky).await, (Ok(7), 3));
     }
 
     #[tokio::test]
     async fn gives_up_after_the_budget_and_never_retries_fatal_errors() {
-        let calls = AtomicU32::new(0);
-        let out: Result<(), E> = retry(
-            &FAST,
-            "t",
-            |e| *e == E::Flaky,
-            || async {
-                calls.fetch_add(1, Ordering::SeqCst);
-                Err(E::Flaky)
-            },
-        )
-        .await;
-        assert_eq!(out, Err(E::Flaky));
-        assert_eq!(calls.load(Ordering::SeqCst), 4, "1 attempt + 3 retries");
-
-        calls.store(0, Ordering::SeqCst);
-        let out: Result<(), E> = retry(
-            &FAST,
-            "t",
-            |e| *e == E::Flaky,
-            || async {
-                calls.fetch_add(1, Ordering::SeqCst);
-                Err(E::Fatal)
-            },
-        )
-        .await;
-        assert_eq!(out, Err(E::Fatal));
-        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        assert_eq!(
+            attempts(u32::MAX, E::Flaky).await,
+            (Err(E::Flaky), 4),
+            "1 attempt + 3 retries"
+        );
+        assert_eq!(attempts(u32::MAX, E::Fatal).await, (Err(E::Fatal), 1));
     }
 }

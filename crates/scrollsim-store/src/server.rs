@@ -31,7 +31,7 @@ use uuid::Uuid;
 
 use crate::breaker::{Breaker, Outage};
 use crate::config::{IndexParams, ReadConsistency, StoreConfig};
-use crate::engine::{Cond, Engine, KeyScroll, Prepared};
+use crate::engine::{Cond, Engine, KeyScroll, Nearest, Prepared};
 use crate::retry::{retry, RetryPolicy};
 use crate::schema::{self, field, IndexKind};
 use crate::{CollectionSpec, Result, Scored, StoreError, VectorName};
@@ -625,27 +625,20 @@ impl Engine for ServerEngine {
             .collect())
     }
 
-    async fn search(
-        &self,
-        using: VectorName,
-        vector: Vec<f32>,
-        cond: &Cond<'_>,
-        limit: usize,
-        exact: bool,
-    ) -> Result<Vec<Scored>> {
+    async fn search(&self, q: Nearest<'_>) -> Result<Vec<Scored>> {
         let name = self.name()?;
         let mut req = QueryPointsBuilder::new(&name)
-            .query(Query::new_nearest(vector))
-            .using(using.as_str())
-            .limit(limit as u64)
+            .query(Query::new_nearest(q.vector.to_vec()))
+            .using(q.using.as_str())
+            .limit(q.limit as u64)
             .params(
                 SearchParamsBuilder::default()
-                    .hnsw_ef(self.params.search_ef(cond.filter.selects(), limit) as u64)
-                    .exact(exact),
+                    .hnsw_ef(self.params.search_ef(q.cond.filter.selects(), q.limit) as u64)
+                    .exact(q.exact),
             )
             .with_payload(Self::with_video())
             .read_consistency(self.read);
-        if let Some(f) = Self::native(cond) {
+        if let Some(f) = Self::native(q.cond) {
             req = req.filter(f);
         }
         let req = req.build();

@@ -3,6 +3,7 @@
 //! construction, and the conformance suite checks the engines underneath.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
@@ -10,7 +11,7 @@ use parking_lot::{Mutex, RwLock};
 use scrollsim_core::{CorpusId, Video, VideoId};
 use uuid::Uuid;
 
-use crate::engine::{Cond, Engine, KeyScroll, Prepared};
+use crate::engine::{Cond, Engine, KeyScroll, Nearest, Prepared};
 use crate::schema::{self, field};
 use crate::{
     CollectionSpec, Filter, OrderBy, Page, RecommendRequest, Result, Scored, SearchRequest,
@@ -123,69 +124,41 @@ impl<E: Engine> Store<E> {
     /// cut the HNSW graph into pieces the search cannot cross (seen with qdrant-edge: one hit
     /// where ten matched, in one build out of several), so an under-filled indexed result is
     /// repeated exactly. When few videos match, that exact pass is cheap (payload indexes).
-    async fn nearest(
-        &self,
-        using: VectorName,
-        vector: Vec<f32>,
-        cond: &Cond<'_>,
-        limit: usize,
-        exact: bool,
-    ) -> Result<Vec<Scored>> {
-        if exact || self.exact {
-            return self.exact_nearest(using, vector, cond, limit).await;
+    async fn nearest(&self, q: Nearest<'_>) -> Result<Vec<Scored>> {
+        if q.exact || self.exact {
+            return self.exact_nearest(q).await;
         }
-        let hits = self
-            .engine
-            .search(using, vector.clone(), cond, limit, false)
-            .await?;
-        if hits.len() >= limit {
+        let hits = self.engine.search(q).await?;
+        if hits.len() >= q.limit {
             return Ok(hits);
         }
         tracing::debug!(
-            "indexed search returned {} of {limit} hits; repeating it exactly",
-            hits.len()
+            "indexed search returned {} of {} hits; repeating it exactly",
+            hits.len(),
+            q.limit
         );
-        self.exact_nearest(using, vector, cond, limit).await
+        self.exact_nearest(q).await
     }
 
     /// An exact search whose answer is the same on every engine and cluster layout: best
-    /// first, equal scores in point-id order. An engine cuts a run of equal scores at the
-    /// limit wherever its shards happen to put it (a cluster answers ties in varying order),
-    /// so hits tied with the last one returned are completed by asking for more, as `scroll`
-    /// does for its keys.
-    async fn exact_nearest(
-        &self,
-        using: VectorName,
-        vector: Vec<f32>,
-        cond: &Cond<'_>,
-        limit: usize,
-    ) -> Result<Vec<Scored>> {
-        let mut fetch = limit + 1 + 16;
-        loop {
-            let hits = self
-                .engine
-                .search(using, vector.clone(), cond, fetch, true)
+    /// first, equal scores in point-id order (see [`complete_ties`]).
+    async fn exact_nearest(&self, q: Nearest<'_>) -> Result<Vec<Scored>> {
+        let engine = &self.engine;
+        let query = move |fetch: usize| async move {
+            let hits = engine
+                .search(Nearest {
+                    limit: fetch,
+                    exact: true,
+                    ..q
+                })
                 .await?;
-            let exhausted = hits.len() < fetch;
-            let min = hits.iter().map(|h| h.score).fold(f32::INFINITY, f32::min);
-            let mut keyed: Vec<(Uuid, Scored)> = hits
-                .into_iter()
-                .map(|h| (schema::point_id(&h.video.id), h))
-                .collect();
-            keyed.sort_by(|a, b| b.1.score.total_cmp(&a.1.score).then(a.0.cmp(&b.0)));
-            // Every hit scoring above the lowest returned is certainly in; those tied with it
-            // may have been cut off.
-            let complete = if exhausted {
-                keyed.len()
-            } else {
-                keyed.iter().filter(|h| h.1.score > min).count()
-            };
-            if exhausted || complete >= limit {
-                keyed.truncate(limit);
-                return Ok(keyed.into_iter().map(|h| h.1).collect());
-            }
-            fetch *= 4;
-        }
+            Ok::<_, StoreError>(
+                hits.into_iter()
+                    .map(|h| (f64::from(h.score), schema::point_id(&h.video.id), h))
+                    .collect(),
+            )
+        };
+        complete_ties(q.limit, query, |_, _| true).await
     }
 
     /// Rejects a point the collection cannot hold, naming the video.
@@ -267,40 +240,63 @@ impl<E: Engine> Store<E> {
                 Some((schema::order_key(order, &v, &uuid), uuid))
             }
         };
-        let mut fetch = limit + 1 + 16;
-        loop {
+        let engine = &self.engine;
+        let cond = &cond;
+        let query = move |fetch: usize| async move {
             let by = KeyScroll {
                 key: schema::order_field(order),
                 descending: true,
                 from: cursor.map(|c| c.0),
             };
-            let rows = self.engine.scroll_key(&cond, by, fetch).await?;
-            let exhausted = rows.len() < fetch;
-            let mut keyed: Vec<(f64, Uuid, Video)> = rows
-                .into_iter()
-                .map(|(id, v)| (schema::order_key(order, &v, &id), id, v))
-                .collect();
-            let min_key = keyed.iter().map(|r| r.0).fold(f64::INFINITY, f64::min);
-            keyed.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-            if let Some((ck, cid)) = cursor {
-                keyed.retain(|(k, id, _)| *k < ck || (*k == ck && *id >= cid));
-            }
-            // Rows tied with the smallest key returned may have been cut off by the engine;
-            // every row above it is certainly complete.
-            let complete = if exhausted {
-                keyed.len()
-            } else {
-                keyed.iter().filter(|r| r.0 > min_key).count()
-            };
-            if exhausted || complete > limit {
-                let mut videos: Vec<Video> =
-                    keyed.into_iter().take(complete).map(|r| r.2).collect();
-                let next = videos.get(limit).map(|v| v.id.clone());
-                videos.truncate(limit);
-                return Ok(Page { videos, next });
-            }
-            fetch *= 4;
+            let rows = engine.scroll_key(cond, by, fetch).await?;
+            Ok::<_, StoreError>(
+                rows.into_iter()
+                    .map(|(id, v)| (schema::order_key(order, &v, &id), id, v))
+                    .collect(),
+            )
+        };
+        // From the cursor on; the engine's `from` is inclusive of the whole run at its key.
+        let from_cursor = move |k: f64, id: &Uuid| {
+            cursor.is_none_or(|(ck, cid)| k < ck || (k == ck && *id >= cid))
+        };
+        // One more than the page, to know where the next one starts.
+        let mut videos = complete_ties(limit + 1, query, from_cursor).await?;
+        let next = videos.get(limit).map(|v| v.id.clone());
+        videos.truncate(limit);
+        Ok(Page { videos, next })
+    }
+}
+
+/// The first `need` rows in the total order (key descending, point id ascending), or all
+/// there are, from a query an engine may cut anywhere inside a run of equal keys (a cluster's
+/// shards answer ties in varying order). Rows keyed above the lowest key returned are
+/// certainly complete; while fewer than `need` are, the query is asked again for four times
+/// as many rows. `keep` drops rows before they count (a page's cursor).
+async fn complete_ties<T, Fut>(
+    need: usize,
+    query: impl Fn(usize) -> Fut,
+    keep: impl Fn(f64, &Uuid) -> bool,
+) -> Result<Vec<T>>
+where
+    Fut: Future<Output = Result<Vec<(f64, Uuid, T)>>>,
+{
+    let mut fetch = need + 16;
+    loop {
+        let mut rows = query(fetch).await?;
+        let exhausted = rows.len() < fetch;
+        let min = rows.iter().map(|r| r.0).fold(f64::INFINITY, f64::min);
+        rows.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        rows.retain(|r| keep(r.0, &r.1));
+        let complete = if exhausted {
+            rows.len()
+        } else {
+            rows.iter().filter(|r| r.0 > min).count()
+        };
+        if exhausted || complete >= need {
+            rows.truncate(complete.min(need));
+            return Ok(rows.into_iter().map(|r| r.2).collect());
         }
+        fetch *= 4;
     }
 }
 
@@ -449,8 +445,14 @@ impl<E: Engine> VideoStore for Store<E> {
             return Ok(Vec::new());
         }
         let cond = self.cond(&req.filter, []);
-        self.nearest(req.using, req.vector.clone(), &cond, req.limit, req.exact)
-            .await
+        self.nearest(Nearest {
+            using: req.using,
+            vector: &req.vector,
+            cond: &cond,
+            limit: req.limit,
+            exact: req.exact,
+        })
+        .await
     }
 
     async fn recommend(&self, req: &RecommendRequest) -> Result<Vec<Scored>> {
@@ -485,8 +487,14 @@ impl<E: Engine> VideoStore for Store<E> {
         }
         // Like Qdrant's recommend, never return the examples themselves.
         let cond = self.cond(&req.filter, self.point_ids(&ids));
-        self.nearest(req.using, query, &cond, req.limit, false)
-            .await
+        self.nearest(Nearest {
+            using: req.using,
+            vector: &query,
+            cond: &cond,
+            limit: req.limit,
+            exact: false,
+        })
+        .await
     }
 
     async fn sample(&self, n: usize, seed: u64, filter: &Filter) -> Result<Vec<Video>> {
@@ -628,15 +636,8 @@ mod tests {
         async fn vectors(&self, ids: &[Uuid], _: VectorName) -> Result<Vec<(Uuid, Vec<f32>)>> {
             Ok(ids.iter().map(|u| (*u, vec![1.0, 0.0])).collect())
         }
-        async fn search(
-            &self,
-            _: VectorName,
-            _: Vec<f32>,
-            _: &Cond<'_>,
-            _: usize,
-            exact: bool,
-        ) -> Result<Vec<Scored>> {
-            self.searches.lock().push(exact);
+        async fn search(&self, q: Nearest<'_>) -> Result<Vec<Scored>> {
+            self.searches.lock().push(q.exact);
             Ok(Vec::new())
         }
         async fn scroll(

@@ -63,23 +63,15 @@ impl SyntheticCorpus {
                 let views = 10f64.powf(rng.random_range(2.0..7.0)) as u64;
                 let platform = ["tiktok", "youtube", "instagram"][i % 3];
                 let video = Video {
-                    id: VideoId::new(format!("syn-{i}")),
                     platform: Platform::new(platform),
-                    kind: Default::default(),
-                    url: None,
-                    posted: None,
                     caption: format!("synthetic video {i} about {}", main.name()),
                     hashtags: vec![main.name().to_lowercase()],
-                    topic: None,
-                    description: None,
                     duration_s: Some(15.0),
                     views: Some(views),
-                    keyframes: Vec::new(),
                     value_scores: scores,
                     values: labeling.assign(&scores),
                     label: Some(main),
-                    source: None,
-                    provenance: None,
+                    ..Video::new(VideoId::new(format!("syn-{i}")))
                 };
                 VideoPoint {
                     video,
@@ -176,23 +168,16 @@ impl ClusteredCorpus {
         let day = NaiveDate::from_ymd_opt(2024, 7, 1).expect("date")
             + chrono::Days::new(rng.random_range(0..120));
         let video = Video {
-            id: Self::id(i),
             platform: Platform::new(platform),
-            kind: Default::default(),
-            url: None,
             posted: Some(day),
             caption: format!("synthetic video {i} in cluster {cluster}"),
             hashtags: vec![format!("c{cluster}")],
             topic: Some(TOPICS[cluster % TOPICS.len()].to_string()),
-            description: None,
             duration_s: Some(rng.random_range(5.0..180.0)),
             views: Some(views),
-            keyframes: Vec::new(),
             values: ValueLabeling::default().assign(&scores),
             value_scores: scores,
-            label: None,
-            source: None,
-            provenance: None,
+            ..Video::new(Self::id(i))
         };
         VideoPoint {
             video,

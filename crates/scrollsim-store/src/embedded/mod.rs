@@ -61,7 +61,7 @@ use scrollsim_core::Video;
 use uuid::Uuid;
 
 use crate::config::IndexParams;
-use crate::engine::{Cond, Engine, KeyScroll, Prepared};
+use crate::engine::{Cond, Engine, KeyScroll, Nearest, Prepared};
 use crate::{CollectionSpec, Result, Scored, StoreError, VectorName};
 
 /// Engine over qdrant-edge shards under one root directory.
@@ -245,24 +245,18 @@ impl Engine for EdgeEngine {
             .collect())
     }
 
-    async fn search(
-        &self,
-        using: VectorName,
-        vector: Vec<f32>,
-        cond: &Cond<'_>,
-        limit: usize,
-        exact: bool,
-    ) -> Result<Vec<Scored>> {
+    async fn search(&self, q: Nearest<'_>) -> Result<Vec<Scored>> {
         let s = self.ready().await?;
+        let limit = q.limit;
         let req = EdgeSearch {
             query: QueryEnum::Nearest(NamedQuery {
-                query: VectorInternal::Dense(vector),
-                using: Some(using.as_str().to_string()),
+                query: VectorInternal::Dense(q.vector.to_vec()),
+                using: Some(q.using.as_str().to_string()),
             }),
-            filter: convert::native(cond),
+            filter: convert::native(q.cond),
             params: Some(SearchParams {
-                hnsw_ef: Some(self.params.search_ef(cond.filter.selects(), limit)),
-                exact,
+                hnsw_ef: Some(self.params.search_ef(q.cond.filter.selects(), limit)),
+                exact: q.exact,
                 ..Default::default()
             }),
             limit,

@@ -213,23 +213,17 @@ fn corpus() -> Vec<VideoPoint> {
                     scores[*v] = top - 0.1 * i as f32;
                 }
                 let video = Video {
-                    id: VideoId::new(*id),
                     platform: Platform::new(platform),
-                    kind: Default::default(),
                     url: Some(format!("https://example.org/{id}")),
                     posted: (!posted.is_empty()).then(|| date(posted)),
                     caption: format!("caption of {id}"),
                     hashtags: vec![topic.to_string()],
                     topic: Some(topic.to_string()),
-                    description: None,
                     duration_s: (*duration >= 0.0).then_some(*duration),
                     views: *views,
-                    keyframes: Vec::new(),
                     value_scores: scores,
                     values: values.to_vec(),
-                    label: None,
-                    source: None,
-                    provenance: None,
+                    ..Video::new(VideoId::new(*id))
                 };
                 VideoPoint {
                     video,

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use scrollsim_core::{PerValue, Platform, Video, VideoId};
+use scrollsim_core::{Platform, Video, VideoId};
 use scrollsim_store::{
     open_store, Backend, CollectionSpec, Filter, IndexParams, SearchRequest, StoreConfig,
     StoreError, VectorName, VideoPoint,
@@ -19,27 +19,13 @@ fn point(i: usize, rng: &mut ChaCha8Rng, centres: &[Vec<f32>]) -> VideoPoint {
     let c = &centres[i % centres.len()];
     let text: Vec<f32> = c.iter().map(|x| x + rng.random_range(-0.3..0.3)).collect();
     let video = Video {
-        id: VideoId::new(format!("v{i}")),
         platform: if i.is_multiple_of(3) {
             Platform::tiktok()
         } else {
             Platform::youtube()
         },
-        kind: Default::default(),
-        url: None,
-        posted: None,
-        caption: String::new(),
-        hashtags: vec![],
-        topic: None,
-        description: None,
-        duration_s: None,
         views: Some(i as u64),
-        keyframes: vec![],
-        value_scores: PerValue::default(),
-        values: vec![],
-        label: None,
-        source: None,
-        provenance: None,
+        ..Video::new(VideoId::new(format!("v{i}")))
     };
     VideoPoint {
         video,
