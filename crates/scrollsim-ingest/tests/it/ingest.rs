@@ -122,7 +122,11 @@ fn copy_clips(dir: &Path, n: usize) -> Vec<PathBuf> {
     for row in fixture_rows() {
         let file = row["file"].as_str().unwrap();
         let src = fixtures().join(file);
-        if scrollsim_ingest::sources::media_kind(&src) != Ok(MediaKind::Video) || out.len() == n {
+        let video = matches!(
+            scrollsim_ingest::sources::media_kind(&src),
+            Ok(MediaKind::Video)
+        );
+        if !video || out.len() == n {
             continue;
         }
         let dst = dir.join(src.file_name().unwrap());
@@ -305,20 +309,9 @@ async fn damaged_fake_and_empty_files_are_reported_and_skipped() {
     );
 }
 
-/// Writes a 2-second clip with the ffmpeg command-line tool.
+/// A 2-second clip in `format` with `codec`.
 fn ffmpeg_clip(path: &Path, format: &str, codec: &str) {
-    let status = std::process::Command::new("ffmpeg")
-        .args(["-nostdin", "-loglevel", "error", "-y", "-f", "lavfi"])
-        .args(["-i", "testsrc2=size=180x320:rate=10", "-t", "2"])
-        .args(["-c:v", codec, "-f", format])
-        .arg(path)
-        .status()
-        .expect("the ffmpeg command-line tool (scripts/setup.sh installs it)");
-    assert!(
-        status.success(),
-        "ffmpeg could not write {}",
-        path.display()
-    );
+    scrollsim_testkit::test_media(path, format, codec, 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

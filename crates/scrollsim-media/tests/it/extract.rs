@@ -28,27 +28,33 @@ fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
-/// A 4 s 180x320 H.264 clip of a moving test pattern with a key frame every `gop` frames and
-/// no extra key frames at scene changes.
-fn test_clip(dir: &Path, name: &str, gop: u32) -> PathBuf {
-    let p = dir.join(name);
-    ffmpeg(&[
+/// A 180x320 H.264 clip of a moving test pattern, `seconds` long at 25 fps, with a key frame
+/// every `gop` frames and no extra key frames at scene changes; `extra` output options.
+fn h264_clip(p: &Path, seconds: u32, gop: u32, extra: &[&str]) {
+    let (input, gop) = (
+        format!("testsrc2=s=180x320:r=25:d={seconds}"),
+        gop.to_string(),
+    );
+    let mut args = vec![
         "-f",
         "lavfi",
         "-i",
-        "testsrc2=s=180x320:r=25:d=4",
+        input.as_str(),
         "-c:v",
         "libx264",
         "-g",
-        &gop.to_string(),
-        "-x264-params",
-        "scenecut=0",
-        "-pix_fmt",
-        "yuv420p",
-        "-movflags",
-        "+faststart",
-        s(&p),
-    ]);
+        gop.as_str(),
+    ];
+    args.extend(["-x264-params", "scenecut=0", "-pix_fmt", "yuv420p"]);
+    args.extend(extra);
+    args.push(s(p));
+    ffmpeg(&args);
+}
+
+/// A 4 s clip, its index at the front.
+fn test_clip(dir: &Path, name: &str, gop: u32) -> PathBuf {
+    let p = dir.join(name);
+    h264_clip(&p, 4, gop, &["-movflags", "+faststart"]);
     p
 }
 
@@ -647,23 +653,7 @@ fn the_benchmark_cli_extracts_the_same_frames() {
 /// A 40 s clip (1000 frames) with a key frame every `gop` frames.
 fn long_clip(dir: &Path, gop: u32) -> PathBuf {
     let p = dir.join(format!("long_g{gop}.mp4"));
-    ffmpeg(&[
-        "-f",
-        "lavfi",
-        "-i",
-        "testsrc2=s=180x320:r=25:d=40",
-        "-c:v",
-        "libx264",
-        "-preset",
-        "ultrafast",
-        "-g",
-        &gop.to_string(),
-        "-x264-params",
-        "scenecut=0",
-        "-pix_fmt",
-        "yuv420p",
-        s(&p),
-    ]);
+    h264_clip(&p, 40, gop, &["-preset", "ultrafast"]);
     p
 }
 

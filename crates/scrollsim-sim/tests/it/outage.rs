@@ -8,13 +8,14 @@
 
 use crate::common;
 
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
 use async_trait::async_trait;
 use scrollsim_core::{CorpusId, RunId, Video, VideoId};
-use scrollsim_sim::{execute, RunDir, RunProgress, Shard, Stop};
+use scrollsim_sim::{execute, Experiment, RunDeps, RunDir, RunProgress, RunReport, Shard, Stop};
 use scrollsim_store::breaker::Outage;
 use scrollsim_store::{
     CollectionSpec, Filter, OrderBy, Page, RecommendRequest, Result, Scored, SearchRequest,
@@ -133,79 +134,105 @@ impl VideoStore for Flaky {
     }
 }
 
-const EXPERIMENT: &str = r#"
-name = "outage-test"
-personas = ["family", "partygoer", "careful"]
-control = true
-models = ["offline"]
-strategies = ["simple"]
-policies = ["foryou:tiktok-like", "random", "popular"]
-seeds = [1, 2]
-session_length = 40
-windows = { first = 10, last_start = 30, last = 10 }
-concurrency = 3
-"#;
+/// The study every outage test runs, with its run directories and an uninterrupted run over
+/// the store given: what a cut and resumed run is compared with.
+struct Study {
+    text: String,
+    exp: Experiment,
+    id: RunId,
+    runs: tempfile::TempDir,
+    deps: RunDeps,
+    clean: RunDir,
+    sessions: usize,
+}
+
+impl Study {
+    async fn run_clean(store: Arc<dyn VideoStore>, data: &Path) -> Study {
+        let text = common::study("outage-test", LENGTH, &[1, 2]);
+        let exp = common::experiment(&text);
+        let id = RunId::new("o");
+        let runs = tempfile::tempdir().unwrap();
+        let deps = common::deps(store, data, None).await;
+        let clean = RunDir::create(&runs.path().join("clean"), &id, &text, &exp).unwrap();
+        let full = common::run_all(&clean, &exp, &deps).await.unwrap();
+        assert!(full.complete(), "{full:?}");
+        Study {
+            sessions: full.sessions,
+            text,
+            exp,
+            id,
+            runs,
+            deps,
+            clean,
+        }
+    }
+
+    fn dir(&self, name: &str) -> RunDir {
+        RunDir::create(
+            &self.runs.path().join(name),
+            &self.id,
+            &self.text,
+            &self.exp,
+        )
+        .unwrap()
+    }
+
+    /// What every run cut off by an outage must show: the outage reported once, naming the
+    /// server, and every session accounted for, those waiting to start never started.
+    fn assert_cut(&self, cut: &RunReport, url: &str) {
+        let outage = cut.outage.as_ref().expect("the run saw the outage");
+        assert!(outage.to_string().contains(url), "{outage}");
+        assert!(!cut.complete());
+        assert!(
+            cut.failures.is_empty(),
+            "the outage is reported once, not per session: {:?}",
+            cut.failures
+        );
+        assert!(
+            cut.stopped > 0,
+            "sessions waiting to start never start: {cut:?}"
+        );
+        assert_eq!(
+            cut.ended + cut.interrupted.len() + cut.stopped,
+            cut.sessions,
+            "{cut:?}"
+        );
+    }
+
+    /// Resumes the cut run in `dir` over `deps`: it completes with the clean run's traces.
+    /// Returns the report and how many trace lines compared.
+    async fn assert_resumes(&self, dir: &RunDir, deps: &RunDeps) -> (RunReport, usize) {
+        let resumed = common::run_all(dir, &self.exp, deps).await.unwrap();
+        assert!(resumed.complete(), "{resumed:?}");
+        let lines = common::assert_same_traces(&self.clean.root, &dir.root);
+        (resumed, lines)
+    }
+}
+
+const LENGTH: u32 = 40;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_store_outage_stops_the_run_at_once_and_resume_completes_it() {
     let (data, store) = common::store_with(common::synthetic(300, 384)).await;
-    let exp = common::experiment(EXPERIMENT);
-    let id = RunId::new("o");
-    let runs = tempfile::tempdir().unwrap();
-    let dir = |name: &str| RunDir::create(&runs.path().join(name), &id, EXPERIMENT, &exp).unwrap();
-
-    let deps = common::deps(store.clone(), data.path(), None).await;
-    let clean = dir("clean");
-    let full = execute(
-        &clean,
-        &exp,
-        Shard::ALL,
-        &deps,
-        Stop::new(),
-        RunProgress::new(),
-    )
-    .await
-    .unwrap();
-    assert!(full.complete(), "{full:?}");
-    assert_eq!(full.sessions, 24);
+    let study = Study::run_clean(store.clone(), data.path()).await;
+    assert_eq!(study.sessions, 24);
 
     // Down after 150 store calls: a few sessions finished, three in flight, the rest waiting.
     let flaky = Arc::new(Flaky::new(store.clone(), 150));
-    let mut deps_flaky = deps.clone();
+    let mut deps_flaky = study.deps.clone();
     deps_flaky.store = flaky.clone();
-    let b = dir("b");
-    let cut = execute(
-        &b,
-        &exp,
-        Shard::ALL,
-        &deps_flaky,
-        Stop::new(),
-        RunProgress::new(),
-    )
-    .await
-    .unwrap();
-    let outage = cut.outage.as_ref().expect("the run saw the outage");
-    assert!(outage.to_string().contains(URL), "{outage}");
-    assert!(!cut.complete());
+    let b = study.dir("b");
+    let cut = common::run_all(&b, &study.exp, &deps_flaky).await.unwrap();
+    study.assert_cut(&cut, URL);
+    let concurrency = study.exp.concurrency;
     assert!(
-        cut.failures.is_empty(),
-        "the outage is reported once, not per session: {:?}",
-        cut.failures
-    );
-    assert!(
-        !cut.interrupted.is_empty() && cut.interrupted.len() <= exp.concurrency,
+        !cut.interrupted.is_empty() && cut.interrupted.len() <= concurrency,
         "only sessions in flight are cut short: {cut:?}"
     );
-    assert_eq!(
-        cut.ended + cut.interrupted.len() + cut.stopped,
-        cut.sessions,
-        "{cut:?}"
-    );
-    assert!(cut.stopped > 0, "sessions waiting to start never start");
     // Each session in flight gave up at its first refused call; none started afterwards.
     let refused = flaky.refused.load(Ordering::SeqCst);
     assert!(
-        refused as usize <= exp.concurrency,
+        refused as usize <= concurrency,
         "{refused} calls after the outage: sessions kept calling a store known to be down"
     );
     let traces = std::fs::read_dir(b.sessions_dir()).unwrap().count();
@@ -217,19 +244,8 @@ async fn a_store_outage_stops_the_run_at_once_and_resume_completes_it() {
 
     // The store is back: resume completes with the clean run's traces.
     flaky.heal();
-    let resumed = execute(
-        &b,
-        &exp,
-        Shard::ALL,
-        &deps_flaky,
-        Stop::new(),
-        RunProgress::new(),
-    )
-    .await
-    .unwrap();
-    assert!(resumed.complete(), "{resumed:?}");
+    let (resumed, lines) = study.assert_resumes(&b, &deps_flaky).await;
     assert_eq!(resumed.already_ended, cut.ended);
-    let lines = common::assert_same_traces(&clean.root, &b.root);
     println!(
         "outage after 150 calls: {} ended, {} cut short, {} not started; resumed to {lines} identical trace lines",
         cut.ended,
@@ -280,29 +296,12 @@ async fn a_real_server_cut_off_mid_run_stops_it_and_resume_completes_when_qdrant
         .unwrap();
     store.upsert(points).await.unwrap();
     store.wait_indexed().await.unwrap();
-
-    let exp = common::experiment(EXPERIMENT);
-    let id = RunId::new("o");
-    let runs = tempfile::tempdir().unwrap();
-    let dir = |name: &str| RunDir::create(&runs.path().join(name), &id, EXPERIMENT, &exp).unwrap();
-    let deps = common::deps(store.clone(), data.path(), None).await;
-    let clean = dir("clean");
-    let full = execute(
-        &clean,
-        &exp,
-        Shard::ALL,
-        &deps,
-        Stop::new(),
-        RunProgress::new(),
-    )
-    .await
-    .unwrap();
-    assert!(full.complete(), "{full:?}");
+    let study = Study::run_clean(store, data.path()).await;
 
     // Cut when a fifth of the steps are written.
     let progress = RunProgress::new();
     let watch = progress.clone();
-    let planned = full.sessions as u64 * 40;
+    let planned = study.sessions as u64 * u64::from(LENGTH);
     let cutter = tokio::spawn(async move {
         let mut proxy = proxy;
         while watch.snapshot().steps < planned / 5 {
@@ -311,43 +310,27 @@ async fn a_real_server_cut_off_mid_run_stops_it_and_resume_completes_when_qdrant
         proxy.cut().await;
         proxy
     });
-    let b = dir("b");
-    let cut = execute(&b, &exp, Shard::ALL, &deps, Stop::new(), progress.clone())
-        .await
-        .unwrap();
-    let mut proxy = cutter.await.unwrap();
-    let outage = cut.outage.as_ref().expect("the run saw the outage");
-    assert!(outage.to_string().contains(&via), "{outage}");
-    assert!(cut.failures.is_empty(), "{:?}", cut.failures);
-    assert!(
-        cut.stopped > 0,
-        "sessions waiting to start never start: {cut:?}"
-    );
-    assert_eq!(
-        cut.ended + cut.interrupted.len() + cut.stopped,
-        cut.sessions,
-        "{cut:?}"
-    );
-    let steps_at_cut = progress.snapshot().steps;
-
-    proxy.restore().await.unwrap();
-    let store = scrollsim_store::open_store(&cfg, data.path())
-        .await
-        .unwrap();
-    let mut deps_back = deps.clone();
-    deps_back.store = store;
-    let resumed = execute(
+    let b = study.dir("b");
+    let cut = execute(
         &b,
-        &exp,
+        &study.exp,
         Shard::ALL,
-        &deps_back,
+        &study.deps,
         Stop::new(),
-        RunProgress::new(),
+        progress.clone(),
     )
     .await
     .unwrap();
-    assert!(resumed.complete(), "{resumed:?}");
-    let lines = common::assert_same_traces(&clean.root, &b.root);
+    let mut proxy = cutter.await.unwrap();
+    study.assert_cut(&cut, &via);
+    let steps_at_cut = progress.snapshot().steps;
+
+    proxy.restore().await.unwrap();
+    let mut deps_back = study.deps.clone();
+    deps_back.store = scrollsim_store::open_store(&cfg, data.path())
+        .await
+        .unwrap();
+    let (_, lines) = study.assert_resumes(&b, &deps_back).await;
     println!(
         "real server at {url} cut off after {steps_at_cut} of {planned} steps: {} ended, {} cut short, {} not started; resumed to {lines} identical trace lines",
         cut.ended,

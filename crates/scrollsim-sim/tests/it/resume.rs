@@ -151,28 +151,13 @@ async fn a_session_another_process_is_writing_is_left_alone() {
 /// One session of two ends at step 0 on a configuration error (a VLM allowed one image per
 /// request, shown the fixtures' four keyframes: stopped before any call): the run counts it as
 /// failed, not done, and `--resume` continues it (its end event replaced, never duplicated).
-const FAILING: &str = r#"
-name = "fail-test"
-personas = ["family"]
-models = ["offline", "local-vlm"]
-strategies = ["simple"]
-policies = ["random"]
-seeds = [1]
-session_length = 5
-windows = { first = 2, last_start = 3, last = 2 }
-[judge.models.local-vlm]
-provider = "openai"
-base_url = "http://127.0.0.1:9/v1"
-model = "never-called"
-images = { max_images = 1 }
-"#;
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_that_ends_in_error_is_failed_not_done_and_resume_retries_it() {
     let (_data, deps) = common::fixture_deps().await;
-    let exp = common::experiment(FAILING);
+    let text = scrollsim_testkit::ONE_IMAGE_STUDY;
+    let exp = common::experiment(text);
     let runs = tempfile::tempdir().unwrap();
-    let dir = RunDir::create(runs.path(), &RunId::new("f"), FAILING, &exp).unwrap();
+    let dir = RunDir::create(runs.path(), &RunId::new("f"), text, &exp).unwrap();
     let go = || common::run_all(&dir, &exp, &deps);
     let r = go().await.unwrap();
     assert_eq!((r.sessions, r.ended), (2, 2), "{r:?}");
@@ -180,7 +165,7 @@ async fn a_session_that_ends_in_error_is_failed_not_done_and_resume_retries_it()
     assert!(!r.succeeded(), "but one ended in error: {r:?}");
     assert_eq!(r.errored.len(), 1, "{r:?}");
     let (id, message) = &r.errored[0];
-    assert!(id.as_str().contains("local-vlm"), "{id}");
+    assert!(id.as_str().contains("one-image"), "{id}");
     assert!(
         message.contains("step 0") && message.contains("max_images"),
         "{message}"

@@ -4,6 +4,7 @@
 use crate::common;
 
 use std::path::Path;
+use std::process::Output;
 
 use common::{header, scrollsim, step, write_trace};
 use scrollsim_core::{ParseStatus, PerValue, Value};
@@ -57,18 +58,20 @@ fn hand_run(root: &Path) -> std::path::PathBuf {
     run
 }
 
+/// `scrollsim inspect <run> --by <by> [--format <format>]`.
+fn inspect(run: &Path, by: &str, format: Option<&str>) -> Output {
+    let mut args = vec!["inspect", run.to_str().unwrap(), "--by", by];
+    if let Some(f) = format {
+        args.extend(["--format", f]);
+    }
+    scrollsim(&args)
+}
+
 #[test]
 fn inspect_prints_hand_computed_numbers_in_every_format() {
     let tmp = tempfile::tempdir().unwrap();
     let run = hand_run(tmp.path());
-    let out = scrollsim(&[
-        "inspect",
-        run.to_str().unwrap(),
-        "--by",
-        "persona",
-        "--format",
-        "json",
-    ]);
+    let out = inspect(&run, "persona", Some("json"));
     assert!(
         out.status.success(),
         "{}",
@@ -105,14 +108,7 @@ fn inspect_prints_hand_computed_numbers_in_every_format() {
         lr["points"]
     );
 
-    let out = scrollsim(&[
-        "inspect",
-        run.to_str().unwrap(),
-        "--by",
-        "model",
-        "--format",
-        "csv",
-    ]);
+    let out = inspect(&run, "model", Some("csv"));
     let csv = String::from_utf8(out.stdout).unwrap();
     let mut lines = csv.lines();
     let header: Vec<&str> = lines.next().unwrap().split(',').collect();
@@ -123,22 +119,15 @@ fn inspect_prints_hand_computed_numbers_in_every_format() {
     assert_eq!(at("like_rate_points"), "83.3333");
     assert_eq!(at("like_rate_points_ci95"), "71.7167");
 
-    let out = scrollsim(&["inspect", run.to_str().unwrap(), "--by", "persona"]);
+    let out = inspect(&run, "persona", None);
     let table = String::from_utf8(out.stdout).unwrap();
     assert!(table.contains("+83.3 ± 71.7"), "{table}");
-    let out = scrollsim(&[
-        "inspect",
-        run.to_str().unwrap(),
-        "--by",
-        "persona",
-        "--format",
-        "md",
-    ]);
+    let out = inspect(&run, "persona", Some("md"));
     assert!(String::from_utf8(out.stdout)
         .unwrap()
         .contains("| persona | SD | ST | HE |"));
 
-    let out = scrollsim(&["inspect", run.to_str().unwrap(), "--by", "colour"]);
+    let out = inspect(&run, "colour", None);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr)
         .contains("expected persona, arm, model, strategy, policy or source_platform"));

@@ -9,13 +9,14 @@ fn line<'a>(out: &'a str, key: &str) -> &'a str {
         .unwrap_or_else(|| panic!("no `{key}` line in:\n{out}"))
 }
 
-#[test]
-fn files_layer_in_order_and_show_names_the_file_of_each_value() {
+/// `scrollsim --config a.toml --config b.toml config show` over two layers with these texts;
+/// returns the output and the two files' paths as printed.
+fn show(a_text: &str, b_text: &str) -> (std::process::Output, String, String) {
     let tmp = tempfile::tempdir().unwrap();
     let a = tmp.path().join("a.toml");
     let b = tmp.path().join("b.toml");
-    std::fs::write(&a, "[paths]\ndata = \"d1\"\nruns = \"r1\"\n").unwrap();
-    std::fs::write(&b, "[paths]\nruns = \"r2\"\n\n[store.index]\nef = 99\n").unwrap();
+    std::fs::write(&a, a_text).unwrap();
+    std::fs::write(&b, b_text).unwrap();
     let out = common::scrollsim(&[
         "--config",
         a.to_str().unwrap(),
@@ -24,13 +25,21 @@ fn files_layer_in_order_and_show_names_the_file_of_each_value() {
         "config",
         "show",
     ]);
+    (out, a.display().to_string(), b.display().to_string())
+}
+
+#[test]
+fn files_layer_in_order_and_show_names_the_file_of_each_value() {
+    let (out, a, b) = show(
+        "[paths]\ndata = \"d1\"\nruns = \"r1\"\n",
+        "[paths]\nruns = \"r2\"\n\n[store.index]\nef = 99\n",
+    );
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success(),
         "{text}{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let (a, b) = (a.display().to_string(), b.display().to_string());
     assert!(line(&text, "data").contains("\"d1\"") && line(&text, "data").ends_with(&a));
     assert!(line(&text, "runs").contains("\"r2\"") && line(&text, "runs").ends_with(&b));
     assert!(line(&text, "fixtures").ends_with("# config/default.toml"));
@@ -43,23 +52,8 @@ fn files_layer_in_order_and_show_names_the_file_of_each_value() {
 
 #[test]
 fn a_bad_key_names_the_file_that_set_it() {
-    let tmp = tempfile::tempdir().unwrap();
-    let a = tmp.path().join("a.toml");
-    let b = tmp.path().join("b.toml");
-    std::fs::write(&a, "[paths]\ndata = \"d1\"\n").unwrap();
-    std::fs::write(&b, "[store.index]\nef = \"many\"\n").unwrap();
-    let out = common::scrollsim(&[
-        "--config",
-        a.to_str().unwrap(),
-        "--config",
-        b.to_str().unwrap(),
-        "config",
-        "show",
-    ]);
+    let (out, _, b) = show("[paths]\ndata = \"d1\"\n", "[store.index]\nef = \"many\"\n");
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains(&b.display().to_string()) && err.contains("store.index.ef"),
-        "{err}"
-    );
+    assert!(err.contains(&b) && err.contains("store.index.ef"), "{err}");
 }

@@ -17,13 +17,8 @@ const KEY_VAR: &str = "SCROLLSIM_TEST_PLANTED_KEY";
 
 /// `scrollsim --config <cfg> <args>` with the planted key in the environment.
 fn cli(cfg: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_scrollsim"))
-        .current_dir(workspace())
-        .env_remove("SCROLLSIM_STORE_BACKEND")
-        .env_remove("QDRANT_URL")
+    common::command(cfg)
         .env(KEY_VAR, PLANTED)
-        .arg("--config")
-        .arg(cfg)
         .args(args)
         .output()
         .unwrap()
@@ -113,11 +108,7 @@ fn files(dir: &Path) -> Vec<PathBuf> {
 
 #[test]
 fn a_packed_run_replays_from_an_empty_data_directory_without_network() {
-    if !workspace()
-        .join("models/all-MiniLM-L6-v2/model.safetensors")
-        .is_file()
-    {
-        eprintln!("skipped: models/all-MiniLM-L6-v2 is missing (scripts/setup.sh fetches it)");
+    if common::minilm_missing() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();

@@ -6,7 +6,7 @@ use crate::common;
 use std::path::Path;
 use std::process::Output;
 
-use common::{ok, workspace};
+use common::ok;
 
 fn cli(cfg: &Path, args: &[&str]) -> Output {
     common::scrollsim_with(cfg, args)
@@ -34,11 +34,7 @@ fn machine(root: &Path) -> std::path::PathBuf {
 
 #[test]
 fn two_shards_packed_on_two_machines_merge_and_replay_as_one() {
-    if !workspace()
-        .join("models/all-MiniLM-L6-v2/model.safetensors")
-        .is_file()
-    {
-        eprintln!("skipped: models/all-MiniLM-L6-v2 is missing (scripts/setup.sh fetches it)");
+    if common::minilm_missing() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use common::judge::JudgeServer;
-use common::{ok, workspace};
+use common::ok;
 
 fn run_cli(config: &Path, args: &[&str]) -> Output {
     common::scrollsim_with(config, args)
@@ -35,6 +35,14 @@ fn group_keys(cfg: &Path, runs: &[&Path], by: &str) -> Vec<String> {
         .collect()
 }
 
+/// `scrollsim replay <run> --judge offline:isq --out <out> <extra>`, which must succeed.
+fn replay_isq(cfg: &Path, run: &Path, out: &Path, extra: &[&str]) -> String {
+    let (run, out) = (run.to_str().unwrap(), out.to_str().unwrap());
+    let mut args = vec!["replay", run, "--judge", "offline:isq", "--out", out];
+    args.extend(extra);
+    ok(&run_cli(cfg, &args))
+}
+
 fn ids(v: &[(String, bool)]) -> Vec<String> {
     v.iter().map(|x| x.0.clone()).collect()
 }
@@ -56,11 +64,7 @@ fn videos(trace: &Path) -> Vec<(String, bool)> {
 
 #[test]
 fn rerun_matches_a_recorded_run_and_finds_a_flipped_decision() {
-    if !workspace()
-        .join("models/all-MiniLM-L6-v2/model.safetensors")
-        .is_file()
-    {
-        eprintln!("skipped: models/all-MiniLM-L6-v2 is missing (scripts/setup.sh fetches it)");
+    if common::minilm_missing() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
@@ -145,17 +149,7 @@ model = "yes"
 
     // Counterfactual: the same feed against another strategy, into a new run.
     let cf = tmp.path().join("runs/rec-isq");
-    let said = ok(&run_cli(
-        &cfg,
-        &[
-            "replay",
-            run.to_str().unwrap(),
-            "--judge",
-            "offline:isq",
-            "--out",
-            cf.to_str().unwrap(),
-        ],
-    ));
+    let said = replay_isq(&cfg, &run, &cf, &[]);
     assert!(
         said.contains("8 session(s) replayed against offline:isq"),
         "{said}"
@@ -183,19 +177,7 @@ model = "yes"
     // Closed-loop: the experiment re-run with another judge on the same seeds, each recorded
     // policy reacting to it, labelled as such and not as fixed(<policy>).
     let cl = tmp.path().join("runs/rec-closed");
-    let said = ok(&run_cli(
-        &cfg,
-        &[
-            "replay",
-            run.to_str().unwrap(),
-            "--judge",
-            "offline:isq",
-            "--closed-loop",
-            "--out",
-            cl.to_str().unwrap(),
-            "-q",
-        ],
-    ));
+    let said = replay_isq(&cfg, &run, &cl, &["--closed-loop", "-q"]);
     assert!(said.contains("closed-loop: 8 session(s) re-run"), "{said}");
     assert!(said.contains("not a VLM"), "{said}");
     for s in &sessions {

@@ -211,28 +211,7 @@ fn a_run_with_a_session_that_ended_in_error_prints_it_as_failed_and_exits_1() {
     let root = tempfile::tempdir().unwrap();
     let cfg = config(root.path(), "runs");
     let exp = root.path().join("fail-test.toml");
-    std::fs::write(
-        &exp,
-        r#"
-name = "fail-test"
-personas = ["family"]
-models = ["offline", "one-image"]
-strategies = ["simple"]
-policies = ["random"]
-seeds = [1]
-session_length = 5
-windows = { first = 2, last_start = 3, last = 2 }
-[judge.models.one-image]
-provider = "openai"
-base_url = "http://127.0.0.1:9/v1"
-model = "never-called"
-images = { max_images = 1 }
-# No probe before the run (the endpoint does not exist): the session itself must meet the limit.
-[judge.probe]
-before_run = false
-"#,
-    )
-    .unwrap();
+    std::fs::write(&exp, scrollsim_testkit::ONE_IMAGE_STUDY).unwrap();
     ok(scrollsim(
         &cfg,
         &["ingest", "fixtures", "--meta", "fixtures/metadata.jsonl"],

@@ -113,6 +113,25 @@ fn fixture_run(tmp: &Path) -> (PathBuf, PathBuf, Vec<(String, &'static str, usiz
     (runs, images, expected)
 }
 
+/// A session page as Chromium rendered it: every keyframe loaded with real pixels (the page's
+/// script marks each one), and the decision list complete and in order.
+fn assert_timeline(dom: &str, expected: &[(String, &'static str, usize)]) {
+    let keyframes: usize = expected.iter().map(|e| e.2).sum();
+    assert!(
+        dom.contains(&format!("data-keyframes=\"{keyframes}/{keyframes}\"")),
+        "keyframes not all loaded:\n{dom}"
+    );
+    assert_eq!(count(dom, "data-loaded=\"broken\""), 0);
+    assert_eq!(count(dom, "<li class=\"step\""), expected.len());
+    let mut rest = dom;
+    for (video, word, _) in expected {
+        let at = rest
+            .find(&format!("data-decision=\"{word}\" data-video=\"{video}\""))
+            .unwrap_or_else(|| panic!("step {video} ({word}) missing or out of order"));
+        rest = &rest[at + 1..];
+    }
+}
+
 fn count(hay: &str, needle: &str) -> usize {
     hay.matches(needle).count()
 }
@@ -138,23 +157,8 @@ fn session_page_renders_keyframes_and_every_decision_in_chromium() {
         "no timeline in the DOM:\n{dom}"
     );
 
-    // Every keyframe loaded with real pixels: the page's script marks each one.
-    assert!(
-        dom.contains(&format!("data-keyframes=\"{keyframes}/{keyframes}\"")),
-        "keyframes not all loaded:\n{dom}"
-    );
+    assert_timeline(&dom, &expected);
     assert_eq!(count(&dom, "data-loaded=\"yes\""), keyframes);
-    assert_eq!(count(&dom, "data-loaded=\"broken\""), 0);
-
-    // The decision list is complete and in order.
-    assert_eq!(count(&dom, "<li class=\"step\""), expected.len());
-    let mut rest = dom.as_str();
-    for (video, word, _) in &expected {
-        let at = rest
-            .find(&format!("data-decision=\"{word}\" data-video=\"{video}\""))
-            .unwrap_or_else(|| panic!("step {video} ({word}) missing or out of order"));
-        rest = &rest[at + 1..];
-    }
     assert!(dom.contains("Matched trait"));
     assert!(dom.contains("Policy slate (2 candidates)"));
 
@@ -348,24 +352,11 @@ fn static_export_opens_from_disk_with_keyframes_and_every_decision() {
         "{html}"
     );
 
-    let keyframes: usize = expected.iter().map(|e| e.2).sum();
     let profile = tempfile::tempdir().unwrap();
     let url = format!("file://{}", page.display());
     let out = chromium(&["--dump-dom", &url], profile.path());
     let dom = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        dom.contains(&format!("data-keyframes=\"{keyframes}/{keyframes}\"")),
-        "keyframes not all loaded from disk:\n{dom}"
-    );
-    assert_eq!(count(&dom, "data-loaded=\"broken\""), 0);
-    assert_eq!(count(&dom, "<li class=\"step\""), expected.len());
-    let mut rest = dom.as_str();
-    for (video, word, _) in &expected {
-        let at = rest
-            .find(&format!("data-decision=\"{word}\" data-video=\"{video}\""))
-            .unwrap_or_else(|| panic!("step {video} ({word}) missing or out of order"));
-        rest = &rest[at + 1..];
-    }
+    assert_timeline(&dom, &expected);
     // The run page links the session page that was exported.
     let run_page = std::fs::read_to_string(site.join("runs/fixture/index.html")).unwrap();
     assert!(run_page.contains("href=\"../../runs/fixture/sessions/family__s1.html\""));

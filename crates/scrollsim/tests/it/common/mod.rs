@@ -19,6 +19,18 @@ pub fn workspace() -> PathBuf {
         .unwrap()
 }
 
+/// True (and says the test is skipped) when the MiniLM model a run needs is not in models/,
+/// where scripts/setup.sh puts it.
+pub fn minilm_missing() -> bool {
+    let missing = !workspace()
+        .join("models/all-MiniLM-L6-v2/model.safetensors")
+        .is_file();
+    if missing {
+        eprintln!("skipped: models/all-MiniLM-L6-v2 is missing (scripts/setup.sh fetches it)");
+    }
+    missing
+}
+
 /// `scrollsim <args>` from the workspace root (so `config/default.toml` is found).
 pub fn scrollsim(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_scrollsim"))
