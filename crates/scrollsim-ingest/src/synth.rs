@@ -13,7 +13,6 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
 
 use rayon::prelude::*;
 use scrollsim_core::config::ValueCatalog;
@@ -305,30 +304,28 @@ fn svg(it: &Item, w: u32, h: u32) -> String {
     s
 }
 
-fn fonts() -> Arc<resvg::usvg::fontdb::Database> {
-    static DB: OnceLock<Arc<resvg::usvg::fontdb::Database>> = OnceLock::new();
-    DB.get_or_init(|| {
-        let mut db = resvg::usvg::fontdb::Database::new();
-        db.load_system_fonts();
-        // fonts-dejavu-core is what scripts/setup.sh installs.
-        db.set_sans_serif_family("DejaVu Sans");
-        Arc::new(db)
-    })
-    .clone()
+/// Why one picture could not be made.
+#[derive(Debug, thiserror::Error)]
+enum RenderError {
+    #[error("its SVG: {0}")]
+    Svg(#[from] resvg::usvg::Error),
+    #[error("picture size is zero")]
+    ZeroSize,
+    #[error("JPEG encoding: {0}")]
+    Jpeg(#[from] image::ImageError),
 }
 
 /// The picture of one item as JPEG bytes.
-fn render(it: &Item, opts: &SynthOptions) -> Result<Vec<u8>, String> {
+fn render(it: &Item, opts: &SynthOptions) -> Result<Vec<u8>, RenderError> {
     use resvg::{tiny_skia, usvg};
     let uopts = usvg::Options {
-        fontdb: fonts(),
-        font_family: "DejaVu Sans".into(),
+        fontdb: scrollsim_media::fonts(),
+        font_family: scrollsim_media::SANS.into(),
         ..Default::default()
     };
-    let tree = usvg::Tree::from_str(&svg(it, opts.width, opts.height), &uopts)
-        .map_err(|e| e.to_string())?;
+    let tree = usvg::Tree::from_str(&svg(it, opts.width, opts.height), &uopts)?;
     let mut pixmap =
-        tiny_skia::Pixmap::new(opts.width, opts.height).ok_or("picture size is zero")?;
+        tiny_skia::Pixmap::new(opts.width, opts.height).ok_or(RenderError::ZeroSize)?;
     let scale = opts.width as f32 / 270.0;
     resvg::render(
         &tree,
@@ -342,14 +339,12 @@ fn render(it: &Item, opts: &SynthOptions) -> Result<Vec<u8>, String> {
         .flat_map(|p| [p[0], p[1], p[2]])
         .collect();
     let mut out = Vec::new();
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, opts.jpeg_quality)
-        .encode(
-            &rgb,
-            opts.width,
-            opts.height,
-            image::ExtendedColorType::Rgb8,
-        )
-        .map_err(|e| e.to_string())?;
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, opts.jpeg_quality).encode(
+        &rgb,
+        opts.width,
+        opts.height,
+        image::ExtendedColorType::Rgb8,
+    )?;
     Ok(out)
 }
 
@@ -368,7 +363,7 @@ pub fn synth(
             detail: e.to_string(),
         }
     };
-    if fonts().faces().next().is_none() {
+    if scrollsim_media::fonts().faces().next().is_none() {
         return Err(IngestError::Source {
             path: opts.out.clone(),
             detail: "no fonts found to write captions with (install fonts-dejavu-core, as \

@@ -1,6 +1,7 @@
 //! Media for scrollsim: keyframe extraction with ffmpeg-next (uniform, scene-change and
 //! I-frame strategies), cropping and scaling to the paper's 9:16 model size plus a larger view
-//! copy, JPEG encoding, probing, and the content-addressed image store. See docs/media.md.
+//! copy, JPEG encoding, probing, the content-addressed image store, and the fonts pictures
+//! drawn as SVG are rasterised with. See docs/media.md.
 //!
 //! Must not: know about models, stores, sessions or traces; FFmpeg types never cross its API.
 
@@ -9,6 +10,7 @@ pub mod bench;
 mod cli;
 mod error;
 mod extract;
+mod fonts;
 mod options;
 mod orient;
 mod render;
@@ -22,6 +24,7 @@ pub use extract::{
     extract_keyframes, extract_keyframes_with_work, probe, store_frames, uniform_targets,
     ExtractedFrame, Probe,
 };
+pub use fonts::{fonts, SANS};
 pub use options::{BadFrameSize, BadStrategy, ExtractOptions, FrameSize, KeyframeStrategy};
 pub use orient::Orientation;
 pub use scrollsim_core::ImageHash;

@@ -3,7 +3,6 @@
 //! charts with 95 % confidence whiskers.
 
 use std::f64::consts::PI;
-use std::sync::{Arc, OnceLock};
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -377,18 +376,6 @@ pub fn bars(
     })
 }
 
-fn fonts() -> Arc<resvg::usvg::fontdb::Database> {
-    static DB: OnceLock<Arc<resvg::usvg::fontdb::Database>> = OnceLock::new();
-    DB.get_or_init(|| {
-        let mut db = resvg::usvg::fontdb::Database::new();
-        db.load_system_fonts();
-        // fonts-dejavu-core is what scripts/setup.sh installs.
-        db.set_sans_serif_family("DejaVu Sans");
-        Arc::new(db)
-    })
-    .clone()
-}
-
 /// Rasterises an SVG chart to PNG at `scale` (2.0 for crisp figures); `comment` goes into a
 /// `tEXt` chunk too (what judged), so a PNG separated from its report still says it.
 pub fn png(
@@ -399,8 +386,8 @@ pub fn png(
 ) -> Result<Vec<u8>, ReportError> {
     use resvg::{tiny_skia, usvg};
     let opts = usvg::Options {
-        fontdb: fonts(),
-        font_family: "DejaVu Sans".into(),
+        fontdb: scrollsim_media::fonts(),
+        font_family: scrollsim_media::SANS.into(),
         ..Default::default()
     };
     let tree = usvg::Tree::from_str(svg, &opts).map_err(|e| err(name)(e.into()))?;
