@@ -97,35 +97,59 @@ pub async fn section(
     Ok(())
 }
 
+/// Why the reference did not run (the benchmark prints it and carries on).
+#[derive(Debug, thiserror::Error)]
+enum NotRun {
+    #[error("{doing} {}: {source}", python.display())]
+    Io {
+        doing: &'static str,
+        python: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("bad output: {0}")]
+    Output(#[from] serde_json::Error),
+    #[error(
+        "torch and sentence-transformers are not installed for {} (pip install torch \
+         sentence-transformers to compare)",
+        python.display()
+    )]
+    NoTorch { python: PathBuf },
+    #[error("scripts/bench/embed_reference.py failed: {stderr}")]
+    Failed { stderr: String },
+}
+
 /// Runs the script with `request` on stdin. A failure is the reason it did not run.
-fn run_script(python: &PathBuf, request: &serde_json::Value) -> Result<Reference, String> {
+fn run_script(python: &Path, request: &serde_json::Value) -> Result<Reference, NotRun> {
+    let io = |doing| {
+        let python = python.to_path_buf();
+        move |source| NotRun::Io {
+            doing,
+            python,
+            source,
+        }
+    };
     let mut child = Command::new(python)
         .args(["-c", SCRIPT])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| format!("cannot start {}: {e}", python.display()))?;
+        .map_err(io("cannot start"))?;
     let body = serde_json::to_vec(request).expect("a JSON value serializes");
     child
         .stdin
         .take()
         .expect("stdin is piped")
         .write_all(&body)
-        .map_err(|e| format!("writing to {}: {e}", python.display()))?;
-    let out = child
-        .wait_with_output()
-        .map_err(|e| format!("waiting for {}: {e}", python.display()))?;
+        .map_err(io("writing to"))?;
+    let out = child.wait_with_output().map_err(io("waiting for"))?;
     match out.status.code() {
-        Some(0) => serde_json::from_slice(&out.stdout).map_err(|e| format!("bad output: {e}")),
-        Some(3) => Err(format!(
-            "torch and sentence-transformers are not installed for {} (pip install torch \
-             sentence-transformers to compare)",
-            python.display()
-        )),
-        _ => Err(format!(
-            "scripts/bench/embed_reference.py failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        )),
+        Some(0) => Ok(serde_json::from_slice(&out.stdout)?),
+        Some(3) => Err(NotRun::NoTorch {
+            python: python.to_path_buf(),
+        }),
+        _ => Err(NotRun::Failed {
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        }),
     }
 }

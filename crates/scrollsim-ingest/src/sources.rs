@@ -70,15 +70,30 @@ fn claimed_kind(path: &Path) -> Option<MediaKind> {
     }
 }
 
+/// Why a file is not media, judged by its content (the path is the caller's to name).
+#[derive(Debug, thiserror::Error)]
+pub enum NotMedia {
+    #[error("not media: JSON, and no sidecar of a media file")]
+    Json,
+    #[error("not media: {0}")]
+    Unrecognized(String),
+    #[error("zero-length file")]
+    Empty,
+    #[error("cannot read: {0}")]
+    Unreadable(#[source] std::io::Error),
+    #[error(transparent)]
+    Other(scrollsim_media::MediaError),
+}
+
 /// The media kind of a file by its content, or why it is not media.
-pub fn media_kind(path: &Path) -> Result<MediaKind, String> {
+pub fn media_kind(path: &Path) -> Result<MediaKind, NotMedia> {
     use scrollsim_media::MediaError;
     match scrollsim_media::sniff(path) {
         Ok(s) => Ok(s.kind),
-        Err(MediaError::Unrecognized { reason, .. }) => Err(format!("not media: {reason}")),
-        Err(MediaError::Empty { .. }) => Err("zero-length file".into()),
-        Err(MediaError::Io { source, .. }) => Err(format!("cannot read: {source}")),
-        Err(e) => Err(e.to_string()),
+        Err(MediaError::Unrecognized { reason, .. }) => Err(NotMedia::Unrecognized(reason)),
+        Err(MediaError::Empty { .. }) => Err(NotMedia::Empty),
+        Err(MediaError::Io { source, .. }) => Err(NotMedia::Unreadable(source)),
+        Err(e) => Err(NotMedia::Other(e)),
     }
 }
 
@@ -128,7 +143,7 @@ pub fn discover(sources: &[PathBuf]) -> Result<Discovered, IngestError> {
             let walker = walkdir::WalkDir::new(src)
                 .follow_links(true)
                 .sort_by_file_name();
-            let mut others: Vec<(PathBuf, String)> = Vec::new();
+            let mut others: Vec<(PathBuf, NotMedia)> = Vec::new();
             let mut media: HashSet<PathBuf> = HashSet::new();
             for entry in walker.into_iter().filter_entry(|e| !is_hidden(e)) {
                 let entry = entry.map_err(|e| IngestError::Source {
@@ -149,7 +164,7 @@ pub fn discover(sources: &[PathBuf]) -> Result<Discovered, IngestError> {
                 }
                 // JSON is a sidecar or nothing; anything else is probed.
                 let kind = if is_json(&path) {
-                    Err("not media: JSON, and no sidecar of a media file".to_string())
+                    Err(NotMedia::Json)
                 } else {
                     media_kind(&path)
                 };
@@ -166,7 +181,10 @@ pub fn discover(sources: &[PathBuf]) -> Result<Discovered, IngestError> {
                 media.iter().flat_map(|m| sidecar_candidates(m)).collect();
             for (path, reason) in others {
                 if !sidecars.contains(&path) {
-                    out.ignored.push(Passed { path, reason });
+                    out.ignored.push(Passed {
+                        path,
+                        reason: reason.to_string(),
+                    });
                 }
             }
         } else if let Some(kind) = media_kind(src).ok().or_else(|| claimed_kind(src)) {
@@ -221,40 +239,9 @@ fn read_list(
 pub(crate) mod tests {
     use super::*;
 
-    /// Writes a 1-second test clip in `format` (an FFmpeg muxer) with `codec`, or a PNG frame,
-    /// using the ffmpeg command-line tool (installed with the FFmpeg libraries).
+    /// A 1-second test clip in `format` (an FFmpeg muxer) with `codec`, or a PNG frame.
     pub(crate) fn make_media(path: &Path, format: &str, codec: &str) {
-        let input = if format == "image2" {
-            "testsrc2=size=180x320:rate=1"
-        } else {
-            "testsrc2=size=180x320:rate=10"
-        };
-        let mut cmd = std::process::Command::new("ffmpeg");
-        cmd.args([
-            "-nostdin",
-            "-loglevel",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            input,
-        ]);
-        if format == "image2" {
-            cmd.args(["-frames:v", "1"]);
-        } else {
-            cmd.args(["-t", "1"]);
-        }
-        let status = cmd
-            .args(["-c:v", codec, "-f", format])
-            .arg(path)
-            .status()
-            .expect("the ffmpeg command-line tool (scripts/setup.sh installs it)");
-        assert!(
-            status.success(),
-            "ffmpeg could not write {}",
-            path.display()
-        );
+        scrollsim_testkit::test_media(path, format, codec, 1);
     }
 
     #[test]

@@ -78,15 +78,14 @@ impl Drop for CutProxy {
 
 /// Deletes a collection a test made on a user's Qdrant server (gRPC `url`; the key from
 /// `QDRANT_API_KEY` when set), so the server is left as the test found it.
-pub async fn drop_server_collection(url: &str, name: &str) -> Result<(), String> {
+pub async fn drop_server_collection(
+    url: &str,
+    name: &str,
+) -> Result<(), qdrant_client::QdrantError> {
     let mut client = qdrant_client::Qdrant::from_url(url).skip_compatibility_check();
     if let Ok(key) = std::env::var("QDRANT_API_KEY") {
         client = client.api_key(key);
     }
-    let client = client.build().map_err(|e| format!("{url}: {e}"))?;
-    client
-        .delete_collection(name)
-        .await
-        .map(|_| ())
-        .map_err(|e| format!("{url}: deleting {name}: {e}"))
+    client.build()?.delete_collection(name).await?;
+    Ok(())
 }
