@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use crate::error::io;
-use crate::manifest::{Manifest, Member};
+use crate::manifest::{Manifest, Member, Packed};
 use crate::{layout, Guard, PackError};
 
 /// Reads `inner`, hashing what passes and looking for the guard's needles across read
@@ -200,15 +200,12 @@ impl<'g> ArchiveWriter<'g> {
         self.add_file(path, tmp.path())
     }
 
-    /// Writes the manifest `make` builds from the members (sorted by path) as the last member,
-    /// and moves the archive to its destination; returns the manifest and the archive's size.
-    pub fn finish(
-        mut self,
-        make: impl FnOnce(Vec<Member>) -> Manifest,
-    ) -> Result<(Manifest, u64), PackError> {
+    /// Writes `manifest`, listing the members written (sorted by path), as the last member,
+    /// and moves the archive to its destination.
+    pub fn finish(mut self, mut manifest: Manifest) -> Result<Packed, PackError> {
         let mut members = std::mem::take(&mut self.members);
         members.sort_by(|a, b| a.path.cmp(&b.path));
-        let manifest = make(members);
+        manifest.members = members;
         let json = serde_json::to_vec_pretty(&manifest).expect("serialises");
         let mut s = Scanned::new(json.as_slice(), Some(self.guard));
         let path = format!("{}/{}", self.top, layout::MANIFEST);
@@ -233,6 +230,10 @@ impl<'g> ArchiveWriter<'g> {
             .persist(&self.out)
             .map_err(|e| io(&self.out)(e.error))?;
         let bytes = std::fs::metadata(&self.out).map_err(io(&self.out))?.len();
-        Ok((manifest, bytes))
+        Ok(Packed {
+            path: self.out,
+            bytes,
+            manifest,
+        })
     }
 }

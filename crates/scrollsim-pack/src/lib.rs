@@ -36,11 +36,11 @@ mod write;
 pub use embeddings::PackedEmbedder;
 pub use error::PackError;
 pub use guard::Guard;
-pub use manifest::{Counts, Manifest, Member, Omitted, FORMAT};
+pub use manifest::{Counts, Manifest, Member, Omitted, Packed, FORMAT};
 pub use merge::merge;
 pub use read::{is_packed, open, unpack, verify, Opened};
 pub use restore::{restore_data_dir, Restored};
-pub use write::{pack, PackOptions, PackSources, Packed};
+pub use write::{pack, PackOptions, PackSources};
 
 /// Members of an archive, relative to its top folder.
 pub mod layout {

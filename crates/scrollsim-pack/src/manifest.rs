@@ -84,7 +84,38 @@ pub struct Manifest {
     pub members: Vec<Member>,
 }
 
+/// A written archive.
+#[derive(Debug)]
+pub struct Packed {
+    pub path: std::path::PathBuf,
+    pub bytes: u64,
+    pub manifest: Manifest,
+}
+
 impl Manifest {
+    /// The manifest of a run packed by this scrollsim: nothing omitted or merged, and no
+    /// member yet (`ArchiveWriter::finish` lists them).
+    pub(crate) fn new(
+        run_id: String,
+        experiment: String,
+        experiment_sha256: String,
+        corpus: String,
+        counts: Counts,
+    ) -> Manifest {
+        Manifest {
+            format: FORMAT,
+            scrollsim_version: scrollsim_core::VERSION.to_string(),
+            run_id,
+            experiment,
+            experiment_sha256,
+            corpus,
+            omitted: Vec::new(),
+            merged_from: Vec::new(),
+            counts,
+            members: Vec::new(),
+        }
+    }
+
     /// The run directory inside the archive (`runs/<run id>`).
     pub fn run_dir(&self) -> String {
         format!("{}/{}", crate::layout::RUNS, self.run_id)

@@ -11,7 +11,7 @@ use crate::archive::{hash_reader, ArchiveWriter};
 use crate::embeddings::Embeddings;
 use crate::error::io;
 use crate::layout;
-use crate::manifest::{Counts, Manifest, Omitted, FORMAT};
+use crate::manifest::{Counts, Manifest, Omitted};
 use crate::write::{keyframe_member, scan_traces, Refs};
 use crate::{open, Guard, Opened, PackError, Packed};
 
@@ -200,10 +200,10 @@ fn merged_embeddings(opened: &[(String, Opened)]) -> Result<Option<Embeddings>, 
 /// of one experiment on one corpus; a session in two packs must be identical. `summarize`
 /// rewrites `summary.json` in the merged run directory it is given (the shards' summaries each
 /// cover their part only). Members are streamed from the packs into the new archive.
-pub fn merge(
+pub fn merge<E: std::fmt::Display>(
     packs: &[PathBuf],
     out: &Path,
-    summarize: impl FnOnce(&Path) -> Result<(), String>,
+    summarize: impl FnOnce(&Path) -> Result<(), E>,
     guard: &Guard,
 ) -> Result<Packed, PackError> {
     if packs.len() < 2 {
@@ -391,21 +391,11 @@ pub fn merge(
         prompts: prompts.len() as u64,
         calls: n_calls,
     };
-    let (manifest, bytes) = w.finish(|members| Manifest {
-        format: FORMAT,
-        scrollsim_version: scrollsim_core::VERSION.to_string(),
-        run_id,
-        experiment: first.manifest.experiment.clone(),
-        experiment_sha256: resolved,
-        corpus: first.manifest.corpus.clone(),
+    let experiment = first.manifest.experiment.clone();
+    let corpus = first.manifest.corpus.clone();
+    w.finish(Manifest {
         omitted: omitted.into_iter().collect(),
         merged_from: opened.iter().map(|(n, _)| n.clone()).collect(),
-        counts,
-        members,
-    })?;
-    Ok(Packed {
-        path: out.to_path_buf(),
-        bytes,
-        manifest,
+        ..Manifest::new(run_id, experiment, resolved, corpus, counts)
     })
 }

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::archive::ArchiveWriter;
 use crate::error::io;
 use crate::layout;
-use crate::manifest::{sha256_hex, Counts, Manifest, Omitted, FORMAT};
+use crate::manifest::{sha256_hex, Counts, Manifest, Omitted, Packed};
 use crate::{Guard, PackError};
 
 /// Where the run's videos, keyframes and recorded calls are read from (the packing machine's
@@ -42,14 +42,6 @@ pub struct PackOptions {
     /// still verifies and reruns (judges saw only the model-size keyframes); the viewer and the
     /// HTML report show the model-size keyframes instead, and the manifest says so.
     pub omit_view_copies: bool,
-}
-
-/// A written archive.
-#[derive(Debug)]
-pub struct Packed {
-    pub path: PathBuf,
-    pub bytes: u64,
-    pub manifest: Manifest,
 }
 
 /// One line of `videos.jsonl`.
@@ -392,21 +384,8 @@ pub async fn pack(
         prompts: prompts.len() as u64,
         calls: refs.calls.len() as u64,
     };
-    let (manifest, bytes) = w.finish(|members| Manifest {
-        format: FORMAT,
-        scrollsim_version: scrollsim_core::VERSION.to_string(),
-        run_id,
-        experiment,
-        experiment_sha256,
-        corpus,
+    w.finish(Manifest {
         omitted,
-        merged_from: Vec::new(),
-        counts,
-        members,
-    })?;
-    Ok(Packed {
-        path: out.to_path_buf(),
-        bytes,
-        manifest,
+        ..Manifest::new(run_id, experiment, experiment_sha256, corpus, counts)
     })
 }

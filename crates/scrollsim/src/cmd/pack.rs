@@ -225,11 +225,10 @@ pub struct MergeArgs {
 }
 
 /// Rewrites `summary.json` over every trace in `run_dir`, as `scrollsim run` writes it.
-fn summarize(run_dir: &Path) -> Result<(), String> {
-    let (dir, exp) = scrollsim_sim::RunDir::open(run_dir).map_err(|e| e.to_string())?;
-    scrollsim_report::write_summary(&dir.root, Some(&crate::runner::plan(&exp)))
-        .map(|_| ())
-        .map_err(|e| e.to_string())
+fn summarize(run_dir: &Path) -> anyhow::Result<()> {
+    let (dir, exp) = scrollsim_sim::RunDir::open(run_dir)?;
+    scrollsim_report::write_summary(&dir.root, Some(&crate::runner::plan(&exp)))?;
+    Ok(())
 }
 
 pub fn merge(args: MergeArgs, app: &App) -> anyhow::Result<ExitCode> {
