@@ -18,6 +18,10 @@ use scrollsim_testkit::ClusteredCorpus;
 
 use crate::timings::Timings;
 
+/// Hits an exact search of limit `k` fetches beyond `k` (`Store::exact_nearest` asks for
+/// `k + 16`; the first page is all it needs unless ties run past it).
+pub const EXACT_MARGIN: usize = 16;
+
 /// What to generate and measure.
 #[derive(Debug, Clone)]
 pub struct BenchOptions {
@@ -68,7 +72,13 @@ pub struct BenchReport {
     pub search_filtered: Timings,
     pub recommend: Timings,
     pub recommend_filtered: Timings,
+    /// Exact (scanning) search, filtered as above: what `store.index.exact` and an under-filled
+    /// indexed search pay.
+    pub search_exact: Timings,
     pub get: Timings,
+    /// A get of as many videos as an exact search fetches beyond its limit to settle ties
+    /// ([`EXACT_MARGIN`]): an upper bound on what fetching their payloads costs it.
+    pub get_margin: Timings,
     pub sample: Timings,
     /// A no-op round trip through the blocking pool, to weigh running edge calls there.
     pub spawn_blocking: Timings,
@@ -123,9 +133,27 @@ impl fmt::Display for BenchReport {
         )?;
         writeln!(
             f,
+            "  search top-10 exact, exclude 100 + filter  {}",
+            self.search_exact
+        )?;
+        writeln!(
+            f,
             "  get 1 video                                {}",
             self.get
         )?;
+        writeln!(
+            f,
+            "  get {EXACT_MARGIN} videos (exact search's tie margin)  {}",
+            self.get_margin
+        )?;
+        if self.search_exact.n > 0 {
+            writeln!(
+                f,
+                "  (the margin's payloads: at most {:.1} % of an exact search, means of this run)",
+                100.0 * self.get_margin.mean.as_secs_f64()
+                    / self.search_exact.mean.as_secs_f64().max(1e-12)
+            )?;
+        }
         writeln!(
             f,
             "  sample 10, exclude 100 seen                {}",
@@ -279,8 +307,8 @@ pub async fn run(
     };
     report.filtered_share = share;
 
-    // Timings: search and recommend, with and without a payload filter.
-    for filtered in [false, true] {
+    // Timings: search with and without a payload filter, and exact with one.
+    for (filtered, exact) in [(false, false), (true, false), (true, true)] {
         let mut times = Vec::with_capacity(opts.queries);
         for _ in 0..opts.queries {
             let exclude = seen(&mut rng);
@@ -289,7 +317,7 @@ pub async fn run(
                 vector: synth.query(&mut rng, VectorName::Text),
                 filter: filter_for(&mut rng, exclude, filtered),
                 limit: 10,
-                exact: false,
+                exact,
             };
             let t = Instant::now();
             let hits = store.search(&req).await?;
@@ -297,12 +325,15 @@ pub async fn run(
             std::hint::black_box(hits);
         }
         let l = Timings::of(times);
-        if filtered {
-            report.search_filtered = l
-        } else {
-            report.search = l
+        match (filtered, exact) {
+            (_, true) => report.search_exact = l,
+            (true, false) => report.search_filtered = l,
+            (false, false) => report.search = l,
         }
+    }
 
+    // Recommend, with and without a payload filter.
+    for filtered in [false, true] {
         let mut times = Vec::with_capacity(opts.queries);
         for _ in 0..opts.queries {
             let exclude = seen(&mut rng);
@@ -335,14 +366,18 @@ pub async fn run(
         }
     }
 
-    let mut times = Vec::with_capacity(opts.queries);
-    for _ in 0..opts.queries {
-        let id = [ClusteredCorpus::id(rng.random_range(0..opts.n))];
-        let t = Instant::now();
-        std::hint::black_box(store.get(&id).await?);
-        times.push(t.elapsed());
+    for (n, out) in [(1, &mut report.get), (EXACT_MARGIN, &mut report.get_margin)] {
+        let mut times = Vec::with_capacity(opts.queries);
+        for _ in 0..opts.queries {
+            let ids: Vec<VideoId> = (0..n)
+                .map(|_| ClusteredCorpus::id(rng.random_range(0..opts.n)))
+                .collect();
+            let t = Instant::now();
+            std::hint::black_box(store.get(&ids).await?);
+            times.push(t.elapsed());
+        }
+        *out = Timings::of(times);
     }
-    report.get = Timings::of(times);
 
     let mut times = Vec::with_capacity(opts.queries);
     for q in 0..opts.queries {
