@@ -369,35 +369,33 @@ fn truncate_partial_line(file: &mut File) -> std::io::Result<()> {
     if len == 0 {
         return Ok(());
     }
-    // Scan backwards in blocks for the last newline.
-    let mut end = len;
-    let mut buf = vec![0u8; 64 * 1024];
-    while end > 0 {
-        let start = end.saturating_sub(buf.len() as u64);
-        let n = (end - start) as usize;
-        file.seek(SeekFrom::Start(start))?;
-        file.read_exact(&mut buf[..n])?;
-        if let Some(pos) = buf[..n].iter().rposition(|b| *b == b'\n') {
-            let keep = start + pos as u64 + 1;
-            if keep < len {
-                tracing::warn!(
-                    dropped = len - keep,
-                    "dropping the partial last line of a trace"
-                );
-                file.set_len(keep)?;
-            }
-            return Ok(());
-        }
-        end = start;
+    let Some(newline) = last_newline_before(file, len)? else {
+        return file.set_len(0);
+    };
+    let keep = newline + 1;
+    if keep < len {
+        tracing::warn!(
+            dropped = len - keep,
+            "dropping the partial last line of a trace"
+        );
+        file.set_len(keep)?;
     }
-    file.set_len(0)
+    Ok(())
 }
 
 /// Cuts a file's last complete line (its end event).
 fn truncate_last_line(file: &mut File) -> std::io::Result<()> {
     let len = file.metadata()?.len();
     // The file ends with a newline (partial lines were cut on open): find the one before.
-    let mut end = len.saturating_sub(1);
+    match last_newline_before(file, len.saturating_sub(1))? {
+        Some(newline) => file.set_len(newline + 1),
+        None => file.set_len(0),
+    }
+}
+
+/// The offset of the last `\n` in the file's first `end` bytes, scanning backwards in blocks
+/// (a trace can be large; its tail is what is looked at).
+fn last_newline_before(file: &mut File, mut end: u64) -> std::io::Result<Option<u64>> {
     let mut buf = vec![0u8; 64 * 1024];
     while end > 0 {
         let start = end.saturating_sub(buf.len() as u64);
@@ -405,11 +403,11 @@ fn truncate_last_line(file: &mut File) -> std::io::Result<()> {
         file.seek(SeekFrom::Start(start))?;
         file.read_exact(&mut buf[..n])?;
         if let Some(pos) = buf[..n].iter().rposition(|b| *b == b'\n') {
-            return file.set_len(start + pos as u64 + 1);
+            return Ok(Some(start + pos as u64));
         }
         end = start;
     }
-    file.set_len(0)
+    Ok(None)
 }
 
 /// The first top-level header field that differs, ignoring when and by which version the

@@ -79,6 +79,33 @@ pub struct Pick {
     pub retrieved_for: Option<Value>,
 }
 
+impl Pick {
+    /// A slate of `videos` as a feed ranked them, best first: the first is shown, every one is
+    /// in the slate scored by `score` and marked as coming from `source`. None when empty.
+    fn first_of(
+        mut videos: Vec<Video>,
+        source: &str,
+        score: impl Fn(&Video) -> f32,
+    ) -> Option<Pick> {
+        if videos.is_empty() {
+            return None;
+        }
+        let slate = videos
+            .iter()
+            .map(|v| SlateEntry {
+                video: v.id.clone(),
+                score: score(v),
+                source: Some(source.into()),
+            })
+            .collect();
+        Some(Pick {
+            video: videos.swap_remove(0),
+            slate,
+            retrieved_for: None,
+        })
+    }
+}
+
 /// Why a policy could not choose.
 #[derive(Debug, thiserror::Error)]
 pub enum PolicyError {

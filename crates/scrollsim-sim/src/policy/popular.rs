@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use scrollsim_core::{PolicyInfo, PolicyName, SlateEntry, VideoId};
+use scrollsim_core::{PolicyInfo, PolicyName, VideoId};
 use scrollsim_store::VideoStore;
 
 use super::views::ViewsRanking;
@@ -38,22 +38,9 @@ impl FeedPolicy for PopularPolicy {
 
     async fn next(&self, cx: &mut PolicyContext<'_>) -> Result<Option<Pick>, PolicyError> {
         let seen: HashSet<&VideoId> = cx.feed.seen().iter().collect();
-        let mut videos = self.ranking.top(self.params.slate_size, &seen).await?;
-        if videos.is_empty() {
-            return Ok(None);
-        }
-        let slate = videos
-            .iter()
-            .map(|v| SlateEntry {
-                video: v.id.clone(),
-                score: v.views.unwrap_or(0) as f32,
-                source: Some("popular".into()),
-            })
-            .collect();
-        Ok(Some(Pick {
-            video: videos.swap_remove(0),
-            slate,
-            retrieved_for: None,
+        let videos = self.ranking.top(self.params.slate_size, &seen).await?;
+        Ok(Pick::first_of(videos, "popular", |v| {
+            v.views.unwrap_or(0) as f32
         }))
     }
 }

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use scrollsim_core::{PolicyInfo, PolicyName, SlateEntry};
+use scrollsim_core::{PolicyInfo, PolicyName};
 use scrollsim_store::{Filter, VideoStore};
 
 use super::{params_json, FeedPolicy, Pick, PolicyContext, PolicyError};
@@ -36,25 +36,11 @@ impl FeedPolicy for RandomPolicy {
     async fn next(&self, cx: &mut PolicyContext<'_>) -> Result<Option<Pick>, PolicyError> {
         let filter = Filter::excluding(cx.feed.seen().iter().cloned());
         let seed = seed::derive(cx.seed, cx.step(), Purpose::Sample);
-        let mut videos = self
+        let videos = self
             .store
             .sample(self.params.slate_size, seed, &filter)
             .await?;
-        if videos.is_empty() {
-            return Ok(None);
-        }
-        let slate = videos
-            .iter()
-            .map(|v| SlateEntry {
-                video: v.id.clone(),
-                score: 0.0,
-                source: Some("random".into()),
-            })
-            .collect();
-        Ok(Some(Pick {
-            video: videos.swap_remove(0),
-            slate,
-            retrieved_for: None,
-        }))
+        // Nothing is ranked: every slate score is 0.
+        Ok(Pick::first_of(videos, "random", |_| 0.0))
     }
 }

@@ -144,13 +144,7 @@ async fn keyword_benchmark_produces_the_papers_table() {
     );
 
     // The same table from the trace alone, with the core's fold.
-    let trace = std::fs::read_dir(dir.sessions_dir())
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    let t = SessionTrace::read(BufReader::new(std::fs::File::open(&trace).unwrap())).unwrap();
+    let t = common::only_trace(&dir.sessions_dir());
     let mut tally = ValueTally::new(Attribution::Retrieval);
     let mut retrieved: HashMap<Value, Vec<String>> = HashMap::new();
     for s in &t.steps {

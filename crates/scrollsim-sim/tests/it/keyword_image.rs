@@ -6,7 +6,6 @@
 use crate::common;
 
 use std::collections::{BTreeSet, HashMap};
-use std::io::BufReader;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -140,13 +139,7 @@ async fn run(
     .await
     .map_err(|e| e.to_string())?;
     assert!(report.succeeded(), "{report:?}");
-    let trace = std::fs::read_dir(dir.sessions_dir())
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    Ok(SessionTrace::read(BufReader::new(std::fs::File::open(trace).unwrap())).unwrap())
+    Ok(common::only_trace(&dir.sessions_dir()))
 }
 
 /// The `k` nearest of `vectors` to `q` by cosine (all unit length), by brute force.

@@ -30,6 +30,27 @@ async fn drive(
     .await
 }
 
+/// Each policy of `specs` driven for `steps` on one seed by the same agent (likes `liked`):
+/// their picks.
+async fn drive_each<const N: usize>(
+    specs: [&str; N],
+    store: &Arc<dyn VideoStore>,
+    steps: usize,
+    seed: u64,
+    liked: Value,
+) -> [Vec<Pick>; N] {
+    let mut out = Vec::with_capacity(N);
+    for spec in specs {
+        out.push(
+            drive(policy(spec, store).as_ref(), steps, seed, liked)
+                .await
+                .0,
+        );
+    }
+    out.try_into()
+        .unwrap_or_else(|_| unreachable!("one per spec"))
+}
+
 /// Runs a policy with an agent that answers each pick with (like, dwell seconds).
 async fn drive_with(
     policy: &dyn FeedPolicy,
@@ -187,22 +208,7 @@ async fn foryou_recommends_near_what_the_agent_stayed_on() {
     let mut fy = 0.0;
     let mut rnd = 0.0;
     for seed in 1..=3 {
-        let a = drive(
-            policy("foryou", &store).as_ref(),
-            60,
-            seed,
-            Value::Benevolence,
-        )
-        .await
-        .0;
-        let b = drive(
-            policy("random", &store).as_ref(),
-            60,
-            seed,
-            Value::Benevolence,
-        )
-        .await
-        .0;
+        let [a, b] = drive_each(["foryou", "random"], &store, 60, seed, Value::Benevolence).await;
         fy += share(&a, 20..60, Value::Benevolence) / 3.0;
         rnd += share(&b, 20..60, Value::Benevolence) / 3.0;
     }
@@ -372,22 +378,8 @@ async fn presets_set_the_mechanisms_they_name() {
     let fast = &cfg.presets["fast-adapting"];
     let slow = &cfg.presets["slow-delayed-popular"];
     for seed in 1..=3 {
-        let t = drive(
-            policy("foryou:fast-adapting", &store).as_ref(),
-            40,
-            seed,
-            Value::Tradition,
-        )
-        .await
-        .0;
-        let y = drive(
-            policy("foryou:slow-delayed-popular", &store).as_ref(),
-            40,
-            seed,
-            Value::Tradition,
-        )
-        .await
-        .0;
+        let specs = ["foryou:fast-adapting", "foryou:slow-delayed-popular"];
+        let [t, y] = drive_each(specs, &store, 40, seed, Value::Tradition).await;
         check_slates(&t);
         check_slates(&y);
         let has = |p: &Pick, s: &str| p.slate.iter().any(|e| e.source.as_deref() == Some(s));
@@ -515,15 +507,21 @@ async fn keyword_plan(
     (kw, picks)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn keyword_retrieves_top_k_per_keyword_deduplicated_within_each_value() {
+/// The keyword tests' corpus: 200 videos in ten value clusters, in a store.
+async fn keyword_corpus() -> (tempfile::TempDir, Arc<dyn VideoStore>, SyntheticCorpus) {
     let corpus = SyntheticCorpus {
         videos: 200,
         dim: 32,
         noise: 0.6,
         seed: 11,
     };
-    let (_d, store) = common::store_with(corpus.points()).await;
+    let (dir, store) = common::store_with(corpus.points()).await;
+    (dir, store, corpus)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keyword_retrieves_top_k_per_keyword_deduplicated_within_each_value() {
+    let (_d, store, corpus) = keyword_corpus().await;
     let (kw, picks) = keyword_plan(&store, overlapping_keywords(&corpus), true).await;
     let len = picks.len();
     assert!(
@@ -561,13 +559,7 @@ async fn keyword_retrieves_top_k_per_keyword_deduplicated_within_each_value() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keyword_without_dedup_gives_exactly_top_k_per_keyword() {
-    let corpus = SyntheticCorpus {
-        videos: 200,
-        dim: 32,
-        noise: 0.6,
-        seed: 11,
-    };
-    let (_d, store) = common::store_with(corpus.points()).await;
+    let (_d, store, corpus) = keyword_corpus().await;
     let queries = overlapping_keywords(&corpus);
     let top_k = common::policy_config().keyword.top_k;
     let (_, picks) = keyword_plan(&store, queries.clone(), false).await;

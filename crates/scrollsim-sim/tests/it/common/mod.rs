@@ -253,3 +253,14 @@ fn copy_dir(from: &Path, to: &Path) {
 pub async fn open(data: &Path) -> Arc<dyn VideoStore> {
     open_store(&StoreConfig::default(), data).await.unwrap()
 }
+
+/// The one session trace under a one-session run's `sessions/` directory.
+pub fn only_trace(sessions: &Path) -> scrollsim_core::SessionTrace {
+    let paths: Vec<PathBuf> = std::fs::read_dir(sessions)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(paths.len(), 1, "{paths:?}");
+    let file = std::fs::File::open(&paths[0]).unwrap();
+    scrollsim_core::SessionTrace::read(std::io::BufReader::new(file)).unwrap()
+}
