@@ -20,7 +20,7 @@ use crate::group::{model_label, GroupBy, GroupKey, Grouping};
 use crate::quality::AnswerQuality;
 use crate::source::SessionStream;
 use crate::stats::{
-    bootstrap_change, bootstrap_paired, bootstrap_std, std_noise_floor, wilson95, Estimate,
+    bootstrap_change, bootstrap_std, paired_difference, std_noise_floor, wilson95, Estimate,
     Interval, MeanCi, NoiseFloor, WindowCounts,
 };
 use crate::trajectory::{TrajectoryAcc, TrajectorySample};
@@ -408,7 +408,7 @@ pub struct PairedDifference {
     pub policy: String,
     pub baseline: String,
     /// Mean of (policy's change - baseline's change) over pairs, points, with the
-    /// hierarchical bootstrap interval over pairs ([`bootstrap_paired`]); `n` pairs.
+    /// interval over pairs of [`crate::stats::bootstrap_paired`]; `n` pairs.
     pub difference: Option<Estimate>,
     /// The same mean with a Student-t 95 % interval across pairs.
     pub t: Option<MeanCi>,
@@ -442,16 +442,13 @@ fn paired(
         .iter()
         .map(|(a, b)| (a.counts(), b.counts()))
         .collect();
-    let diffs: Vec<f64> = pairs
-        .iter()
-        .map(|(a, b)| a.change.points.unwrap_or(0.0) - b.change.points.unwrap_or(0.0))
-        .collect();
+    let (difference, t) = paired_difference(&counts, measure.name());
     PairedDifference {
         measure,
         policy: policy.to_string(),
         baseline: baseline.to_string(),
-        difference: bootstrap_paired(&counts, &format!("paired:{}", measure.name())),
-        t: MeanCi::of(&diffs),
+        difference,
+        t,
     }
 }
 

@@ -191,13 +191,14 @@ impl Central {
                      own values; change = last window - first window, points, mean over seeds \
                      [hierarchical bootstrap 95 % interval: sessions, then the videos of each \
                      window; {} replicates, seeded]. vs {b}: the policy's change minus {b}'s on \
-                     the same persona, model, strategy and seed, mean over those pairs [the same \
-                     bootstrap over pairs] (pairs). like-rate: the paper's measure. learns from: \
+                     the same persona, model, strategy and seed, mean over those pairs [95 % \
+                     interval {paired}] (pairs). like-rate: the paper's measure. learns from: \
                      what the feed took as positive examples (dwell: a view stayed on past the \
                      threshold, what a platform sees; likes: the judge's like, which no platform \
                      saw). n = sessions whose two windows are full / sessions{}.",
                     crate::stats::BOOTSTRAP_REPLICATES,
                     failed_note(&self.rows),
+                    paired = crate::stats::PAIRED_INTERVAL,
                     b = self.baseline,
                 )),
                 header,

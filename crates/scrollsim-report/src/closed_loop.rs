@@ -2,9 +2,9 @@
 //! (`replay --judge M --closed-loop`), paired session by session. Each re-run session pairs
 //! with the source session of the same persona (or control arm), policy and seed, and of the
 //! same strategy when the re-run kept the source's strategies; the paired difference of the
-//! alignment change (re-run minus source) is estimated with the same hierarchical bootstrap
-//! over pairs as the central table's difference against `random`
-//! ([`crate::stats::bootstrap_paired`]), so the two comparisons read alike.
+//! alignment change (re-run minus source) is estimated over pairs exactly as the central
+//! table's difference against `random` ([`crate::stats::bootstrap_paired`]), so the two
+//! comparisons read alike.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::ReportError;
 use crate::group::{model_label, GroupBy};
 use crate::source::{find_traces, SessionStream};
-use crate::stats::{bootstrap_change, bootstrap_paired, Estimate, MeanCi, WindowCounts};
+use crate::stats::{bootstrap_change, paired_difference, Estimate, MeanCi, WindowCounts};
 use crate::table::Table;
 
 /// One session as the pairing needs it: who judged, the pair key and the two alignment changes.
@@ -74,41 +74,37 @@ pub struct RunPairs {
     pub source: Option<Estimate>,
     /// The same for the re-run sessions.
     pub closed_loop: Option<Estimate>,
-    /// Mean of (re-run change - source change) over pairs, points, with the hierarchical
-    /// bootstrap interval over pairs, then the videos of both sessions' windows.
+    /// Mean of (re-run change - source change) over pairs, points, with the interval over
+    /// pairs of [`crate::stats::bootstrap_paired`].
     pub difference: Option<Estimate>,
-    /// The same mean with a Student-t 95 % interval across pairs (the bootstrap is the
-    /// headline; this is kept beside it, as in the central table's pairs).
+    /// The same mean with a Student-t 95 % interval across pairs (kept beside the headline
+    /// interval, as in the central table's pairs; the two are equal below 8 pairs).
     pub t: Option<MeanCi>,
 }
 
 impl RunPairs {
     fn of(measure: AlignmentMeasure, pairs: &[(&Side, &Side)]) -> RunPairs {
-        let full: Vec<(WindowCounts, WindowCounts, f64)> = pairs
+        // (re-run, source) where both sessions filled both windows and the measure is defined.
+        let full: Vec<(WindowCounts, WindowCounts)> = pairs
             .iter()
             .filter_map(|(s, r)| {
                 let (cs, cr) = (s.change(measure), r.change(measure));
-                let both = cs.complete && cr.complete;
-                match (cs.points, cr.points) {
-                    (Some(ps), Some(pr)) if both => {
-                        Some((WindowCounts::of(cr), WindowCounts::of(cs), pr - ps))
-                    }
-                    _ => None,
-                }
+                let defined = cs.points.is_some() && cr.points.is_some();
+                (cs.complete && cr.complete && defined)
+                    .then(|| (WindowCounts::of(cr), WindowCounts::of(cs)))
             })
             .collect();
         let source: Vec<WindowCounts> = full.iter().map(|p| p.1).collect();
         let rerun: Vec<WindowCounts> = full.iter().map(|p| p.0).collect();
-        let counts: Vec<(WindowCounts, WindowCounts)> = full.iter().map(|p| (p.0, p.1)).collect();
-        let diffs: Vec<f64> = full.iter().map(|p| p.2).collect();
+        let (difference, t) = paired_difference(&full, measure.name());
         RunPairs {
             measure,
             n: full.len(),
             excluded: pairs.len() - full.len(),
             source: bootstrap_change(&source, measure.name()),
             closed_loop: bootstrap_change(&rerun, measure.name()),
-            difference: bootstrap_paired(&counts, &format!("paired:{}", measure.name())),
-            t: MeanCi::of(&diffs),
+            difference,
+            t,
         }
     }
 }
@@ -237,13 +233,14 @@ impl ClosedLoop {
                  bootstrap 95 % interval: sessions, then the videos of each window; {reps} \
                  replicates, seeded by the data]. Each re-run session is paired with the source \
                  session of the same persona, policy and seed{strategy}, the feed reacting to \
-                 each judge. diff: mean of (re-run - source) over pairs [the same bootstrap over \
-                 pairs] (pairs). n = pairs where both sessions filled both windows / pairs \
+                 each judge. diff: mean of (re-run - source) over pairs [95 % interval \
+                 {paired}] (pairs). n = pairs where both sessions filled both windows / pairs \
                  found. aligned: share of persona-aligned videos shown (undefined for \
                  the control arm); like-rate: the paper's measure.{unpaired} Anything the \
                  offline persona model judged is not a VLM's behaviour: it checks the \
                  machinery, it is not a finding.",
                 reps = crate::stats::BOOTSTRAP_REPLICATES,
+                paired = crate::stats::PAIRED_INTERVAL,
                 strategy = if self.same_strategies {
                     " and strategy"
                 } else {

@@ -46,19 +46,13 @@ impl Inspection {
     }
 
     pub fn render(&self, format: Format) -> String {
+        let joined = |render: fn(&Table) -> String| {
+            let texts: Vec<String> = self.tables().iter().map(render).collect();
+            texts.join("\n")
+        };
         match format {
-            Format::Table => self
-                .tables()
-                .iter()
-                .map(Table::to_terminal)
-                .collect::<Vec<_>>()
-                .join("\n"),
-            Format::Md => self
-                .tables()
-                .iter()
-                .map(Table::to_markdown)
-                .collect::<Vec<_>>()
-                .join("\n"),
+            Format::Table => joined(Table::to_terminal),
+            Format::Md => joined(Table::to_markdown),
             Format::Csv => self.to_csv(),
             Format::Json => serde_json::to_string_pretty(self).expect("summaries serialize") + "\n",
         }
@@ -150,43 +144,43 @@ impl Inspection {
                 .collect(),
         };
 
-        let like = Table {
-            id: "like_rate",
-            title: format!("Like-rate per value (%) ({})", self.judge()),
-            note: Some(format!(
-                "Likes / videos labelled with the value. {denominators} '-': never shown."
-            )),
-            header: keyed(&[], true),
-            rows: self
-                .groups
-                .iter()
-                .map(|g| {
-                    let mut r = key(g);
-                    r.extend(g.like_rate.values().iter().map(|x| pct(*x)));
-                    r
-                })
-                .collect(),
-        };
-
-        let exposure = Table {
-            id: "exposure",
-            title: format!("Exposure share per value (%) ({})", self.judge()),
-            note: Some(
-                "Share of the steps that showed a video labelled with the value; a video with two \
-                 labels counts for both, so rows may sum above 100."
-                    .into(),
-            ),
-            header: keyed(&[], true),
-            rows: self
-                .groups
-                .iter()
-                .map(|g| {
-                    let mut r = key(g);
-                    r.extend(g.exposure_share.values().iter().map(|x| pct(Some(*x))));
-                    r
-                })
-                .collect(),
-        };
+        // One row per group: its keys, then one cell per value.
+        let per_value =
+            |id, title: &str, note: String, cells: &dyn Fn(&GroupSummary) -> Vec<String>| Table {
+                id,
+                title: format!("{title} ({})", self.judge()),
+                note: Some(note),
+                header: keyed(&[], true),
+                rows: self
+                    .groups
+                    .iter()
+                    .map(|g| {
+                        let mut r = key(g);
+                        r.extend(cells(g));
+                        r
+                    })
+                    .collect(),
+            };
+        let like = per_value(
+            "like_rate",
+            "Like-rate per value (%)",
+            format!("Likes / videos labelled with the value. {denominators} '-': never shown."),
+            &|g| g.like_rate.values().iter().map(|x| pct(*x)).collect(),
+        );
+        let exposure = per_value(
+            "exposure",
+            "Exposure share per value (%)",
+            "Share of the steps that showed a video labelled with the value; a video with two \
+             labels counts for both, so rows may sum above 100."
+                .into(),
+            &|g| {
+                g.exposure_share
+                    .values()
+                    .iter()
+                    .map(|x| pct(Some(*x)))
+                    .collect()
+            },
+        );
 
         let p =
             Table {
@@ -285,9 +279,9 @@ impl Inspection {
                 note: Some(format!(
                     "The group's alignment change minus the change of the {BASELINE_POLICY} group \
                      with the same other keys, pairing sessions with the same persona, model, \
-                     strategy and seed (both with full windows); points, mean [hierarchical \
-                     bootstrap 95 % interval over pairs, then videos] and ± Student-t across \
-                     pairs."
+                     strategy and seed (both with full windows); points, mean [95 % interval \
+                     {}] and ± Student-t across pairs.",
+                    crate::stats::PAIRED_INTERVAL
                 )),
                 header: keyed(
                     &["measure", "pairs", "difference (pts)", "difference ± t"],

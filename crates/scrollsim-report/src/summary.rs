@@ -369,8 +369,9 @@ impl Summary {
         let c = &self.central;
         let mut out = format!(
             "Paired difference in persona-aligned exposure change, policy minus {} on the same seeds \
-             (points, mean [95 % bootstrap interval], pairs; {}):\n",
+             (points, mean [95 % interval {}], pairs; {}):\n",
             c.baseline,
+            crate::stats::PAIRED_INTERVAL,
             self.judge_text()
         );
         let (mut above, mut below, mut total) = (0, 0, 0);

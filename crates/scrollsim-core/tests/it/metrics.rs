@@ -197,3 +197,25 @@ fn confidence_interval_across_seeds() {
     assert!(mean_ci95(&[]).is_none());
     assert_eq!(population_std(&[2.0, 4.0]), Some(1.0));
 }
+
+#[test]
+fn student_t_quantiles_past_the_table() {
+    assert_eq!(t975(1), 12.706);
+    assert_eq!(t975(30), 2.042);
+    // Published values: t(40) = 2.021, t(60) = 2.000, t(120) = 1.980; the normal's 1.960 in the
+    // limit.
+    for (df, t) in [
+        (31, 2.040),
+        (40, 2.021),
+        (60, 2.000),
+        (120, 1.980),
+        (100_000, 1.960),
+    ] {
+        assert!((t975(df) - t).abs() < 1.5e-3, "df {df}: {}", t975(df));
+    }
+    // With 31 samples mean_ci95 uses t(30), not 1.96.
+    let xs: Vec<f64> = (0..31).map(f64::from).collect();
+    let sd = (xs.iter().map(|x| (x - 15.0).powi(2)).sum::<f64>() / 30.0).sqrt();
+    let half = mean_ci95(&xs).unwrap().1.unwrap();
+    assert!((half - 2.042 * sd / 31f64.sqrt()).abs() < 1e-9);
+}

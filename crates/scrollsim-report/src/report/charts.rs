@@ -13,6 +13,7 @@ use crate::stats::BOOTSTRAP_REPLICATES;
 use scrollsim_core::ids::file_safe;
 
 use super::build::{BY_MODEL, BY_PERSONA_POLICY, BY_PERSONA_STRATEGY};
+use super::names::injective;
 use super::{Chart, ChartPlace, Report, ReportOptions};
 
 /// How a central row is named as a series: the policy, plus model and strategy when the run
@@ -163,9 +164,9 @@ pub(super) fn charts(
                 name: "central-vs-random".into(),
                 caption: format!(
                     "paired difference in points (the policy's change minus {}'s, same persona, \
-                     model, strategy and seed), mean over pairs with a hierarchical bootstrap 95 % \
-                     interval over pairs, then videos.",
-                    central.baseline
+                     model, strategy and seed), mean over pairs with a 95 % interval {}.",
+                    central.baseline,
+                    crate::stats::PAIRED_INTERVAL
                 ),
                 svg: chart::bars(
                     &title,
@@ -181,7 +182,8 @@ pub(super) fn charts(
         }
         // Aligned share over the session, one line per policy, per persona.
         let trajectories = agg.groups[0].trajectories();
-        for p in &personas {
+        let names = injective(personas.iter().map(|p| (p.as_str(), name_part(p))));
+        for (p, name) in personas.iter().zip(names) {
             let lines: Vec<NamedLine> = trajectories
                 .iter()
                 .filter(|(k, _)| &k.0[0] == p && crate::central::is_feed(&k.0[3]))
@@ -200,7 +202,7 @@ pub(super) fn charts(
             }
             let title = format!("Rolling persona-aligned share by policy: {p}");
             out.push(Chart {
-                name: format!("trajectory-aligned-{}", name_part(p)),
+                name: format!("trajectory-aligned-{name}"),
                 caption: format!(
                     "share of the last {} videos labelled with one of the persona's values, mean \
                      over the cell's sessions at each step.",
@@ -244,9 +246,16 @@ pub(super) fn charts(
     }
 
     // Per-value trajectories per cell (persona x policy, and model x strategy when several).
-    for (key, samples) in agg.groups[0].trajectories() {
+    let cells = agg.groups[0].trajectories();
+    let labels: Vec<String> = cells.iter().map(|(key, _)| key.0.join("\u{1f}")).collect();
+    let slugs = injective(
+        labels
+            .iter()
+            .zip(&cells)
+            .map(|(label, (key, _))| (label.as_str(), cell_slug(report, key))),
+    );
+    for ((key, samples), slug) in cells.into_iter().zip(slugs) {
         let label = format!("{} | {}", key.0[0], cell_series(report, &key));
-        let slug = cell_slug(report, &key);
         let (like, exposure) = crate::trajectory::value_lines(&samples);
         let t1 = format!("Rolling like-rate per value: {label}");
         out.push(Chart {

@@ -1,6 +1,8 @@
 //! Writing a report to disk: tables (CSV, Markdown, JSON), charts (SVG, PNG), the authors' CSV
 //! per session and the HTML page, under `<run>/report/` unless told otherwise.
 
+use std::cell::RefCell;
+use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
@@ -18,6 +20,7 @@ use crate::table::Format;
 
 use scrollsim_core::ids::file_slug;
 
+use super::names::injective;
 use super::{build::build, KeyframeSource, ReportOptions};
 
 /// What was written, for the caller to print.
@@ -66,11 +69,8 @@ pub fn write_report(
         .unwrap_or_else(|| run.display().to_string());
     let report = build(&title, &[run.to_path_buf()], images, opts)?;
     std::fs::create_dir_all(&dir).map_err(ReportError::io(&dir))?;
-    let write = |name: &str, bytes: &[u8]| -> Result<PathBuf, ReportError> {
-        let p = dir.join(name);
-        std::fs::write(&p, bytes).map_err(ReportError::io(&p))?;
-        Ok(p)
-    };
+    let out = Out::new(&dir);
+    let write = |name: &str, bytes: &[u8]| out.write(name, bytes);
     let mut paths = ReportPaths {
         dir: dir.clone(),
         read: report.read().clone(),
@@ -128,13 +128,28 @@ pub fn write_report(
     }
     let authors_dir = dir.join("authors");
     std::fs::create_dir_all(&authors_dir).map_err(ReportError::io(&authors_dir))?;
-    for s in report.sessions() {
+    // Session ids are unique within a run, not across the runs a report may read.
+    let paths_text: Vec<String> = report
+        .sessions()
+        .iter()
+        .map(|s| s.path.display().to_string())
+        .collect();
+    let stems = injective(
+        report
+            .sessions()
+            .iter()
+            .zip(&paths_text)
+            .map(|(s, p)| (p.as_str(), file_slug(&s.session_id))),
+    );
+    for (s, stem) in report.sessions().iter().zip(stems) {
         let trace = if s.path.is_relative() && run.is_dir() {
             run.join(&s.path)
         } else {
             s.path.clone()
         };
-        paths.authors.push(write_authors_csv(&trace, &authors_dir)?);
+        let path = out.claim(&format!("authors/{stem}.csv"))?;
+        write_authors_csv_to(&trace, &path)?;
+        paths.authors.push(path);
     }
     if opts.html {
         paths.html = Some(write("index.html", super::html::page(&report).as_bytes())?);
@@ -142,11 +157,56 @@ pub fn write_report(
     Ok(paths)
 }
 
+/// The report's output directory, refusing to write one file name twice: names are made
+/// injective where they are chosen ([`injective`]), and this is the guarantee behind it, so a
+/// report never overwrites one of its own outputs silently.
+struct Out {
+    dir: PathBuf,
+    taken: RefCell<BTreeSet<String>>,
+}
+
+impl Out {
+    fn new(dir: &Path) -> Self {
+        Out {
+            dir: dir.to_path_buf(),
+            taken: RefCell::default(),
+        }
+    }
+
+    /// The path of `name` under the directory, or an error if this report already wrote it.
+    fn claim(&self, name: &str) -> Result<PathBuf, ReportError> {
+        let path = self.dir.join(name);
+        if !self.taken.borrow_mut().insert(name.to_string()) {
+            return Err(ReportError::Write {
+                path,
+                message: "two outputs of this report got the same file name; nothing was \
+                          overwritten (a bug: please report the labels involved)"
+                    .into(),
+            });
+        }
+        Ok(path)
+    }
+
+    fn write(&self, name: &str, bytes: &[u8]) -> Result<PathBuf, ReportError> {
+        let p = self.claim(name)?;
+        std::fs::write(&p, bytes).map_err(ReportError::io(&p))?;
+        Ok(p)
+    }
+}
+
 /// Writes `<dir>/<session-id>.csv` in the authors' columns for one trace, streaming.
 pub fn write_authors_csv(trace: &Path, dir: &Path) -> Result<PathBuf, ReportError> {
+    let header = SessionStream::open(trace)?.header().clone();
+    let path = dir.join(format!("{}.csv", file_slug(header.session_id.as_str())));
+    write_authors_csv_to(trace, &path)?;
+    Ok(path)
+}
+
+/// Writes one trace's authors' CSV to `path`, streaming.
+fn write_authors_csv_to(trace: &Path, path: &Path) -> Result<(), ReportError> {
     let mut stream = SessionStream::open(trace)?;
     let header = stream.header().clone();
-    let path = dir.join(format!("{}.csv", file_slug(header.session_id.as_str())));
+    let path = path.to_path_buf();
     let file = File::create(&path).map_err(ReportError::io(&path))?;
     let csv_err = |e: csv::Error| ReportError::Write {
         path: path.clone(),
@@ -157,5 +217,5 @@ pub fn write_authors_csv(trace: &Path, dir: &Path) -> Result<PathBuf, ReportErro
         w.row(&header, &step?).map_err(csv_err)?;
     }
     w.finish()?;
-    Ok(path)
+    Ok(())
 }

@@ -8,6 +8,7 @@ mod charts;
 mod examples;
 pub(crate) mod files;
 pub(crate) mod html;
+mod names;
 
 use std::path::PathBuf;
 

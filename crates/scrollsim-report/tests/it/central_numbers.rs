@@ -17,52 +17,23 @@ use Value::*;
 
 /// Family's own values are BE and TR (weights 0.9 and 0.6); windows are steps 0-3 vs 6-9.
 /// Steps 4 and 5 are HE. Aligned exposure per session, first -> last (points):
-const ARMS: [(&str, u64, [Value; 4], [Value; 4]); 7] = [
+const ARMS: [(&str, u64, &str, &str); 7] = [
     // foryou s1: 1/4 -> 3/4 = +50; s2: 1/4 -> 4/4 = +75; s3: 0 -> 1/4 = +25; s4: 0 -> 4/4 = +100
-    (
-        "foryou",
-        1,
-        [Power, Benevolence, Power, Power],
-        [Benevolence, Benevolence, Tradition, Power],
-    ),
-    (
-        "foryou",
-        2,
-        [Benevolence, Power, Power, Power],
-        [Benevolence, Tradition, Benevolence, Benevolence],
-    ),
-    (
-        "foryou",
-        3,
-        [Power, Power, Power, Power],
-        [Benevolence, Power, Power, Power],
-    ),
-    (
-        "foryou",
-        4,
-        [Power, Power, Power, Power],
-        [Benevolence, Benevolence, Benevolence, Benevolence],
-    ),
+    ("foryou", 1, "PO BE PO PO", "BE BE TR PO"),
+    ("foryou", 2, "BE PO PO PO", "BE TR BE BE"),
+    ("foryou", 3, "PO PO PO PO", "BE PO PO PO"),
+    ("foryou", 4, "PO PO PO PO", "BE BE BE BE"),
     // random s1: 1/4 -> 1/4 = 0; s2: 2/4 -> 1/4 = -25; s3: 0 -> 0 = 0 (and it ends in error)
-    (
-        "random",
-        1,
-        [Benevolence, Power, Power, Power],
-        [Power, Benevolence, Power, Power],
-    ),
-    (
-        "random",
-        2,
-        [Power, Power, Benevolence, Tradition],
-        [Power, Power, Power, Benevolence],
-    ),
-    (
-        "random",
-        3,
-        [Power, Power, Power, Power],
-        [Power, Power, Power, Power],
-    ),
+    ("random", 1, "BE PO PO PO", "PO BE PO PO"),
+    ("random", 2, "PO PO BE TR", "PO PO PO BE"),
+    ("random", 3, "PO PO PO PO", "PO PO PO PO"),
 ];
+
+/// Four values from their codes, `"PO BE PO PO"`.
+pub fn four(codes: &str) -> [Value; 4] {
+    let v: Vec<Value> = codes.split(' ').map(|c| c.parse().unwrap()).collect();
+    v.try_into().expect("four value codes")
+}
 
 pub fn steps_of(first: [Value; 4], last: [Value; 4]) -> Vec<Step> {
     let values: Vec<Value> = first
@@ -94,7 +65,7 @@ pub fn two_policy_run(dir: &Path) -> PathBuf {
         write_trace_ending(
             &run.join(format!("sessions/{name}.jsonl")),
             header(&name, "m1", seed, policy),
-            &steps_of(first, last),
+            &steps_of(four(first), four(last)),
             Some(end),
         );
     }
@@ -269,7 +240,7 @@ fn identical_arms_under_different_names_get_identical_intervals() {
             write_trace_ending(
                 &run.join(format!("sessions/{name}.jsonl")),
                 h,
-                &steps_of(first, last),
+                &steps_of(four(first), four(last)),
                 Some(EndReason::Completed),
             );
         }

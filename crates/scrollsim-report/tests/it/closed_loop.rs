@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use scrollsim_core::metrics::AlignmentMeasure;
 use scrollsim_core::*;
-use scrollsim_report::{closed_loop, ClosedLoopRow, CONTROL};
+use scrollsim_report::{closed_loop, ClosedLoopRow, Interval, CONTROL};
 
 use crate::central_numbers::steps_of;
 use crate::common::{header, write_trace_ending};
@@ -184,5 +184,45 @@ fn strategies_pair_with_their_own_when_the_rerun_kept_them() {
         let d = r.aligned_exposure.difference.unwrap().value;
         let simple = r.source_judge.ends_with("simple");
         close(d, if simple { 100.0 } else { 0.0 });
+    }
+}
+
+/// A re-run whose every session repeats its source (the offline model re-run with another
+/// strategy, which it ignores) differs by exactly 0 on every pair, so its interval is exactly
+/// [0, 0]: with 3 pairs (Student-t) and with 8 (the bootstrap over pairs), though the
+/// sessions' own changes differ from seed to seed.
+#[test]
+fn a_rerun_identical_to_its_source_differs_by_zero_with_a_zero_width_interval() {
+    for seeds in [3u64, 8] {
+        let tmp = tempfile::tempdir().unwrap();
+        let (src, new) = (tmp.path().join("src"), tmp.path().join("new"));
+        for seed in 1..=seeds {
+            let first = [
+                Power,
+                if seed % 2 == 0 { Benevolence } else { Power },
+                Power,
+                Power,
+            ];
+            let last = [
+                Benevolence,
+                if seed % 3 == 0 { Power } else { Tradition },
+                Power,
+                if seed > 4 { Benevolence } else { Power },
+            ];
+            session(&src, "m1", "simple", true, seed, steps_of(first, last));
+            session(&new, "m1", "isq", true, seed, steps_of(first, last));
+        }
+        let c = closed_loop(&[src], &[new]).unwrap();
+        let f = row(&c.rows, "family");
+        for m in [&f.aligned_exposure, &f.like_rate] {
+            assert_eq!(m.n, seeds as usize);
+            let d = m.difference.unwrap();
+            assert_eq!(d.value, 0.0);
+            assert_eq!(d.ci95, Some(Interval { lo: 0.0, hi: 0.0 }), "{seeds} seeds");
+            let own = m.source.unwrap().ci95.unwrap();
+            assert!(own.hi > own.lo, "the sessions themselves vary: {own:?}");
+        }
+        let t = c.table("src", "new").to_terminal();
+        assert!(t.contains(&format!("+0.0 [+0.0, +0.0] ({seeds})")), "{t}");
     }
 }

@@ -65,22 +65,11 @@ fn writes_every_output_and_escapes_trace_text() {
     let s2 = paths.dir.join("authors/family__m1__simple__foryou__s2.csv");
     let mut r = csv::Reader::from_path(&s2).unwrap();
     let headers: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
+    // The authors' log columns as they published them, then the persona study's four.
     assert_eq!(
-        headers,
-        [
-            "image name",
-            "prompt",
-            "answer",
-            "reason",
-            "image description",
-            "stay duration",
-            "platform",
-            "model",
-            "persona",
-            "number of traits",
-            "matched trait",
-            "decision"
-        ]
+        headers.join(","),
+        "image name,prompt,answer,reason,image description,stay duration,platform,model,\
+         persona,number of traits,matched trait,decision"
     );
     let rows: Vec<csv::StringRecord> = r.records().map(|x| x.unwrap()).collect();
     assert_eq!(rows.len(), 10);
@@ -189,4 +178,82 @@ fn every_file_says_not_a_vlm_when_the_offline_model_judged() {
     for k in ["csv", "md", "json", "svg", "png", "html"] {
         assert!(kinds.contains(k), "no .{k} file was written");
     }
+}
+
+/// Labels that slug to one file name never share a file: a `foryou` preset `a` and a policy
+/// named `foryou-a` both give the chart name part `foryou-a`, and one session id in two runs
+/// gives one authors' CSV name. Each gets its own file (a short stable suffix where, and only
+/// where, two labels collide).
+#[test]
+fn labels_that_slug_alike_never_share_a_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let study = tmp.path().join("study");
+    for (run, sessions) in [
+        ("run-a", vec![("s-preset", true), ("s-other", false)]),
+        ("run-b", vec![("s-preset", true)]),
+    ] {
+        let dir = study.join(run).join("sessions");
+        std::fs::create_dir_all(&dir).unwrap();
+        for (id, preset) in sessions {
+            let mut h = common::header(id, "m1", 1, if preset { "foryou" } else { "foryou-a" });
+            h.run_id = run.into();
+            if preset {
+                h.policy.preset = Some("a".into());
+            }
+            let steps: Vec<_> = common::VALUES
+                .iter()
+                .enumerate()
+                .map(|(i, v)| common::step(i as u32, *v, i % 2 == 0))
+                .collect();
+            common::write_trace(&dir.join(format!("{id}.jsonl")), h, &steps, true);
+        }
+    }
+    let opts = ReportOptions {
+        threads: 2,
+        ..Default::default()
+    };
+    let paths = write_report(&study, None, &opts).unwrap();
+    let names = |dir: &std::path::Path| -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    let charts: Vec<String> = names(&paths.dir)
+        .into_iter()
+        .filter(|n| n.starts_with("trajectory-like-family-foryou-a") && n.ends_with(".svg"))
+        .collect();
+    assert_eq!(charts.len(), 2, "one chart per policy: {charts:?}");
+    assert!(charts
+        .iter()
+        .all(|n| n.len() == "trajectory-like-family-foryou-a-.svg".len() + 8));
+    // The suffix is the CRC-32 of the cell's key (docs/reports.md shows this one).
+    assert!(
+        charts.contains(&"trajectory-like-family-foryou-a-e5b73856.svg".to_string()),
+        "{charts:?}"
+    );
+    let titles: Vec<String> = charts
+        .iter()
+        .map(|n| std::fs::read_to_string(paths.dir.join(n)).unwrap())
+        .collect();
+    assert!(
+        titles.iter().any(|s| s.contains("foryou:a")),
+        "the preset's chart"
+    );
+    assert!(
+        titles
+            .iter()
+            .any(|s| s.contains("foryou-a") && !s.contains("foryou:a")),
+        "the other policy's chart"
+    );
+
+    let authors = names(&paths.dir.join("authors"));
+    assert_eq!(authors.len(), 3, "{authors:?}");
+    assert!(
+        authors.contains(&"s-other.csv".to_string()),
+        "no collision, no suffix"
+    );
+    assert_eq!(paths.authors.len(), 3);
 }

@@ -6,7 +6,7 @@
 //! persona (or control arm), policy and seed (and strategy, when the re-run kept the
 //! source's), and the paired difference of their
 //! alignment change, computed by the report crate ([`scrollsim_report::closed_loop`], the same
-//! bootstrap as every other paired difference), is printed and written to `replay.json`.
+//! estimator as every other paired difference), is printed and written to `replay.json`.
 
 use std::path::Path;
 use std::process::ExitCode;
