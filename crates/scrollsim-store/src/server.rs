@@ -97,13 +97,16 @@ impl CallError {
     }
 
     /// No connection: tonic says Unavailable; qdrant-client's channel pool reports a failed
-    /// (re)connect as Internal "Failed to connect to <url>".
+    /// (re)connect as Internal "Failed to connect to <url>"; a call on the wire when the
+    /// connection breaks (the server killed) comes back as Unknown "transport error".
     fn unreachable(&self) -> bool {
         match &self.0 {
             QdrantError::ResponseError { status } => {
                 status.code() == Code::Unavailable
                     || (status.code() == Code::Internal
                         && status.message().starts_with("Failed to connect"))
+                    || (status.code() == Code::Unknown
+                        && status.message().starts_with("transport error"))
             }
             _ => false,
         }
@@ -823,6 +826,21 @@ impl Engine for ServerEngine {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_connection_broken_mid_call_is_unreachable_and_retried() {
+        let status = |code, message: &str| {
+            CallError(QdrantError::ResponseError {
+                status: tonic::Status::new(code, message),
+            })
+        };
+        // What a Qdrant 1.18.3 server SIGKILLed mid-study left its calls in flight with.
+        let broken = status(Code::Unknown, "transport error");
+        assert!(broken.unreachable() && broken.transient());
+        // Any other Unknown is the server's answer, not a lost connection.
+        let answer = status(Code::Unknown, "Service internal error: bad request");
+        assert!(!answer.unreachable() && !answer.transient());
+    }
 
     #[test]
     fn versions_parse_leniently() {
