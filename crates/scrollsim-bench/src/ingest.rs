@@ -421,18 +421,19 @@ async fn embedding_section(b: &IngestBench) -> Result<()> {
     let sizes = b.embed_batch_sizes.clone();
     let model_path = opts.path.clone();
     let (ref_opts, ref_texts) = (opts.clone(), texts.clone());
-    let rates = tokio::task::spawn_blocking(move || {
+    let (rates, runtime) = tokio::task::spawn_blocking(move || -> Result<_> {
         let model = MiniLmEmbedder::load(&opts)?;
-        text_embedding_rates(&model, &texts, &sizes)
+        let rates = text_embedding_rates(&model, &texts, &sizes)?;
+        Ok((rates, model.runtime().to_string()))
     })
     .await??;
     println!(
-        "\n## Text embeddings (all-MiniLM-L6-v2 with candle, {})\n",
+        "\n## Text embeddings (all-MiniLM-L6-v2, {})\n",
         model_path.display()
     );
     println!(
         "{} texts (the corpus's captions + hashtags + descriptions, repeated; mean {:.0} characters),\n\
-         one forward pass per batch (texts packed without padding), on the calling thread.",
+         at most one batch per forward pass, every core used; runs on {runtime}.",
         b.embed_texts, mean_chars
     );
     println!("{:>10} {:>12} {:>12}", "batch size", "texts/s", "ms/text");

@@ -53,11 +53,11 @@ pub async fn section(
     };
     let model_path = opts.path.clone();
     let owned = texts.to_vec();
-    let (ours, ours_vectors) = tokio::task::spawn_blocking(move || -> Result<_> {
+    let (ours, ours_vectors, runtime) = tokio::task::spawn_blocking(move || -> Result<_> {
         let model = MiniLmEmbedder::load(&opts)?;
         let rate = text_embedding_rates(&model, &owned, &[batch])?;
         let vectors = model.embed_blocking(&owned[..check])?;
-        Ok((rate[0].per_second(), vectors))
+        Ok((rate[0].per_second(), vectors, model.runtime().to_string()))
     })
     .await??;
     let request = serde_json::json!({
@@ -69,8 +69,14 @@ pub async fn section(
     });
     let python = python.to_path_buf();
     let theirs = tokio::task::spawn_blocking(move || run_script(&python, &request)).await?;
+    println!("scrollsim's embedder runs on {runtime}.\n");
     println!("{:<50} {:>10}", "embedder", "texts/s");
-    println!("{:<50} {:>10.1}", "scrollsim (candle)", ours);
+    let engine = if runtime.starts_with("ONNX Runtime") {
+        "scrollsim (ONNX Runtime)"
+    } else {
+        "scrollsim (candle)"
+    };
+    println!("{:<50} {:>10.1}", engine, ours);
     match theirs {
         Ok(r) => {
             let worst = ours_vectors

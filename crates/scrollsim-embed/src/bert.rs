@@ -183,11 +183,6 @@ impl Encoder {
         })
     }
 
-    /// The output dimension.
-    pub(crate) fn hidden(&self) -> usize {
-        self.dims.hidden
-    }
-
     /// Token ids of each text (already truncated) to the mean of each text's last hidden
     /// states, L2-normalised: sentence-transformers' mean pooling.
     pub(crate) fn embed(&self, texts: &[&[u32]]) -> Result<Vec<Vec<f32>>> {

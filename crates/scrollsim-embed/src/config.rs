@@ -63,6 +63,14 @@ pub struct MiniLmOptions {
     /// Longer texts are truncated (the model was trained with 256).
     #[serde(default = "default_max_tokens")]
     pub max_tokens: usize,
+    /// Which engine runs the network; both give the same vectors.
+    #[serde(default)]
+    pub runtime: MiniLmRuntime,
+    /// ONNX Runtime's shared library. Unset: `$ORT_DYLIB_PATH`, else
+    /// `onnxruntime/libonnxruntime.so` beside the model directory (where scripts/setup.sh
+    /// puts it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub onnxruntime: Option<PathBuf>,
 }
 
 impl Default for MiniLmOptions {
@@ -71,8 +79,24 @@ impl Default for MiniLmOptions {
             path: default_minilm_path(),
             batch_size: default_text_batch(),
             max_tokens: default_max_tokens(),
+            runtime: MiniLmRuntime::default(),
+            onnxruntime: None,
         }
     }
+}
+
+/// `[embedder.text] runtime` for all-MiniLM-L6-v2.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MiniLmRuntime {
+    /// ONNX Runtime when its library and `model.onnx` are installed, else candle (with a
+    /// warning that says why).
+    #[default]
+    Auto,
+    /// ONNX Runtime, or an error at start-up.
+    Onnx,
+    /// The candle encoder (no native library).
+    Candle,
 }
 
 /// CLIP from a local directory in Hugging Face layout.
@@ -216,6 +240,18 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(matches!(c.image, ImageEmbedderConfig::Clip(ref o) if o.batch_size == 16));
+        let c: EmbedderConfig = toml::from_str(
+            "[text]\nkind = \"minilm\"\nruntime = \"candle\"\nonnxruntime = \"/opt/ort.so\"",
+        )
+        .unwrap();
+        match &c.text {
+            TextEmbedderConfig::Minilm(o) => {
+                assert_eq!(o.runtime, MiniLmRuntime::Candle);
+                assert_eq!(o.onnxruntime.as_deref(), Some("/opt/ort.so".as_ref()));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(MiniLmOptions::default().runtime, MiniLmRuntime::Auto);
     }
 
     #[test]
@@ -228,6 +264,10 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("dalle"), "{e}");
+        let e = toml::from_str::<EmbedderConfig>("[text]\nkind = \"minilm\"\nruntime = \"tvm\"")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("tvm"), "{e}");
         let e = toml::from_str::<EmbedderConfig>("[txt]")
             .unwrap_err()
             .to_string();

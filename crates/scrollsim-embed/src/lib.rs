@@ -1,4 +1,5 @@
-//! Embedders behind one trait: all-MiniLM-L6-v2 (text) and CLIP (image and text) with candle,
+//! Embedders behind one trait: all-MiniLM-L6-v2 (text; ONNX Runtime, or candle without it) and
+//! CLIP (image and text) with candle,
 //! and any OpenAI-compatible `/v1/embeddings` endpoint; plus [`ValueScorer`], which turns a
 //! video's vectors into relevance scores over Schwartz's ten values.
 //!
@@ -12,15 +13,19 @@ mod bert;
 mod clip;
 mod config;
 mod minilm;
+mod onnx;
 mod openai;
 mod scorer;
 
 pub use clip::{ClipEmbedder, ClipPreprocess, CLIP_MEAN, CLIP_STD};
 pub use config::{
     build_embedders, build_image_embedder, build_text_embedder, ClipOptions, EmbedderConfig,
-    Embedders, ImageEmbedderConfig, MiniLmOptions, OpenAiOptions, TextEmbedderConfig,
+    Embedders, ImageEmbedderConfig, MiniLmOptions, MiniLmRuntime, OpenAiOptions,
+    TextEmbedderConfig,
 };
-pub use minilm::{MiniLmEmbedder, MINILM_DEFAULT_PATH};
+pub use minilm::{
+    MiniLmEmbedder, MINILM_DEFAULT_PATH, MINILM_ONNX_FILE, ONNXRUNTIME_DEFAULT_LIBRARY,
+};
 pub use openai::OpenAiEmbedder;
 pub use scorer::{KeywordVector, ValueScorer, ValueScoring};
 

@@ -1,6 +1,8 @@
 //! all-MiniLM-L6-v2: mean pooling over each text's tokens, then L2 normalisation
 //! (sentence-transformers semantics), truncated at `max_tokens` (256, the model's
-//! `max_seq_length`). The network runs on [`crate::bert::Encoder`].
+//! `max_seq_length`). The network runs on ONNX Runtime ([`crate::onnx::OnnxEncoder`]) when
+//! its library and the model's graph are installed, else on [`crate::bert::Encoder`] (candle);
+//! both give the same vectors (within 1e-6 cosine, tested).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -12,12 +14,22 @@ use candle_transformers::models::bert::Config;
 use tokenizers::{Tokenizer, TruncationParams};
 
 use crate::bert::Encoder;
-use crate::{blocking, candle_err, EmbedError, Embedder, EmbedderInfo, MiniLmOptions, Result};
+use crate::onnx::OnnxEncoder;
+use crate::{
+    blocking, candle_err, EmbedError, Embedder, EmbedderInfo, MiniLmOptions, MiniLmRuntime, Result,
+};
 
 /// Where `scripts/setup.sh` puts the model (relative to the working directory).
 pub const MINILM_DEFAULT_PATH: &str = "models/all-MiniLM-L6-v2";
 
 const FILES: [&str; 3] = ["config.json", "model.safetensors", "tokenizer.json"];
+
+/// The ONNX graph of the same network, beside the safetensors (`scripts/minilm-onnx.py`).
+pub const MINILM_ONNX_FILE: &str = "model.onnx";
+
+/// Where `scripts/setup.sh` puts ONNX Runtime's library, relative to the model directory's
+/// parent (`models/onnxruntime/libonnxruntime.so` by default).
+pub const ONNXRUNTIME_DEFAULT_LIBRARY: &str = "onnxruntime/libonnxruntime.so";
 
 /// all-MiniLM-L6-v2 (384 dimensions) loaded from a local directory.
 #[derive(Clone)]
@@ -28,9 +40,17 @@ pub struct MiniLmEmbedder {
 }
 
 struct Inner {
-    encoder: Encoder,
+    engine: Engine,
     tokenizer: Tokenizer,
     dim: usize,
+    /// Which engine runs and why (the fallback's reason), for logs and benchmarks.
+    describe: String,
+}
+
+/// The two engines that run the network.
+enum Engine {
+    Onnx(OnnxEncoder),
+    Candle(Encoder),
 }
 
 impl std::fmt::Debug for MiniLmEmbedder {
@@ -94,35 +114,68 @@ impl MiniLmEmbedder {
             }))
             .map_err(|e| load_err(format!("tokenizer truncation: {e}")))?;
 
-        let weights = std::fs::read(dir.join("model.safetensors"))
-            .map_err(|e| load_err(format!("model.safetensors: {e}")))?;
-        let vb = VarBuilder::from_buffered_safetensors(weights, DType::F32, &Device::Cpu)
-            .map_err(|e| load_err(format!("model.safetensors: {e}")))?;
-        let encoder =
-            Encoder::load(vb, &config).map_err(|e| load_err(format!("BERT weights: {e}")))?;
+        let (engine, describe) = match opts.runtime {
+            MiniLmRuntime::Candle => (
+                Engine::Candle(load_candle(dir, &config)?),
+                "candle (packed BERT encoder; runtime = \"candle\")".to_string(),
+            ),
+            MiniLmRuntime::Onnx | MiniLmRuntime::Auto => {
+                let library = onnxruntime_library(opts);
+                match OnnxEncoder::load(&dir.join(MINILM_ONNX_FILE), &library, config.hidden_size) {
+                    Ok(onnx) => {
+                        let d = onnx.describe();
+                        (Engine::Onnx(onnx), d)
+                    }
+                    Err(why) if opts.runtime == MiniLmRuntime::Auto => {
+                        tracing::warn!(
+                            "all-MiniLM-L6-v2 runs on candle, about half as fast: ONNX Runtime \
+                             not used ({why}); ./scripts/setup.sh installs it"
+                        );
+                        (
+                            Engine::Candle(load_candle(dir, &config)?),
+                            format!("candle (packed BERT encoder; ONNX Runtime not used: {why})"),
+                        )
+                    }
+                    Err(why) => {
+                        return Err(EmbedError::Config {
+                            key: "embedder.text.runtime".into(),
+                            detail: format!(
+                                "\"onnx\" asked for, but ONNX Runtime cannot run: {why}; \
+                                 ./scripts/setup.sh installs it"
+                            ),
+                        })
+                    }
+                }
+            }
+        };
+        tracing::info!("all-MiniLM-L6-v2 runs on {describe}");
         Ok(MiniLmEmbedder {
             inner: Arc::new(Inner {
-                dim: encoder.hidden(),
-                encoder,
+                dim: config.hidden_size,
+                engine,
                 tokenizer,
+                describe,
             }),
             batch_size: opts.batch_size,
             model_name: model_name(dir),
         })
     }
 
-    /// Embeds `batch_size` texts per forward pass, one pass after another; each pass uses
-    /// every core (candle's thread pool, rayon). Used by [`Embedder::embed_texts`] on a
-    /// blocking thread, and directly by benchmarks. Results come back in input order.
+    /// Embeds at most `batch_size` texts per forward pass, using every core. Used by
+    /// [`Embedder::embed_texts`] on a blocking thread, and directly by benchmarks. Results
+    /// come back in input order.
     ///
-    /// A batch's texts are packed without padding, so how texts of different lengths are
-    /// grouped does not change the work done.
+    /// On ONNX Runtime the texts are sorted by length into batches that pad to almost nothing,
+    /// one batch per core at a time; on candle each batch is packed without padding and one
+    /// pass after another splits its work across the cores.
     pub fn embed_blocking(&self, texts: &[String]) -> Result<Vec<Vec<f32>>> {
-        let mut out = Vec::with_capacity(texts.len());
-        for chunk in texts.chunks(self.batch_size) {
-            out.extend(self.inner.forward(chunk)?);
-        }
-        Ok(out)
+        self.inner.forward(texts, self.batch_size)
+    }
+
+    /// Which engine runs the network (ONNX Runtime or candle) and, for candle under `auto`,
+    /// why ONNX Runtime did not.
+    pub fn runtime(&self) -> &str {
+        &self.inner.describe
     }
 
     /// The same embedder with another batch size (benchmarks compare them).
@@ -134,6 +187,32 @@ impl MiniLmEmbedder {
     }
 }
 
+/// The candle encoder on the safetensors in `dir`.
+fn load_candle(dir: &Path, config: &Config) -> Result<Encoder> {
+    let load_err = |detail: String| EmbedError::Load {
+        path: dir.display().to_string(),
+        detail,
+    };
+    let weights = std::fs::read(dir.join("model.safetensors"))
+        .map_err(|e| load_err(format!("model.safetensors: {e}")))?;
+    let vb = VarBuilder::from_buffered_safetensors(weights, DType::F32, &Device::Cpu)
+        .map_err(|e| load_err(format!("model.safetensors: {e}")))?;
+    Encoder::load(vb, config).map_err(|e| load_err(format!("BERT weights: {e}")))
+}
+
+/// ONNX Runtime's library: the option, else `$ORT_DYLIB_PATH`, else beside the model
+/// directory ([`ONNXRUNTIME_DEFAULT_LIBRARY`]).
+fn onnxruntime_library(opts: &MiniLmOptions) -> PathBuf {
+    if let Some(p) = &opts.onnxruntime {
+        return p.clone();
+    }
+    if let Some(p) = std::env::var_os("ORT_DYLIB_PATH").filter(|p| !p.is_empty()) {
+        return p.into();
+    }
+    let parent = opts.path.parent().unwrap_or(Path::new("."));
+    parent.join(ONNXRUNTIME_DEFAULT_LIBRARY)
+}
+
 /// The name recorded in collections and traces: the directory's last component.
 fn model_name(dir: &Path) -> String {
     dir.file_name()
@@ -142,7 +221,7 @@ fn model_name(dir: &Path) -> String {
 }
 
 impl Inner {
-    fn forward(&self, texts: &[String]) -> Result<Vec<Vec<f32>>> {
+    fn forward(&self, texts: &[String], batch_size: usize) -> Result<Vec<Vec<f32>>> {
         if texts.is_empty() {
             return Ok(Vec::new());
         }
@@ -151,9 +230,16 @@ impl Inner {
             .encode_batch(texts.to_vec(), true)
             .map_err(|e| EmbedError::Inference(format!("tokenizing: {e}")))?;
         let ids: Vec<&[u32]> = enc.iter().map(|e| e.get_ids()).collect();
-        self.encoder
-            .embed(&ids)
-            .map_err(candle_err("MiniLM forward pass"))
+        match &self.engine {
+            Engine::Onnx(e) => e.embed(&ids, batch_size).map_err(EmbedError::Inference),
+            Engine::Candle(e) => {
+                let mut out = Vec::with_capacity(ids.len());
+                for chunk in ids.chunks(batch_size) {
+                    out.extend(e.embed(chunk).map_err(candle_err("MiniLM forward pass"))?);
+                }
+                Ok(out)
+            }
+        }
     }
 }
 

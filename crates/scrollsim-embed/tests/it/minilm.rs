@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use scrollsim_embed::{cosine, EmbedError, Embedder, MiniLmEmbedder, MiniLmOptions};
+use scrollsim_embed::{cosine, EmbedError, Embedder, MiniLmEmbedder, MiniLmOptions, MiniLmRuntime};
 
 fn model_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models/all-MiniLM-L6-v2")
@@ -15,6 +15,32 @@ fn model() -> &'static MiniLmEmbedder {
     M.get_or_init(|| {
         MiniLmEmbedder::load(&MiniLmOptions {
             path: model_dir(),
+            ..Default::default()
+        })
+        .unwrap_or_else(|e| panic!("{e}"))
+    })
+}
+
+/// The candle encoder, whatever else is installed.
+fn candle_model() -> &'static MiniLmEmbedder {
+    static M: OnceLock<MiniLmEmbedder> = OnceLock::new();
+    M.get_or_init(|| {
+        MiniLmEmbedder::load(&MiniLmOptions {
+            path: model_dir(),
+            runtime: MiniLmRuntime::Candle,
+            ..Default::default()
+        })
+        .unwrap_or_else(|e| panic!("{e}"))
+    })
+}
+
+/// ONNX Runtime, which scripts/setup.sh installs (library and model.onnx).
+fn onnx_model() -> &'static MiniLmEmbedder {
+    static M: OnceLock<MiniLmEmbedder> = OnceLock::new();
+    M.get_or_init(|| {
+        MiniLmEmbedder::load(&MiniLmOptions {
+            path: model_dir(),
+            runtime: MiniLmRuntime::Onnx,
             ..Default::default()
         })
         .unwrap_or_else(|e| panic!("{e}"))
@@ -133,18 +159,27 @@ fn fixture_texts() -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn packed_encoder_matches_candles_padded_bert() {
+/// The fixture texts and texts from 2 tokens to past the 256-token truncation.
+fn texts_with_edge_cases() -> Vec<String> {
     let mut texts = fixture_texts();
     assert!(texts.len() >= 100, "{} fixture texts", texts.len());
-    // Lengths from 2 tokens to past the 256-token truncation, mixed in one batch.
     texts.push(String::new());
     texts.push(s("Hi"));
     texts.push((0..300).map(|i| format!("token{} ", i % 11)).collect());
     texts.push(s(
         "Grandma's 🥟 recipe: dumplings for the new year!!! #family #tradition",
     ));
-    let got = model().with_batch_size(16).embed_blocking(&texts).unwrap();
+    texts
+}
+
+#[test]
+fn packed_encoder_matches_candles_padded_bert() {
+    // Lengths from 2 tokens to past the truncation, mixed in one batch.
+    let texts = texts_with_edge_cases();
+    let got = candle_model()
+        .with_batch_size(16)
+        .embed_blocking(&texts)
+        .unwrap();
     let mut worst = 0.0f32;
     for chunk in (0..texts.len()).collect::<Vec<_>>().chunks(16) {
         let batch: Vec<String> = chunk.iter().map(|&i| texts[i].clone()).collect();
@@ -164,6 +199,70 @@ fn packed_encoder_matches_candles_padded_bert() {
         }
     }
     assert!(worst < 1e-6, "largest cosine distance {worst}");
+}
+
+/// ONNX Runtime (sorted, padded batches run side by side) against the candle encoder: the
+/// same vectors, in input order, whatever the batch size.
+#[test]
+fn onnx_runtime_matches_the_candle_encoder() {
+    assert!(
+        onnx_model().runtime().starts_with("ONNX Runtime 1."),
+        "{}",
+        onnx_model().runtime()
+    );
+    let texts = texts_with_edge_cases();
+    let want = candle_model().embed_blocking(&texts).unwrap();
+    for batch in [1, 7, 32] {
+        let got = onnx_model()
+            .with_batch_size(batch)
+            .embed_blocking(&texts)
+            .unwrap();
+        assert_eq!(got.len(), texts.len());
+        let mut worst = 0.0f32;
+        for ((t, g), w) in texts.iter().zip(&got).zip(&want) {
+            let distance = 1.0 - cosine(g, w);
+            worst = worst.max(distance);
+            let norm: f32 = g.iter().map(|x| x * x).sum::<f32>().sqrt();
+            assert!((norm - 1.0).abs() < 1e-5, "{t:?}: norm {norm}");
+            let max_diff = g
+                .iter()
+                .zip(w)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0f32, f32::max);
+            assert!(max_diff < 1e-4, "{t:?}: max abs difference {max_diff}");
+        }
+        assert!(
+            worst < 1e-4,
+            "batch {batch}: largest cosine distance {worst}"
+        );
+    }
+}
+
+#[test]
+fn onnx_runtime_asked_for_but_missing_is_an_error_and_auto_falls_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("libonnxruntime.so");
+    let opts = |runtime| MiniLmOptions {
+        path: model_dir(),
+        runtime,
+        onnxruntime: Some(missing.clone()),
+        ..Default::default()
+    };
+    let err = MiniLmEmbedder::load(&opts(MiniLmRuntime::Onnx)).unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, EmbedError::Config { .. }), "{msg}");
+    assert!(msg.contains("embedder.text.runtime"), "{msg}");
+    assert!(msg.contains("./scripts/setup.sh"), "{msg}");
+    let fallback = MiniLmEmbedder::load(&opts(MiniLmRuntime::Auto)).unwrap();
+    let why = fallback.runtime();
+    assert!(why.starts_with("candle"), "{why}");
+    assert!(why.contains("ONNX Runtime not used"), "{why}");
+    // Whether the library is refused as missing or as not the one this process loaded, the
+    // reason names the file asked for.
+    assert!(why.contains(&missing.display().to_string()), "{why}");
+    let v = fallback.embed_blocking(&[s("hello world")]).unwrap();
+    let c = candle_model().embed_blocking(&[s("hello world")]).unwrap();
+    assert_eq!(v, c, "the fallback is the candle encoder");
 }
 
 #[test]
