@@ -152,32 +152,9 @@ fn percentiles(xs: &mut [f64], tail: f64) -> Option<Interval> {
     })
 }
 
-/// The standard normal distribution function, from the complementary error function
-/// (Numerical Recipes' Chebyshev fit, `erfcc`: relative error below 1.2e-7 everywhere).
+/// The standard normal distribution function, from libm's complementary error function.
 fn normal_cdf(x: f64) -> f64 {
-    let z = x.abs() / std::f64::consts::SQRT_2;
-    let t = 1.0 / (1.0 + 0.5 * z);
-    let poly = [
-        -1.265_512_23,
-        1.000_023_68,
-        0.374_091_96,
-        0.096_784_18,
-        -0.186_288_06,
-        0.278_868_07,
-        -1.135_203_98,
-        1.488_515_87,
-        -0.822_152_23,
-        0.170_872_77,
-    ]
-    .iter()
-    .rev()
-    .fold(0.0, |acc, c| c + t * acc);
-    let erfc = t * (-z * z + poly).exp();
-    if x >= 0.0 {
-        1.0 - 0.5 * erfc
-    } else {
-        0.5 * erfc
-    }
+    0.5 * libm::erfc(-x / std::f64::consts::SQRT_2)
 }
 
 /// `hits` of `n` resampled with replacement: a binomial draw at the observed rate.
