@@ -10,41 +10,32 @@ fn model_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models/all-MiniLM-L6-v2")
 }
 
+/// The model on `runtime`; each accessor below keeps one in its own cell.
+fn load(runtime: MiniLmRuntime) -> MiniLmEmbedder {
+    MiniLmEmbedder::load(&MiniLmOptions {
+        path: model_dir(),
+        runtime,
+        ..Default::default()
+    })
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// As configured by default (`runtime = "auto"`).
 fn model() -> &'static MiniLmEmbedder {
     static M: OnceLock<MiniLmEmbedder> = OnceLock::new();
-    M.get_or_init(|| {
-        MiniLmEmbedder::load(&MiniLmOptions {
-            path: model_dir(),
-            ..Default::default()
-        })
-        .unwrap_or_else(|e| panic!("{e}"))
-    })
+    M.get_or_init(|| load(MiniLmRuntime::Auto))
 }
 
 /// The candle encoder, whatever else is installed.
 fn candle_model() -> &'static MiniLmEmbedder {
     static M: OnceLock<MiniLmEmbedder> = OnceLock::new();
-    M.get_or_init(|| {
-        MiniLmEmbedder::load(&MiniLmOptions {
-            path: model_dir(),
-            runtime: MiniLmRuntime::Candle,
-            ..Default::default()
-        })
-        .unwrap_or_else(|e| panic!("{e}"))
-    })
+    M.get_or_init(|| load(MiniLmRuntime::Candle))
 }
 
 /// ONNX Runtime, which scripts/setup.sh installs (library and model.onnx).
 fn onnx_model() -> &'static MiniLmEmbedder {
     static M: OnceLock<MiniLmEmbedder> = OnceLock::new();
-    M.get_or_init(|| {
-        MiniLmEmbedder::load(&MiniLmOptions {
-            path: model_dir(),
-            runtime: MiniLmRuntime::Onnx,
-            ..Default::default()
-        })
-        .unwrap_or_else(|e| panic!("{e}"))
-    })
+    M.get_or_init(|| load(MiniLmRuntime::Onnx))
 }
 
 fn s(x: &str) -> String {
