@@ -53,6 +53,24 @@ def build(model_dir: Path):
         nodes.append(helper.make_node(op, inputs, outputs, domain=domain, name=outputs[0], **attrs))
         return outputs[0]
 
+    def dense_add_norm(inp, residual, dense_name, dense_key, norm_name, norm_key, out):
+        """A dense layer's product, then its bias + the residual + layer norm as one fused node."""
+        weight = const(f"{dense_name}_w", w[dense_key + ".weight"].T.astype(np.float32))
+        y = node("MatMul", [inp, weight], [dense_name])
+        return node(
+            "SkipLayerNormalization",
+            [
+                y,
+                residual,
+                f32(f"{norm_name}_g", norm_key + ".weight"),
+                f32(f"{norm_name}_b", norm_key + ".bias"),
+                f32(f"{dense_name}_b", dense_key + ".bias"),
+            ],
+            [out],
+            domain=MS,
+            epsilon=eps,
+        )
+
     # Embeddings: every text is one segment, so token type 0's row is folded into positions.
     word = f32("word_embeddings", "embeddings.word_embeddings.weight")
     pos = const(
@@ -93,42 +111,15 @@ def build(model_dir: Path):
             domain=MS,
             num_heads=heads,
         )
-        proj = node(
-            "MatMul", [att, const(f"l{i}_ao_w", w[p + "attention.output.dense.weight"].T.astype(np.float32))], [f"l{i}_ao"]
-        )
-        x = node(
-            "SkipLayerNormalization",
-            [
-                proj,
-                x,
-                f32(f"l{i}_aln_g", p + "attention.output.LayerNorm.weight"),
-                f32(f"l{i}_aln_b", p + "attention.output.LayerNorm.bias"),
-                f32(f"l{i}_ao_b", p + "attention.output.dense.bias"),
-            ],
-            [f"l{i}_attn_out"],
-            domain=MS,
-            epsilon=eps,
+        x = dense_add_norm(
+            att, x, f"l{i}_ao", p + "attention.output.dense",
+            f"l{i}_aln", p + "attention.output.LayerNorm", f"l{i}_attn_out",
         )
         up = node(
             "MatMul", [x, const(f"l{i}_up_w", w[p + "intermediate.dense.weight"].T.astype(np.float32))], [f"l{i}_up"]
         )
         act = node("BiasGelu", [up, f32(f"l{i}_up_b", p + "intermediate.dense.bias")], [f"l{i}_gelu"], domain=MS)
-        down = node(
-            "MatMul", [act, const(f"l{i}_down_w", w[p + "output.dense.weight"].T.astype(np.float32))], [f"l{i}_down"]
-        )
-        x = node(
-            "SkipLayerNormalization",
-            [
-                down,
-                x,
-                f32(f"l{i}_oln_g", p + "output.LayerNorm.weight"),
-                f32(f"l{i}_oln_b", p + "output.LayerNorm.bias"),
-                f32(f"l{i}_down_b", p + "output.dense.bias"),
-            ],
-            [f"l{i}_out"],
-            domain=MS,
-            epsilon=eps,
-        )
+        x = dense_add_norm(act, x, f"l{i}_down", p + "output.dense", f"l{i}_oln", p + "output.LayerNorm", f"l{i}_out")
 
     # Mean pooling over real tokens: sum(h * mask) / max(sum(mask), 1e-9), as sentence-transformers.
     node("Cast", ["attention_mask"], ["mask_f"], to=TensorProto.FLOAT)
