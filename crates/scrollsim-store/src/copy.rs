@@ -3,7 +3,9 @@
 //! Point ids derive from video ids, so a copy that stopped half way is finished by running it
 //! again, and copying into a collection that holds some of the videos replaces them.
 
-use crate::{CollectionSpec, Filter, Result, StoreError, VectorName, VideoPoint, VideoStore};
+use crate::{
+    CollectionSpec, Result, ScrollRequest, StoreError, VectorName, VideoPoint, VideoStore,
+};
 
 /// What a copy did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,7 +25,6 @@ pub async fn copy_collection(
     page: usize,
     progress: impl Fn(u64),
 ) -> Result<Copied> {
-    let all = Filter::default();
     let mut offset = None;
     let mut image_vectors = true;
     let mut done = Copied {
@@ -32,7 +33,13 @@ pub async fn copy_collection(
         image_dim: None,
     };
     loop {
-        let got = from.scroll(&all, None, offset.take(), page.max(1)).await?;
+        let got = from
+            .scroll(&ScrollRequest {
+                offset: offset.take(),
+                limit: page.max(1),
+                ..Default::default()
+            })
+            .await?;
         if got.videos.is_empty() {
             break;
         }

@@ -160,6 +160,16 @@ pub enum OrderBy {
     PostedDesc,
 }
 
+/// Up to `limit` videos matching the filter, in `order` (point-id order when none), from the
+/// `offset` a previous [`Page`] returned as `next` (the first page when none).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ScrollRequest {
+    pub filter: Filter,
+    pub order: Option<OrderBy>,
+    pub offset: Option<VideoId>,
+    pub limit: usize,
+}
+
 /// One page of a scroll.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Page {
@@ -249,13 +259,7 @@ pub trait VideoStore: Send + Sync {
     /// same corpus gives the same videos.
     async fn sample(&self, n: usize, seed: u64, filter: &Filter) -> Result<Vec<Video>>;
 
-    async fn scroll(
-        &self,
-        filter: &Filter,
-        order: Option<OrderBy>,
-        offset: Option<VideoId>,
-        limit: usize,
-    ) -> Result<Page>;
+    async fn scroll(&self, req: &ScrollRequest) -> Result<Page>;
 
     async fn count(&self, filter: &Filter) -> Result<u64>;
 

@@ -14,8 +14,8 @@ use uuid::Uuid;
 use crate::engine::{Cond, Engine, KeyScroll, Nearest, Prepared};
 use crate::schema::{self, field};
 use crate::{
-    CollectionSpec, Filter, OrderBy, Page, RecommendRequest, Result, Scored, SearchRequest,
-    StoreError, VectorName, VideoPoint, VideoStore,
+    CollectionSpec, Filter, OrderBy, Page, RecommendRequest, Result, Scored, ScrollRequest,
+    SearchRequest, StoreError, VectorName, VideoPoint, VideoStore,
 };
 
 /// A [`VideoStore`] over one engine.
@@ -527,25 +527,18 @@ impl<E: Engine> VideoStore for Store<E> {
         Ok(out)
     }
 
-    async fn scroll(
-        &self,
-        filter: &Filter,
-        order: Option<OrderBy>,
-        offset: Option<VideoId>,
-        limit: usize,
-    ) -> Result<Page> {
+    async fn scroll(&self, req: &ScrollRequest) -> Result<Page> {
+        let (limit, offset) = (req.limit, req.offset.as_ref());
         if limit == 0 {
             return Ok(Page::default());
         }
-        if let Some(order) = order {
-            return self
-                .page_by_key(filter, order, offset.as_ref(), limit)
-                .await;
+        if let Some(order) = req.order {
+            return self.page_by_key(&req.filter, order, offset, limit).await;
         }
-        let cond = self.cond(filter, []);
+        let cond = self.cond(&req.filter, []);
         let mut rows = self
             .engine
-            .scroll(&cond, offset.as_ref().map(schema::point_id), limit + 1)
+            .scroll(&cond, offset.map(schema::point_id), limit + 1)
             .await?;
         let next = if rows.len() > limit {
             rows.pop().map(|r| r.1.id)

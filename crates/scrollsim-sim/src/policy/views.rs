@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use scrollsim_core::{Video, VideoId};
-use scrollsim_store::{Filter, OrderBy, VideoStore};
+use scrollsim_store::{OrderBy, ScrollRequest, VideoStore};
 use tokio::sync::Mutex;
 
 use super::PolicyError;
@@ -55,12 +55,12 @@ impl ViewsRanking {
             }
             let page = self
                 .store
-                .scroll(
-                    &Filter::default(),
-                    Some(OrderBy::ViewsDesc),
-                    r.next.clone(),
-                    PAGE,
-                )
+                .scroll(&ScrollRequest {
+                    order: Some(OrderBy::ViewsDesc),
+                    offset: r.next.clone(),
+                    limit: PAGE,
+                    ..Default::default()
+                })
                 .await?;
             r.complete = page.next.is_none();
             r.next = page.next;

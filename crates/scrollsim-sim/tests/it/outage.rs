@@ -18,7 +18,7 @@ use scrollsim_core::{CorpusId, RunId, Video, VideoId};
 use scrollsim_sim::{execute, Experiment, RunDeps, RunDir, RunProgress, RunReport, Shard, Stop};
 use scrollsim_store::breaker::Outage;
 use scrollsim_store::{
-    CollectionSpec, Filter, OrderBy, Page, RecommendRequest, Result, Scored, SearchRequest,
+    CollectionSpec, Filter, Page, RecommendRequest, Result, Scored, ScrollRequest, SearchRequest,
     StoreError, VectorName, VideoPoint, VideoStore,
 };
 
@@ -105,15 +105,9 @@ impl VideoStore for Flaky {
         self.gate()?;
         self.inner.sample(n, seed, filter).await
     }
-    async fn scroll(
-        &self,
-        filter: &Filter,
-        order: Option<OrderBy>,
-        offset: Option<VideoId>,
-        limit: usize,
-    ) -> Result<Page> {
+    async fn scroll(&self, req: &ScrollRequest) -> Result<Page> {
         self.gate()?;
-        self.inner.scroll(filter, order, offset, limit).await
+        self.inner.scroll(req).await
     }
     async fn count(&self, filter: &Filter) -> Result<u64> {
         self.gate()?;

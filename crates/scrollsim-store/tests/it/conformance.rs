@@ -20,7 +20,8 @@ use chrono::NaiveDate;
 use scrollsim_core::{CorpusId, PerValue, Platform, Value, Video, VideoId};
 use scrollsim_store::{
     open_store, recommend_vector, Backend, CollectionSpec, Example, Filter, OrderBy,
-    RecommendRequest, SearchRequest, StoreConfig, StoreError, VectorName, VideoPoint, VideoStore,
+    RecommendRequest, ScrollRequest, SearchRequest, StoreConfig, StoreError, VectorName,
+    VideoPoint, VideoStore,
 };
 
 const TEXT_DIM: usize = 4;
@@ -534,7 +535,12 @@ where
     );
     // The flat copies were replaced too: ordering by views sees 77, not 1000.
     let page = s
-        .scroll(&Filter::default(), Some(OrderBy::ViewsDesc), None, 100)
+        .scroll(&request(
+            &Filter::default(),
+            Some(OrderBy::ViewsDesc),
+            None,
+            100,
+        ))
         .await
         .unwrap();
     let pos_a1 = page.videos.iter().position(|v| v.id == vid("a1")).unwrap();
@@ -748,7 +754,7 @@ async fn check_filters(s: &dyn VideoStore, points: &[VideoPoint]) {
                 "[{backend}] search with filter {what}"
             );
         }
-        let page = s.scroll(&f, None, None, 100).await.unwrap();
+        let page = s.scroll(&request(&f, None, None, 100)).await.unwrap();
         let mut got = ids(page.videos);
         got.sort();
         let mut want: Vec<String> = points
@@ -913,6 +919,21 @@ async fn check_sample(s: &dyn VideoStore, points: &[VideoPoint]) {
     assert!(s.sample(0, 1, &all).await.unwrap().is_empty());
 }
 
+/// A scroll of `limit` videos matching `filter`, in `order`, from `offset`.
+fn request(
+    filter: &Filter,
+    order: Option<OrderBy>,
+    offset: Option<VideoId>,
+    limit: usize,
+) -> ScrollRequest {
+    ScrollRequest {
+        filter: filter.clone(),
+        order,
+        offset,
+        limit,
+    }
+}
+
 async fn check_scroll(s: &dyn VideoStore, points: &[VideoPoint]) {
     let backend = s.backend();
     // Paging by id: every video exactly once, in pages of the asked size.
@@ -922,7 +943,7 @@ async fn check_scroll(s: &dyn VideoStore, points: &[VideoPoint]) {
         let mut pages = 0;
         loop {
             let page = s
-                .scroll(&Filter::default(), order, offset.take(), 5)
+                .scroll(&request(&Filter::default(), order, offset.take(), 5))
                 .await
                 .unwrap();
             assert!(page.videos.len() <= 5);
@@ -949,7 +970,7 @@ async fn check_scroll(s: &dyn VideoStore, points: &[VideoPoint]) {
         // The same order as one big page: paging neither skips nor repeats, even across ties
         // (a2/a3 share 5000 views, c2/c1 700, d1/d2 40).
         let whole = ids(s
-            .scroll(&Filter::default(), order, None, 100)
+            .scroll(&request(&Filter::default(), order, None, 100))
             .await
             .unwrap()
             .videos);
@@ -996,13 +1017,13 @@ async fn check_scroll(s: &dyn VideoStore, points: &[VideoPoint]) {
         ..Default::default()
     };
     let whole = ids(s
-        .scroll(&f, Some(OrderBy::ViewsDesc), None, 100)
+        .scroll(&request(&f, Some(OrderBy::ViewsDesc), None, 100))
         .await
         .unwrap()
         .videos);
     let mid = VideoId::new(whole[2].clone());
     let rest = ids(s
-        .scroll(&f, Some(OrderBy::ViewsDesc), Some(mid), 100)
+        .scroll(&request(&f, Some(OrderBy::ViewsDesc), Some(mid), 100))
         .await
         .unwrap()
         .videos);
@@ -1012,11 +1033,21 @@ async fn check_scroll(s: &dyn VideoStore, points: &[VideoPoint]) {
         "[{backend}] ordered offset is inclusive and exact"
     );
     assert!(matches!(
-        s.scroll(&f, Some(OrderBy::ViewsDesc), Some(vid("ghost")), 3)
-            .await,
+        s.scroll(&request(
+            &f,
+            Some(OrderBy::ViewsDesc),
+            Some(vid("ghost")),
+            3
+        ))
+        .await,
         Err(StoreError::InvalidRequest(_))
     ));
-    assert!(s.scroll(&f, None, None, 0).await.unwrap().videos.is_empty());
+    assert!(s
+        .scroll(&request(&f, None, None, 0))
+        .await
+        .unwrap()
+        .videos
+        .is_empty());
 }
 
 async fn check_bad_input(s: &dyn VideoStore) {
