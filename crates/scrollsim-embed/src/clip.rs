@@ -6,8 +6,8 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use candle_core::{DType, Device, IndexOp, Tensor};
-use candle_nn::{Linear, Module, VarBuilder};
+use candle_core::{Device, IndexOp, Tensor};
+use candle_nn::{Linear, Module};
 use candle_transformers::models::clip::text_model::{
     Activation, ClipTextConfig, ClipTextTransformer,
 };
@@ -15,8 +15,9 @@ use candle_transformers::models::clip::vision_model::{ClipVisionConfig, ClipVisi
 use image::imageops::FilterType;
 use image::RgbImage;
 use serde::Deserialize;
-use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
+use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer};
 
+use crate::model_dir::{tokenize, ModelDir};
 use crate::{blocking, candle_err, ClipOptions, EmbedError, Embedder, EmbedderInfo, Result};
 
 /// CLIP's per-channel mean (RGB), from OpenAI's preprocessing.
@@ -24,8 +25,6 @@ pub const CLIP_MEAN: [f32; 3] = [0.481_454_66, 0.457_827_5, 0.408_210_73];
 /// CLIP's per-channel standard deviation (RGB). Digits as published, beyond f32's precision.
 #[allow(clippy::excessive_precision)]
 pub const CLIP_STD: [f32; 3] = [0.268_629_54, 0.261_302_58, 0.275_777_11];
-
-const FILES: [&str; 3] = ["config.json", "model.safetensors", "tokenizer.json"];
 
 /// Resize, centre-crop and normalise, as CLIP's image processor does.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -174,7 +173,8 @@ impl ClipEmbedder {
     /// machines, so missing files are an error saying where to put them.
     pub fn load(opts: &ClipOptions) -> Result<Self> {
         let dir = opts.path.as_path();
-        if let Some(missing) = FILES.iter().find(|f| !dir.join(f).is_file()) {
+        let model = ModelDir(dir);
+        if let Some(missing) = model.missing() {
             return Err(EmbedError::ModelMissing {
                 path: dir.display().to_string(),
                 hint: format!(
@@ -191,21 +191,13 @@ impl ClipEmbedder {
                 detail: "must be at least 1".into(),
             });
         }
-        let load_err = |detail: String| EmbedError::Load {
-            path: dir.display().to_string(),
-            detail,
-        };
-        let cfg: HfConfig = serde_json::from_slice(
-            &std::fs::read(dir.join("config.json"))
-                .map_err(|e| load_err(format!("config.json: {e}")))?,
-        )
-        .map_err(|e| load_err(format!("config.json: {e}")))?;
+        let cfg: HfConfig = model.config()?;
         for (tower, act) in [
             ("text", &cfg.text_config.hidden_act),
             ("vision", &cfg.vision_config.hidden_act),
         ] {
             if act != "quick_gelu" {
-                return Err(load_err(format!(
+                return Err(model.error(format!(
                     "config.json: {tower}_config.hidden_act = {act:?}; candle's CLIP supports \"quick_gelu\" only"
                 )));
             }
@@ -234,24 +226,19 @@ impl ClipEmbedder {
             patch_size: v.patch_size,
         };
         if v.num_channels != 3 {
-            return Err(load_err(format!(
+            return Err(model.error(format!(
                 "vision_config.num_channels = {}; RGB (3) expected",
                 v.num_channels
             )));
         }
 
         let device = Device::Cpu;
-        let weights = std::fs::read(dir.join("model.safetensors"))
-            .map_err(|e| load_err(format!("model.safetensors: {e}")))?;
-        let vb = VarBuilder::from_buffered_safetensors(weights, DType::F32, &device)
-            .map_err(|e| load_err(format!("model.safetensors: {e}")))?;
+        let vb = model.weights(&device)?;
         // candle substitutes a random class embedding when it is absent: refuse instead.
         if !vb.contains_tensor("vision_model.embeddings.class_embedding") {
-            return Err(load_err(
-                "vision_model.embeddings.class_embedding is missing".into(),
-            ));
+            return Err(model.error("vision_model.embeddings.class_embedding is missing".into()));
         }
-        let w = |e: candle_core::Error| load_err(format!("weights: {e}"));
+        let w = |e: candle_core::Error| model.error(format!("weights: {e}"));
         let text = ClipTextTransformer::new(vb.pp("text_model"), &text_cfg).map_err(w)?;
         let vision = ClipVisionTransformer::new(vb.pp("vision_model"), &vision_cfg).map_err(w)?;
         let text_projection =
@@ -264,14 +251,7 @@ impl ClipEmbedder {
         )
         .map_err(w)?;
 
-        let mut tokenizer = Tokenizer::from_file(dir.join("tokenizer.json"))
-            .map_err(|e| load_err(format!("tokenizer.json: {e}")))?;
-        tokenizer
-            .with_truncation(Some(TruncationParams {
-                max_length: t.max_position_embeddings,
-                ..Default::default()
-            }))
-            .map_err(|e| load_err(format!("tokenizer truncation: {e}")))?;
+        let mut tokenizer = model.tokenizer(t.max_position_embeddings)?;
         // Padding value is irrelevant: the causal mask keeps it from reaching the pooled token.
         tokenizer.with_padding(Some(PaddingParams {
             strategy: PaddingStrategy::BatchLongest,
@@ -326,10 +306,7 @@ impl Inner {
         if texts.is_empty() {
             return Ok(Vec::new());
         }
-        let enc = self
-            .tokenizer
-            .encode_batch(texts.to_vec(), true)
-            .map_err(|e| EmbedError::Inference(format!("tokenizing: {e}")))?;
+        let enc = tokenize(&self.tokenizer, texts)?;
         let (n, len) = (enc.len(), enc[0].get_ids().len());
         let ids: Vec<u32> = enc
             .iter()

@@ -13,6 +13,7 @@ mod bert;
 mod clip;
 mod config;
 mod minilm;
+mod model_dir;
 mod onnx;
 mod openai;
 mod scorer;
@@ -26,6 +27,7 @@ pub use config::{
 pub use minilm::{
     MiniLmEmbedder, MINILM_DEFAULT_PATH, MINILM_ONNX_FILE, ONNXRUNTIME_DEFAULT_LIBRARY,
 };
+pub use onnx::OnnxError;
 pub use openai::OpenAiEmbedder;
 pub use scorer::{KeywordVector, ValueScorer, ValueScoring};
 
@@ -57,6 +59,9 @@ pub enum EmbedError {
     Http { url: String, detail: String },
     #[error("inference failed: {0}")]
     Inference(String),
+    /// ONNX Runtime failed while embedding.
+    #[error("inference failed: {0}")]
+    Onnx(#[from] OnnxError),
     /// A vector does not have the dimension the other side expects.
     #[error("{what}: expected a vector of dimension {expected}, got {got}")]
     Dimension {

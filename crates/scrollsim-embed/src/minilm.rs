@@ -8,12 +8,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use candle_core::{DType, Device};
-use candle_nn::VarBuilder;
+use candle_core::Device;
 use candle_transformers::models::bert::Config;
-use tokenizers::{Tokenizer, TruncationParams};
+use tokenizers::Tokenizer;
 
 use crate::bert::Encoder;
+use crate::model_dir::{tokenize, ModelDir};
 use crate::onnx::OnnxEncoder;
 use crate::{
     blocking, candle_err, EmbedError, Embedder, EmbedderInfo, MiniLmOptions, MiniLmRuntime, Result,
@@ -21,8 +21,6 @@ use crate::{
 
 /// Where `scripts/setup.sh` puts the model (relative to the working directory).
 pub const MINILM_DEFAULT_PATH: &str = "models/all-MiniLM-L6-v2";
-
-const FILES: [&str; 3] = ["config.json", "model.safetensors", "tokenizer.json"];
 
 /// The ONNX graph of the same network, beside the safetensors (`scripts/minilm-onnx.py`).
 pub const MINILM_ONNX_FILE: &str = "model.onnx";
@@ -86,37 +84,23 @@ impl MiniLmEmbedder {
                 detail: "batch_size and max_tokens must be at least 1".into(),
             });
         }
-        if let Some(missing) = FILES.iter().find(|f| !dir.join(f).is_file()) {
+        let model = ModelDir(dir);
+        if let Some(missing) = model.missing() {
             return Err(EmbedError::ModelMissing {
                 path: dir.display().to_string(),
                 hint: format!("{missing} is missing; {}", fetch_hint(dir)),
             });
         }
-        let load_err = |detail: String| EmbedError::Load {
-            path: dir.display().to_string(),
-            detail,
-        };
-        let config: Config = serde_json::from_slice(
-            &std::fs::read(dir.join("config.json"))
-                .map_err(|e| load_err(format!("config.json: {e}")))?,
-        )
-        .map_err(|e| load_err(format!("config.json: {e}")))?;
+        let config: Config = model.config()?;
         let max_tokens = opts.max_tokens.min(config.max_position_embeddings);
 
-        let mut tokenizer = Tokenizer::from_file(dir.join("tokenizer.json"))
-            .map_err(|e| load_err(format!("tokenizer.json: {e}")))?;
+        let mut tokenizer = model.tokenizer(max_tokens)?;
         // The encoder packs texts without padding (tokenizer.json may ask for some).
         tokenizer.with_padding(None);
-        tokenizer
-            .with_truncation(Some(TruncationParams {
-                max_length: max_tokens,
-                ..Default::default()
-            }))
-            .map_err(|e| load_err(format!("tokenizer truncation: {e}")))?;
 
         let (engine, describe) = match opts.runtime {
             MiniLmRuntime::Candle => (
-                Engine::Candle(load_candle(dir, &config)?),
+                Engine::Candle(load_candle(model, &config)?),
                 "candle (packed BERT encoder; runtime = \"candle\")".to_string(),
             ),
             MiniLmRuntime::Onnx | MiniLmRuntime::Auto => {
@@ -132,7 +116,7 @@ impl MiniLmEmbedder {
                              not used ({why}); ./scripts/setup.sh installs it"
                         );
                         (
-                            Engine::Candle(load_candle(dir, &config)?),
+                            Engine::Candle(load_candle(model, &config)?),
                             format!("candle (packed BERT encoder; ONNX Runtime not used: {why})"),
                         )
                     }
@@ -187,17 +171,10 @@ impl MiniLmEmbedder {
     }
 }
 
-/// The candle encoder on the safetensors in `dir`.
-fn load_candle(dir: &Path, config: &Config) -> Result<Encoder> {
-    let load_err = |detail: String| EmbedError::Load {
-        path: dir.display().to_string(),
-        detail,
-    };
-    let weights = std::fs::read(dir.join("model.safetensors"))
-        .map_err(|e| load_err(format!("model.safetensors: {e}")))?;
-    let vb = VarBuilder::from_buffered_safetensors(weights, DType::F32, &Device::Cpu)
-        .map_err(|e| load_err(format!("model.safetensors: {e}")))?;
-    Encoder::load(vb, config).map_err(|e| load_err(format!("BERT weights: {e}")))
+/// The candle encoder on the model's safetensors.
+fn load_candle(model: ModelDir<'_>, config: &Config) -> Result<Encoder> {
+    let vb = model.weights(&Device::Cpu)?;
+    Encoder::load(vb, config).map_err(|e| model.error(format!("BERT weights: {e}")))
 }
 
 /// ONNX Runtime's library: the option, else `$ORT_DYLIB_PATH`, else beside the model
@@ -225,13 +202,10 @@ impl Inner {
         if texts.is_empty() {
             return Ok(Vec::new());
         }
-        let enc = self
-            .tokenizer
-            .encode_batch(texts.to_vec(), true)
-            .map_err(|e| EmbedError::Inference(format!("tokenizing: {e}")))?;
+        let enc = tokenize(&self.tokenizer, texts)?;
         let ids: Vec<&[u32]> = enc.iter().map(|e| e.get_ids()).collect();
         match &self.engine {
-            Engine::Onnx(e) => e.embed(&ids, batch_size).map_err(EmbedError::Inference),
+            Engine::Onnx(e) => Ok(e.embed(&ids, batch_size)?),
             Engine::Candle(e) => {
                 let mut out = Vec::with_capacity(ids.len());
                 for chunk in ids.chunks(batch_size) {

@@ -33,6 +33,52 @@ const MIN_MINOR: u32 = ort::MINOR_VERSION;
 /// request for another file is refused. Failed attempts are not remembered.
 static LOADED: Mutex<Option<(PathBuf, String)>> = Mutex::new(None);
 
+/// Why ONNX Runtime could not be loaded or could not run. At load, the caller makes it the
+/// reason it falls back to candle (or a config error when `onnx` was asked for); at run time,
+/// an [`crate::EmbedError::Onnx`].
+#[derive(Debug, thiserror::Error)]
+pub enum OnnxError {
+    /// The graph or the library is not installed.
+    #[error("{} is missing (scripts/setup.sh {installs})", path.display())]
+    Missing {
+        path: PathBuf,
+        /// How scripts/setup.sh installs it: "builds it", "fetches it".
+        installs: &'static str,
+    },
+    /// `ort` keeps the first library a process loads.
+    #[error(
+        "this process already loaded ONNX Runtime from {} (one library per process), not {}",
+        first.display(),
+        asked.display()
+    )]
+    OtherLibrary { first: PathBuf, asked: PathBuf },
+    #[error("{} is ONNX Runtime {version}; 1.{MIN_MINOR} or newer is needed", path.display())]
+    TooOld { path: PathBuf, version: String },
+    /// The file is not a loadable library, or not ONNX Runtime's.
+    #[error("{}: {source}", path.display())]
+    Library {
+        path: PathBuf,
+        source: libloading::Error,
+    },
+    /// The library's C API answered without a version.
+    #[error("{}: {what}", path.display())]
+    NoVersion { path: PathBuf, what: &'static str },
+    /// ONNX Runtime refused the library or the graph at `path`.
+    #[error("{}: {source}", path.display())]
+    Load { path: PathBuf, source: ort::Error },
+    #[error("text {0} has no tokens")]
+    NoTokens(usize),
+    #[error("ONNX Runtime: {0}")]
+    Run(#[from] ort::Error),
+    /// The graph's output does not have the shape the texts ask for.
+    #[error("the graph returned {got} values for {texts} texts of dimension {dim}")]
+    Shape {
+        got: usize,
+        texts: usize,
+        dim: usize,
+    },
+}
+
 /// all-MiniLM-L6-v2's graph in ONNX Runtime sessions.
 pub(crate) struct OnnxEncoder {
     sessions: Vec<Mutex<Session>>,
@@ -45,12 +91,12 @@ pub(crate) struct OnnxEncoder {
 impl OnnxEncoder {
     /// Loads the library (once per process) and `model` into one session per core. The error
     /// says why, for the fallback's log line.
-    pub(crate) fn load(model: &Path, library: &Path, hidden: usize) -> Result<Self, String> {
+    pub(crate) fn load(model: &Path, library: &Path, hidden: usize) -> Result<Self, OnnxError> {
         if !model.is_file() {
-            return Err(format!(
-                "{} is missing (scripts/setup.sh builds it)",
-                model.display()
-            ));
+            return Err(OnnxError::Missing {
+                path: model.to_path_buf(),
+                installs: "builds it",
+            });
         }
         let (library, version) = load_library(library)?;
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -64,7 +110,10 @@ impl OnnxEncoder {
                     .and_then(|b| b.with_inter_threads(1))
                     .and_then(|b| b.commit_from_file(model))
                     .map(Mutex::new)
-                    .map_err(|e| format!("{}: {e}", model.display()))
+                    .map_err(|source| OnnxError::Load {
+                        path: model.to_path_buf(),
+                        source,
+                    })
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(OnnxEncoder {
@@ -93,12 +142,12 @@ impl OnnxEncoder {
         &self,
         texts: &[&[u32]],
         batch_size: usize,
-    ) -> Result<Vec<Vec<f32>>, String> {
+    ) -> Result<Vec<Vec<f32>>, OnnxError> {
         if texts.is_empty() {
             return Ok(Vec::new());
         }
         if let Some(empty) = texts.iter().position(|t| t.is_empty()) {
-            return Err(format!("text {empty} has no tokens"));
+            return Err(OnnxError::NoTokens(empty));
         }
         // Shortest first, so each batch pads to its neighbours' length; small enough batches
         // that every session gets work.
@@ -110,7 +159,7 @@ impl OnnxEncoder {
         let batches: Vec<&[usize]> = order.chunks(per_batch).collect();
         let next = AtomicUsize::new(0);
         let done: Mutex<Vec<(usize, Vec<f32>)>> = Mutex::new(Vec::with_capacity(texts.len()));
-        let failed: Mutex<Option<String>> = Mutex::new(None);
+        let failed: Mutex<Option<OnnxError>> = Mutex::new(None);
         let work = |session: &Mutex<Session>| {
             let mut session = session.lock().unwrap_or_else(|p| p.into_inner());
             loop {
@@ -153,7 +202,7 @@ impl OnnxEncoder {
         session: &mut Session,
         texts: &[&[u32]],
         batch: &[usize],
-    ) -> Result<Vec<Vec<f32>>, String> {
+    ) -> Result<Vec<Vec<f32>>, OnnxError> {
         let len = batch.iter().map(|&i| texts[i].len()).max().unwrap_or(0);
         let mut ids = vec![0i64; batch.len() * len];
         let mut mask = vec![0i64; batch.len() * len];
@@ -164,23 +213,17 @@ impl OnnxEncoder {
             }
         }
         let shape = [batch.len(), len];
-        let err = |e: ort::Error| format!("ONNX Runtime: {e}");
-        let outputs = session
-            .run(ort::inputs![
-                "input_ids" => Tensor::from_array((shape, ids)).map_err(err)?,
-                "attention_mask" => Tensor::from_array((shape, mask)).map_err(err)?,
-            ])
-            .map_err(err)?;
-        let (_, data) = outputs["embedding"]
-            .try_extract_tensor::<f32>()
-            .map_err(err)?;
+        let outputs = session.run(ort::inputs![
+            "input_ids" => Tensor::from_array((shape, ids))?,
+            "attention_mask" => Tensor::from_array((shape, mask))?,
+        ])?;
+        let (_, data) = outputs["embedding"].try_extract_tensor::<f32>()?;
         if data.len() != batch.len() * self.hidden {
-            return Err(format!(
-                "the graph returned {} values for {} texts of dimension {}",
-                data.len(),
-                batch.len(),
-                self.hidden
-            ));
+            return Err(OnnxError::Shape {
+                got: data.len(),
+                texts: batch.len(),
+                dim: self.hidden,
+            });
         }
         Ok(data
             .chunks(self.hidden)
@@ -194,19 +237,17 @@ impl OnnxEncoder {
 }
 
 /// Loads ONNX Runtime from `path` for this process (`ort` keeps the first library it loads).
-fn load_library(path: &Path) -> Result<(PathBuf, String), String> {
+fn load_library(path: &Path) -> Result<(PathBuf, String), OnnxError> {
     let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
     let mut loaded = LOADED.lock().unwrap_or_else(|p| p.into_inner());
     if let Some((first, version)) = &*loaded {
         return if *first == path {
             Ok((first.clone(), version.clone()))
         } else {
-            Err(format!(
-                "this process already loaded ONNX Runtime from {} (one library per process), \
-                 not {}",
-                first.display(),
-                path.display()
-            ))
+            Err(OnnxError::OtherLibrary {
+                first: first.clone(),
+                asked: path,
+            })
         };
     }
     let version = library_version(&path)?;
@@ -216,15 +257,15 @@ fn load_library(path: &Path) -> Result<(PathBuf, String), String> {
         .and_then(|m| m.parse::<u32>().ok())
         .unwrap_or(0);
     if minor < MIN_MINOR {
-        return Err(format!(
-            "{} is ONNX Runtime {version}; 1.{MIN_MINOR} or newer is needed",
-            path.display()
-        ));
+        return Err(OnnxError::TooOld { path, version });
     }
     ort::init_from(path.display().to_string())
         .with_name("scrollsim")
         .commit()
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+        .map_err(|source| OnnxError::Load {
+            path: path.clone(),
+            source,
+        })?;
     *loaded = Some((path.clone(), version.clone()));
     Ok((path, version))
 }
@@ -233,14 +274,21 @@ fn load_library(path: &Path) -> Result<(PathBuf, String), String> {
 /// `ort` panics on a library it cannot load, and a missing or foreign file must instead make
 /// scrollsim fall back to candle with a reason.
 #[allow(unsafe_code)]
-fn library_version(path: &Path) -> Result<String, String> {
+fn library_version(path: &Path) -> Result<String, OnnxError> {
     if !path.is_file() {
-        return Err(format!(
-            "{} is missing (scripts/setup.sh fetches it)",
-            path.display()
-        ));
+        return Err(OnnxError::Missing {
+            path: path.to_path_buf(),
+            installs: "fetches it",
+        });
     }
-    let failed = |e: libloading::Error| format!("{}: {e}", path.display());
+    let failed = |source| OnnxError::Library {
+        path: path.to_path_buf(),
+        source,
+    };
+    let no_version = |what| OnnxError::NoVersion {
+        path: path.to_path_buf(),
+        what,
+    };
     // SAFETY: loading a shared library runs its initialisers. The path is the ONNX Runtime
     // library the configuration names, which `ort` loads right after this check anyway.
     let lib = unsafe { libloading::Library::new(path) }.map_err(failed)?;
@@ -253,11 +301,11 @@ fn library_version(path: &Path) -> Result<String, String> {
     let version = unsafe {
         let base = get_base();
         if base.is_null() {
-            return Err(format!("{}: OrtGetApiBase returned null", path.display()));
+            return Err(no_version("OrtGetApiBase returned null"));
         }
         let v = ((*base).GetVersionString)();
         if v.is_null() {
-            return Err(format!("{}: no version string", path.display()));
+            return Err(no_version("no version string"));
         }
         CStr::from_ptr(v).to_string_lossy().into_owned()
     };
