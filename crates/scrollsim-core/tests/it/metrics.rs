@@ -2,29 +2,13 @@
 
 use scrollsim_core::metrics::*;
 use scrollsim_core::*;
+use scrollsim_testkit::traces;
 
+/// Testkit's step showing a video of `values` (labelled by the first).
 fn step(index: u32, values: &[Value], like: bool) -> Step {
     Step {
-        index,
-        video: format!("v{index}").into(),
-        platform: Platform::tiktok(),
-        topic: None,
-        caption: String::new(),
         values: values.to_vec(),
-        value_scores: PerValue::default(),
-        label: values.first().copied(),
-        retrieved_for: None,
-        keyframes: vec![],
-        provenance: None,
-        slate: vec![],
-        decision: Decision {
-            like,
-            ..Default::default()
-        },
-        dwell_s: if like { 10.0 } else { 1.0 },
-        exposure: PerValue::default(),
-        likes: PerValue::default(),
-        at: None,
+        ..traces::step(index, values[0], like)
     }
 }
 

@@ -4,49 +4,26 @@
 use std::path::PathBuf;
 
 use scrollsim_core::*;
+use scrollsim_testkit::traces;
 
 fn schema_path() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../schema/trace-event.schema.json")
 }
 
+/// Testkit's header with every optional part filled in: the offline persona model, a preset,
+/// parameters and a config.
 fn header() -> Header {
-    Header {
-        schema_version: SCHEMA_VERSION,
-        scrollsim_version: VERSION.into(),
-        run_id: "run-1".into(),
-        session_id: "family__offline__simple__foryou__s1".into(),
-        created_at: "2026-11-27T10:00:00Z".parse().unwrap(),
-        persona: Some(
-            toml::from_str(
-                r#"id = "family"
-                   name = "Family-oriented parent"
-                   traits = ["I have two kids."]
-                   weights = { BE = 0.9, TR = 0.6 }"#,
-            )
-            .unwrap(),
-        ),
-        judge: JudgeInfo {
-            kind: JudgeKind::OfflinePersonaModel,
-            provider: "offline".into(),
-            model: "persona-model-v1".into(),
-            strategy: "simple".into(),
-            parser: "lenient".into(),
-            prompt_version: None,
-            structured: None,
-            capability: None,
-        },
-        policy: PolicyInfo {
-            preset: Some("tiktok-like".into()),
-            params: serde_json::json!({"epsilon": 0.1}),
-            ..PolicyInfo::named("foryou".into())
-        },
-        seed: 7,
-        corpus: "videos@3f2a".into(),
-        session_length: 150,
-        windows: AlignmentWindows::default(),
-        align_threshold: 0.5,
-        config: serde_json::json!({"store": {"backend": "embedded"}}),
-    }
+    let mut h = traces::header("family__offline__simple__foryou__s1", "persona-model-v1", 7);
+    h.run_id = "run-1".into();
+    h.judge.kind = JudgeKind::OfflinePersonaModel;
+    h.judge.provider = "offline".into();
+    h.policy.preset = Some("tiktok-like".into());
+    h.policy.params = serde_json::json!({"epsilon": 0.1});
+    h.corpus = "videos@3f2a".into();
+    h.session_length = 150;
+    h.windows = AlignmentWindows::default();
+    h.config = serde_json::json!({"store": {"backend": "embedded"}});
+    h
 }
 
 fn step() -> Step {

@@ -1,11 +1,10 @@
-//! Hand-made traces shared by the report tests.
+//! Hand-made traces shared by the report tests (on testkit's [`traces`]).
 #![allow(dead_code)]
 
-use std::fs::File;
-use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
 use scrollsim_core::*;
+use scrollsim_testkit::traces;
 
 use Value::*;
 
@@ -19,71 +18,24 @@ pub fn persona() -> Persona {
     .unwrap()
 }
 
+/// [`traces::header`] of [`persona`] under `policy`.
 pub fn header(session: &str, model: &str, seed: u64, policy: &str) -> Header {
-    Header {
-        schema_version: SCHEMA_VERSION,
-        scrollsim_version: VERSION.into(),
-        run_id: "hand".into(),
-        session_id: session.into(),
-        created_at: "2026-11-27T10:00:00Z".parse().unwrap(),
-        persona: Some(persona()),
-        judge: JudgeInfo {
-            kind: JudgeKind::Vlm,
-            provider: "openai".into(),
-            model: model.into(),
-            strategy: "simple".into(),
-            parser: "lenient".into(),
-            prompt_version: None,
-            structured: None,
-            capability: None,
-        },
-        policy: PolicyInfo {
-            preset: None,
-            params: serde_json::json!({}),
-            ..PolicyInfo::named(policy.into())
-        },
-        seed,
-        corpus: "hand".into(),
-        session_length: 10,
-        // First 4 steps against steps 6..10.
-        windows: AlignmentWindows {
-            first: 4,
-            last_start: 6,
-            last: 4,
-        },
-        align_threshold: 0.5,
-        config: serde_json::json!({}),
-    }
+    let mut h = traces::header(session, model, seed);
+    h.persona = Some(persona());
+    h.policy.name = policy.into();
+    h
 }
 
+/// [`traces::step`], where a liked video of the persona's own values names the trait it matched.
 pub fn step(index: u32, value: Value, like: bool) -> Step {
-    let aligned = matches!(value, Benevolence | Tradition);
-    Step {
-        index,
-        video: format!("v{index}").into(),
-        platform: Platform::tiktok(),
-        topic: None,
-        caption: format!("video {index}"),
-        values: vec![value],
-        value_scores: PerValue::default(),
-        label: Some(value),
-        retrieved_for: None,
-        keyframes: vec![],
-        provenance: None,
-        slate: vec![],
-        decision: Decision {
-            like,
-            matched_trait: (like && aligned).then(|| MatchedTrait {
-                index: 0,
-                text: "I have two kids.".into(),
-            }),
-            ..Default::default()
-        },
-        dwell_s: if like { 10.0 } else { 1.0 },
-        exposure: PerValue::default(),
-        likes: PerValue::default(),
-        at: None,
+    let mut s = traces::step(index, value, like);
+    if like && matches!(value, Benevolence | Tradition) {
+        s.decision.matched_trait = Some(MatchedTrait {
+            index: 0,
+            text: "I have two kids.".into(),
+        });
     }
+    s
 }
 
 pub fn write_trace(path: &Path, h: Header, steps: &[Step], finished: bool) {
@@ -92,24 +44,7 @@ pub fn write_trace(path: &Path, h: Header, steps: &[Step], finished: bool) {
 
 /// A trace whose end event says `reason` (none: an unfinished session).
 pub fn write_trace_ending(path: &Path, h: Header, steps: &[Step], reason: Option<EndReason>) {
-    let mut w = TraceWriter::new(BufWriter::new(File::create(path).unwrap()));
-    w.write(&TraceEvent::Header(h)).unwrap();
-    for s in steps {
-        w.write(&TraceEvent::Step(s.clone())).unwrap();
-    }
-    if let Some(reason) = reason {
-        let likes = steps.iter().filter(|s| s.decision.like).count() as u32;
-        w.write(&TraceEvent::End(End {
-            steps: steps.len() as u32,
-            reason,
-            likes,
-            parse_failures: 0,
-            call_errors: 0,
-            usage: Default::default(),
-            at: None,
-        }))
-        .unwrap();
-    }
+    traces::write_trace(path, &h, steps, reason);
 }
 
 pub const XSS_CAPTION: &str = "Grandma's <script>alert(1)</script> recipe";

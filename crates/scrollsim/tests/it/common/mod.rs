@@ -4,13 +4,13 @@
 
 pub mod judge;
 
-use std::fs::File;
-use std::io::{BufRead, BufReader, BufWriter, Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
 use scrollsim_core::*;
+use scrollsim_testkit::traces;
 
 pub fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -19,9 +19,14 @@ pub fn workspace() -> PathBuf {
         .unwrap()
 }
 
-/// True (and says the test is skipped) when the MiniLM model a run needs is not in models/,
-/// where scripts/setup.sh puts it.
-pub fn minilm_missing() -> bool {
+/// A temporary directory for a test that runs scrollsim on the fixtures, or none (and says the
+/// test is skipped) when the MiniLM model a run needs is not in models/, where
+/// scripts/setup.sh puts it.
+pub fn tempdir_with_minilm() -> Option<tempfile::TempDir> {
+    (!minilm_missing()).then(|| tempfile::tempdir().unwrap())
+}
+
+fn minilm_missing() -> bool {
     let missing = !workspace()
         .join("models/all-MiniLM-L6-v2/model.safetensors")
         .is_file();
@@ -89,45 +94,40 @@ pub fn config_with(root: &Path, name: &str, edit: impl FnOnce(&mut toml::Table))
     path
 }
 
+/// A fresh machine's config, `root/config.toml`, with no text embedder's weights where its
+/// `[embedder.text] path` points (what a run needs of them must come from an archive), changed
+/// further by `edit`.
+pub fn config_without_minilm(root: &Path, edit: impl FnOnce(&mut toml::Table)) -> PathBuf {
+    std::fs::create_dir_all(root).unwrap();
+    config_with(root, "config", |cfg| {
+        let nowhere = root.join("no-model").display().to_string();
+        cfg["embedder"]["text"]
+            .as_table_mut()
+            .unwrap()
+            .insert("path".into(), nowhere.into());
+        edit(cfg);
+    })
+}
+
+/// `scrollsim unpack <archive> --into <into>` with `config`, which must succeed.
+pub fn unpack(config: &Path, archive: &Path, into: &Path) -> String {
+    let (archive, into) = (archive.to_str().unwrap(), into.to_str().unwrap());
+    ok(&scrollsim_with(
+        config,
+        &["unpack", archive, "--into", into],
+    ))
+}
+
 /// [`config_with`] unchanged, as `root/config.toml`.
 pub fn config_in(root: &Path) -> PathBuf {
     config_with(root, "config", |_| {})
 }
 
-pub fn persona() -> Persona {
-    toml::from_str(
-        r#"id = "family"
-           name = "Family-oriented parent"
-           traits = ["I have two kids.", "Sunday dinner is sacred."]
-           weights = { BE = 0.9, TR = 0.6 }"#,
-    )
-    .unwrap()
-}
-
+/// Testkit's header of session `session` in run `run`: six steps, windows 2 and 4..6, corpus
+/// `test`.
 pub fn header(run: &str, session: &str, model: &str, seed: u64) -> Header {
     Header {
-        schema_version: SCHEMA_VERSION,
-        scrollsim_version: VERSION.into(),
         run_id: run.into(),
-        session_id: session.into(),
-        created_at: "2026-11-27T10:00:00Z".parse().unwrap(),
-        persona: Some(persona()),
-        judge: JudgeInfo {
-            kind: JudgeKind::Vlm,
-            provider: "openai".into(),
-            model: model.into(),
-            strategy: "simple".into(),
-            parser: "lenient".into(),
-            prompt_version: None,
-            structured: None,
-            capability: None,
-        },
-        policy: PolicyInfo {
-            preset: None,
-            params: serde_json::json!({}),
-            ..PolicyInfo::named("foryou".into())
-        },
-        seed,
         corpus: "test".into(),
         session_length: 6,
         windows: AlignmentWindows {
@@ -135,12 +135,12 @@ pub fn header(run: &str, session: &str, model: &str, seed: u64) -> Header {
             last_start: 4,
             last: 2,
         },
-        align_threshold: 0.5,
-        config: serde_json::json!({}),
+        ..traces::header(session, model, seed)
     }
 }
 
-/// A step with consistent running counts (`exposure`, `likes`), updated in `counts`.
+/// A step of `video` with its slate, reason and raw answer, and consistent running counts
+/// (`exposure`, `likes`), updated in `counts`.
 pub fn step(
     index: u32,
     video: &str,
@@ -150,68 +150,32 @@ pub fn step(
 ) -> Step {
     counts.0[value] += 1;
     counts.1[value] += like as u32;
-    Step {
-        index,
+    let slate = |video: &str, score, source: &str| SlateEntry {
         video: video.into(),
-        platform: Platform::tiktok(),
-        topic: None,
-        caption: format!("caption of {video}"),
-        values: vec![value],
-        value_scores: PerValue::default(),
-        label: Some(value),
-        retrieved_for: None,
-        keyframes: vec![],
-        provenance: None,
-        slate: vec![
-            SlateEntry {
-                video: video.into(),
-                score: 0.9,
-                source: Some("recommend".into()),
-            },
-            SlateEntry {
-                video: "other".into(),
-                score: 0.4,
-                source: Some("explore".into()),
-            },
-        ],
-        decision: Decision {
-            like,
-            reason: Some(format!("reason {index}")),
-            raw: vec![RawAnswer {
-                question: "like".into(),
-                text: if like { "Yes".into() } else { "No".into() },
-            }],
-            ..Default::default()
-        },
-        dwell_s: if like { 12.0 } else { 1.0 },
-        exposure: counts.0,
-        likes: counts.1,
-        at: None,
-    }
+        score,
+        source: Some(source.into()),
+    };
+    let mut s = traces::step(index, value, like);
+    s.video = video.into();
+    s.caption = format!("caption of {video}");
+    s.slate = vec![
+        slate(video, 0.9, "recommend"),
+        slate("other", 0.4, "explore"),
+    ];
+    s.decision.reason = Some(format!("reason {index}"));
+    s.decision.raw = vec![RawAnswer {
+        question: "like".into(),
+        text: if like { "Yes".into() } else { "No".into() },
+    }];
+    s.dwell_s = if like { 12.0 } else { 1.0 };
+    s.exposure = counts.0;
+    s.likes = counts.1;
+    s
 }
 
+/// A finished trace.
 pub fn write_trace(path: &Path, h: &Header, steps: &[Step]) {
-    let mut w = TraceWriter::new(BufWriter::new(File::create(path).unwrap()));
-    w.write(&TraceEvent::Header(h.clone())).unwrap();
-    for s in steps {
-        w.write(&TraceEvent::Step(s.clone())).unwrap();
-    }
-    let count = |f: &dyn Fn(&Step) -> bool| steps.iter().filter(|s| f(s)).count() as u32;
-    w.write(&TraceEvent::End(End {
-        steps: steps.len() as u32,
-        reason: EndReason::Completed,
-        likes: count(&|s| s.decision.like),
-        parse_failures: count(&|s| {
-            matches!(
-                s.decision.status,
-                ParseStatus::ParseFailure { .. } | ParseStatus::Refused { .. }
-            )
-        }),
-        call_errors: count(&|s| matches!(s.decision.status, ParseStatus::CallError { .. })),
-        usage: Default::default(),
-        at: None,
-    }))
-    .unwrap();
+    traces::write_trace(path, h, steps, Some(EndReason::Completed));
 }
 
 /// `scrollsim serve` on a free port; killed when dropped.
