@@ -248,16 +248,12 @@ pub(crate) mod tests {
     fn walks_lists_and_decides_by_content() {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
-        std::fs::create_dir_all(d.join("sub")).unwrap();
         std::fs::create_dir_all(d.join(".hidden")).unwrap();
         make_media(&d.join("a.PNG"), "image2", "png");
         make_media(&d.join("b.mp4"), "mp4", "mpeg4");
-        make_media(&d.join("sub/c.ts"), "mpegts", "mpeg2video");
-        make_media(&d.join("d.avi"), "avi", "mpeg4");
-        make_media(&d.join("e.flv"), "flv", "flv");
-        make_media(&d.join("f.3gp"), "3gp", "mpeg4");
-        // No extension at all, and a misleading one.
-        make_media(&d.join("g"), "matroska", "mpeg4");
+        // Containers of every kind in a subdirectory (one without an extension), and a
+        // misleading extension.
+        scrollsim_testkit::test_containers(&d.join("sub"), 1);
         make_media(&d.join("h.txt"), "avi", "mpeg4");
         make_media(&d.join(".hidden/x.mp4"), "mp4", "mpeg4");
         // Named as media but not media: taken, to fail in the pipeline with the reason.
@@ -280,14 +276,15 @@ pub(crate) mod tests {
             [
                 ("a.PNG", Image),
                 ("b.mp4", Video),
-                ("d.avi", Video),
-                ("e.flv", Video),
                 ("empty.webm", Video),
-                ("f.3gp", Video),
-                ("g", Video),
                 ("h.txt", Video),
                 ("notes.mp4", Video),
-                ("sub/c.ts", Video),
+                ("sub/a.avi", Video),
+                ("sub/b.ts", Video),
+                ("sub/c.flv", Video),
+                ("sub/d.3gp", Video),
+                ("sub/e.m4v", Video),
+                ("sub/f", Video),
             ]
         );
         let ignored: Vec<(String, &str)> = found
@@ -305,12 +302,12 @@ pub(crate) mod tests {
 
         std::fs::write(
             d.join("list.txt"),
-            "# corpus\nb.mp4\n\nmissing.mp4\nreadme.txt\nsub/c.ts\ng\nnotes.mp4\n",
+            "# corpus\nb.mp4\n\nmissing.mp4\nreadme.txt\nsub/b.ts\nsub/f\nnotes.mp4\n",
         )
         .unwrap();
         let found = discover(&[d.join("list.txt")]).unwrap();
         let rels: Vec<&str> = found.files.iter().map(|f| f.rel.as_str()).collect();
-        assert_eq!(rels, ["b.mp4", "sub/c.ts", "g", "notes.mp4"]);
+        assert_eq!(rels, ["b.mp4", "sub/b.ts", "sub/f", "notes.mp4"]);
         assert_eq!(found.rejected.len(), 2);
         assert!(
             found.rejected[0]
@@ -326,7 +323,7 @@ pub(crate) mod tests {
         );
 
         // The same file named twice is ingested once; a media file given directly is taken.
-        let found = discover(&[d.join("b.mp4"), d.join("list.txt"), d.join("d.avi")]).unwrap();
+        let found = discover(&[d.join("b.mp4"), d.join("list.txt"), d.join("sub/a.avi")]).unwrap();
         assert_eq!(found.files.len(), 5);
 
         let err = discover(&[d.join("nope")]).unwrap_err().to_string();

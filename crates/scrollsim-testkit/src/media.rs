@@ -25,3 +25,22 @@ pub fn test_media(path: &Path, format: &str, codec: &str, seconds: u32) {
         path.display()
     );
 }
+
+/// One clip of `seconds` in each container scrollsim must take by its content whatever its
+/// name says: `a.avi`, `b.ts`, `c.flv`, `d.3gp`, `e.m4v` and `f` (Matroska, no extension),
+/// written into `dir`. Returns the file names, in that order.
+pub fn test_containers(dir: &Path, seconds: u32) -> [&'static str; 6] {
+    const CONTAINERS: [(&str, &str, &str); 6] = [
+        ("a.avi", "avi", "mpeg4"),
+        ("b.ts", "mpegts", "mpeg2video"),
+        ("c.flv", "flv", "flv"),
+        ("d.3gp", "3gp", "mpeg4"),
+        ("e.m4v", "ipod", "mpeg4"),
+        ("f", "matroska", "mpeg4"),
+    ];
+    std::fs::create_dir_all(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    CONTAINERS.map(|(name, format, codec)| {
+        test_media(&dir.join(name), format, codec, seconds);
+        name
+    })
+}

@@ -309,22 +309,12 @@ async fn damaged_fake_and_empty_files_are_reported_and_skipped() {
     );
 }
 
-/// A 2-second clip in `format` with `codec`.
-fn ffmpeg_clip(path: &Path, format: &str, codec: &str) {
-    scrollsim_testkit::test_media(path, format, codec, 2);
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn containers_of_any_name_ingest_by_content() {
     let env = Env::new().await;
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    ffmpeg_clip(&d.join("a.avi"), "avi", "mpeg4");
-    ffmpeg_clip(&d.join("b.ts"), "mpegts", "mpeg2video");
-    ffmpeg_clip(&d.join("c.flv"), "flv", "flv");
-    ffmpeg_clip(&d.join("d.3gp"), "3gp", "mpeg4");
-    ffmpeg_clip(&d.join("e.m4v"), "ipod", "mpeg4");
-    ffmpeg_clip(&d.join("f"), "matroska", "mpeg4");
+    scrollsim_testkit::test_containers(d, 2);
     let s = env.run(&[d.to_path_buf()], None, None).await;
     assert!(s.failed.is_empty() && s.ignored.is_empty(), "{s}");
     assert_eq!(s.ingested.len(), 6, "{s}");
