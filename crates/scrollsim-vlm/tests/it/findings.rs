@@ -4,13 +4,15 @@
 //! from 9 prompt tokens), images are dropped without a word (the prompt tokens do not grow),
 //! and the answer rambles around yes and no. The real server itself is in `real_server`.
 
+use std::sync::Arc;
+
 use crate::common;
 
 use common::*;
 use scrollsim_core::{AnswerRead, ParseStatus};
 use scrollsim_vlm::probe::probe;
 use scrollsim_vlm::{
-    build_judge, check_study, ParserKind, ProbeCache, ProbeOptions, StrategyKind, StudyPlan,
+    build_judge, check_study, Judge, ParserKind, ProbeCache, ProbeOptions, StrategyKind,
 };
 use serde_json::{json, Value};
 
@@ -123,13 +125,7 @@ async fn probe_finds_no_images_and_an_image_strategy_is_refused_before_any_call(
 
     let models = vec!["m".to_string()];
     let strategies = vec![StrategyKind::Simple];
-    let plan = StudyPlan {
-        models: &models,
-        strategies: &strategies,
-        personas: true,
-        control: true,
-        probe: ProbeOptions::default(),
-    };
+    let plan = study_plan(&models, &strategies, true, true);
     let cache = ProbeCache::new(dir.path().join("probes"));
     let err = check_study(&cfg, &plan, &prompt_dir(), Some(&cache))
         .await
@@ -219,6 +215,17 @@ async fn an_answer_without_its_images_counted_is_images_dropped() {
     assert!(d.status.is_call_failure());
 }
 
+/// A rig of two keyframes and the simple, lenient judge of model `m` on `server`.
+fn simple_lenient(server: &MockServer) -> (Rig, Arc<dyn Judge>) {
+    let rig = Rig::new(2);
+    let judge = rig.judge(
+        &openai_live(server, "m"),
+        StrategyKind::Simple,
+        ParserKind::Lenient,
+    );
+    (rig, judge)
+}
+
 /// Finding 3: a ramble the lenient rule reads as a like is recorded as salvaged, not as a
 /// clean answer; one that only talks about saying yes or no is no answer at all.
 #[tokio::test]
@@ -234,12 +241,7 @@ async fn a_rambling_answer_is_recorded_as_salvaged() {
         )
     })
     .await;
-    let rig = Rig::new(2);
-    let judge = rig.judge(
-        &openai_live(&server, "m"),
-        StrategyKind::Simple,
-        ParserKind::Lenient,
-    );
+    let (rig, judge) = simple_lenient(&server);
     let d = decide(&*judge, None, &rig.video("v1"), 1).await;
     assert!(
         d.like,
@@ -254,12 +256,7 @@ async fn a_rambling_answer_is_recorded_as_salvaged() {
     assert_eq!(d.read, Some(AnswerRead::Failed));
 
     let clean = MockServer::start(|_, _| openai_reply("LIKE: No\nWHY: not for me", 500)).await;
-    let rig = Rig::new(2);
-    let judge = rig.judge(
-        &openai_live(&clean, "m"),
-        StrategyKind::Simple,
-        ParserKind::Lenient,
-    );
+    let (rig, judge) = simple_lenient(&clean);
     let d = decide(&*judge, None, &rig.video("v2"), 1).await;
     assert_eq!((d.like, d.read), (false, Some(AnswerRead::Exact)));
 }
@@ -302,13 +299,7 @@ async fn text_only_with_a_persona_is_refused_before_any_call() {
     let cfg = openai_live(&server, "gemma");
     let models = vec!["m".to_string(), "offline".to_string()];
     let strategies = vec![StrategyKind::Simple, StrategyKind::TextOnly];
-    let plan = StudyPlan {
-        models: &models,
-        strategies: &strategies,
-        personas: true,
-        control: true,
-        probe: ProbeOptions::default(),
-    };
+    let plan = study_plan(&models, &strategies, true, true);
     let dir = tempfile::tempdir().unwrap();
     let cache = ProbeCache::new(dir.path().join("probes"));
     let err = check_study(&cfg, &plan, &prompt_dir(), Some(&cache))
@@ -329,13 +320,7 @@ async fn offline_model_with_several_strategies_warns_identical_arms() {
     let cfg = scrollsim_vlm::JudgeConfig::default();
     let models = vec!["offline".to_string()];
     let strategies = vec![StrategyKind::Simple, StrategyKind::Isq];
-    let plan = StudyPlan {
-        models: &models,
-        strategies: &strategies,
-        personas: true,
-        control: false,
-        probe: ProbeOptions::default(),
-    };
+    let plan = study_plan(&models, &strategies, true, false);
     let ready = check_study(&cfg, &plan, &prompt_dir(), None).await.unwrap();
     assert!(
         ready

@@ -11,8 +11,7 @@ use common::*;
 use scrollsim_core::{AnswerRead, StructuredOutcome};
 use scrollsim_vlm::probe::{probe, render};
 use scrollsim_vlm::{
-    check_study, DescriptionSource, JudgeConfig, ParserKind, ProbeCache, ProbeOptions,
-    StrategyKind, StudyPlan,
+    check_study, DescriptionSource, JudgeConfig, ParserKind, ProbeCache, ProbeOptions, StrategyKind,
 };
 use tokio::sync::{Mutex, MutexGuard};
 
@@ -108,13 +107,7 @@ async fn real_server_probe_finds_no_images_and_refuses_image_strategies() {
 
     let models = vec!["m".to_string()];
     let strategies = vec![StrategyKind::Simple, StrategyKind::Plain];
-    let plan = StudyPlan {
-        models: &models,
-        strategies: &strategies,
-        personas: false,
-        control: true,
-        probe: ProbeOptions::default(),
-    };
+    let plan = study_plan(&models, &strategies, false, true);
     let dir = tempfile::tempdir().unwrap();
     let cache = ProbeCache::new(dir.path());
     let err = check_study(&cfg, &plan, &prompt_dir(), Some(&cache))

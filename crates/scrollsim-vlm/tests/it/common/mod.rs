@@ -15,8 +15,26 @@ use axum::Router;
 use scrollsim_core::{Decision, ImageHash, Persona, Video};
 use scrollsim_media::ImageStore;
 use scrollsim_vlm::{
-    build_judge, Judge, JudgeConfig, JudgeEnv, JudgeRequest, JudgeSpec, ParserKind, StrategyKind,
+    build_judge, Judge, JudgeConfig, JudgeEnv, JudgeRequest, JudgeSpec, ParserKind, ProbeOptions,
+    StrategyKind, StudyPlan,
 };
+
+/// A study of `models` x `strategies` with persona arms and/or the control arm, probed with the
+/// default options.
+pub fn study_plan<'a>(
+    models: &'a [String],
+    strategies: &'a [StrategyKind],
+    personas: bool,
+    control: bool,
+) -> StudyPlan<'a> {
+    StudyPlan {
+        models,
+        strategies,
+        personas,
+        control,
+        probe: ProbeOptions::default(),
+    }
+}
 
 /// One request as the server saw it.
 #[derive(Debug, Clone)]
