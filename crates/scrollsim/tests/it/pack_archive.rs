@@ -108,10 +108,9 @@ fn files(dir: &Path) -> Vec<PathBuf> {
 
 #[test]
 fn a_packed_run_replays_from_an_empty_data_directory_without_network() {
-    if common::minilm_missing() {
+    let Some(tmp) = common::tempdir_with_minilm() else {
         return;
-    }
-    let tmp = tempfile::tempdir().unwrap();
+    };
     let empty = tmp.path().join("empty.toml");
     std::fs::write(&empty, "").unwrap();
     let (server, addr) = endpoint(&empty);
@@ -177,15 +176,7 @@ concurrency = 2
     // Nothing of the packing machine in it: the planted key, its paths.
     let raw = std::fs::read(&archive).unwrap();
     let out = tmp.path().join("out");
-    ok(&cli(
-        &empty,
-        &[
-            "unpack",
-            archive.to_str().unwrap(),
-            "--into",
-            out.to_str().unwrap(),
-        ],
-    ));
+    common::unpack(&empty, &archive, &out);
     let folder = out.join("rec");
     let mut calls = 0;
     for f in files(&folder) {
@@ -217,10 +208,7 @@ concurrency = 2
         let o = tmp
             .path()
             .join(format!("m-{}", a.file_name().unwrap().to_string_lossy()));
-        ok(&cli(
-            &empty,
-            &["unpack", a.to_str().unwrap(), "--into", o.to_str().unwrap()],
-        ));
+        common::unpack(&empty, a, &o);
         serde_json::from_slice(&std::fs::read(o.join("rec/manifest.json")).unwrap()).unwrap()
     };
     let (full, thin) = (manifest(&archive), manifest(&lean));
@@ -248,16 +236,10 @@ concurrency = 2
     // templates of its own (a rerun prompts from the archive's) and no text embedder's
     // weights (the archive records the embedder the run used).
     let fresh = tmp.path().join("fresh");
-    std::fs::create_dir_all(&fresh).unwrap();
-    let fresh_cfg = common::config_with(&fresh, "config", |cfg| {
+    let fresh_cfg = common::config_without_minilm(&fresh, |cfg| {
         let paths = cfg["paths"].as_table_mut().unwrap();
         let nowhere = fresh.join("no-config").display().to_string();
         paths.insert("config".into(), nowhere.into());
-        let nowhere = fresh.join("no-model").display().to_string();
-        cfg["embedder"]["text"]
-            .as_table_mut()
-            .unwrap()
-            .insert("path".into(), nowhere.into());
     });
     for what in [&archive, &folder, &lean] {
         let (o, how) = offline_cli(&fresh_cfg, &["replay", what.to_str().unwrap(), "--rerun"]);

@@ -34,10 +34,9 @@ fn machine(root: &Path) -> std::path::PathBuf {
 
 #[test]
 fn two_shards_packed_on_two_machines_merge_and_replay_as_one() {
-    if common::minilm_missing() {
+    let Some(tmp) = common::tempdir_with_minilm() else {
         return;
-    }
-    let tmp = tempfile::tempdir().unwrap();
+    };
     let exp = tmp.path().join("study.toml");
     std::fs::write(&exp, format!("name = \"study\"\n{EXPERIMENT}")).unwrap();
     let mut packs = Vec::new();
@@ -58,15 +57,8 @@ fn two_shards_packed_on_two_machines_merge_and_replay_as_one() {
         packs.push(out);
     }
     let fresh = tmp.path().join("fresh");
-    std::fs::create_dir_all(&fresh).unwrap();
     // No text embedder here: the offline persona model's trait vectors come from the packs.
-    let cfg = common::config_with(&fresh, "config", |cfg| {
-        let nowhere = fresh.join("no-model").display().to_string();
-        cfg["embedder"]["text"]
-            .as_table_mut()
-            .unwrap()
-            .insert("path".into(), nowhere.into());
-    });
+    let cfg = common::config_without_minilm(&fresh, |_| {});
     let whole = tmp.path().join("study.tar.zst");
     let said = ok(&cli(
         &cfg,
@@ -105,15 +97,7 @@ fn two_shards_packed_on_two_machines_merge_and_replay_as_one() {
     assert_eq!(inspect(&[&ra, &rb]), inspect(&[&whole]));
     // The merged summary covers the whole run.
     let out = tmp.path().join("unpacked");
-    ok(&cli(
-        &cfg,
-        &[
-            "unpack",
-            whole.to_str().unwrap(),
-            "--into",
-            out.to_str().unwrap(),
-        ],
-    ));
+    common::unpack(&cfg, &whole, &out);
     let summary: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(out.join("study/runs/study/summary.json")).unwrap(),
     )

@@ -64,10 +64,9 @@ fn videos(trace: &Path) -> Vec<(String, bool)> {
 
 #[test]
 fn rerun_matches_a_recorded_run_and_finds_a_flipped_decision() {
-    if common::minilm_missing() {
+    let Some(tmp) = common::tempdir_with_minilm() else {
         return;
-    }
-    let tmp = tempfile::tempdir().unwrap();
+    };
     let cfg = common::config_in(tmp.path());
     ok(&run_cli(&cfg, &["ingest", "fixtures", "--limit", "30"]));
     let exp = tmp.path().join("exp.toml");
@@ -85,16 +84,10 @@ windows = { first = 4, last_start = 6, last = 4 }
 align_threshold = 0.5
 concurrency = 2
 parser = "lenient"
-# A model that likes every video (a local server speaking the OpenAI wire format, below), for
-# the closed-loop re-run; not probed (the probe's colour test is not what this checks).
-[judge.probe]
-before_run = false
-[judge.models.yes]
-provider = "openai"
-base_url = "BASE_URL"
-model = "yes"
 "#
-        .replace("BASE_URL", &JudgeServer::yes().url),
+        .to_string()
+            // A model that likes every video, for the closed-loop re-run.
+            + &JudgeServer::yes().model_toml("yes"),
     )
     .unwrap();
     ok(&run_cli(

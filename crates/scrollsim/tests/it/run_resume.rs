@@ -56,7 +56,7 @@ fn bytecount(b: &[u8]) -> usize {
 }
 
 /// The study the kill test runs: every persona and the control arm, three policies, judged by
-/// a local endpoint (`BASE_URL`, [`JudgeServer`]) that the test can make hold its answers.
+/// a local endpoint ([`JudgeServer`], model `gate`) that the test can make hold its answers.
 const EXPERIMENT: &str = r#"
 name = "kill-test"
 personas = "all"
@@ -72,12 +72,6 @@ parser = "lenient"
 [judge]
 # Every decision is a live call, in both runs (the cache would answer the second from the first).
 cache = "live"
-[judge.probe]
-before_run = false
-[judge.models.gate]
-provider = "openai"
-base_url = "BASE_URL"
-model = "gate"
 "#;
 
 /// Likes about a third of the videos, as a fixed function of the request (so both runs get the
@@ -124,7 +118,7 @@ fn sigkill_mid_run_then_resume_gives_the_traces_of_an_uninterrupted_run() {
     let cfg_b = config(root.path(), "runs-b");
     let judge = JudgeServer::start(answer);
     let exp = root.path().join("kill-test.toml");
-    std::fs::write(&exp, EXPERIMENT.replace("BASE_URL", &judge.url)).unwrap();
+    std::fs::write(&exp, format!("{EXPERIMENT}{}", judge.model_toml("gate"))).unwrap();
     let exp = exp.to_str().unwrap();
 
     ok(scrollsim(

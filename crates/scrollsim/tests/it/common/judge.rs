@@ -54,6 +54,16 @@ impl JudgeServer {
         JudgeServer::start(|_| "Yes")
     }
 
+    /// An experiment's judge section naming this endpoint as model `name` (OpenAI wire format),
+    /// not probed before the run (the probe's colour test is not what these tests check).
+    pub fn model_toml(&self, name: &str) -> String {
+        format!(
+            "[judge.probe]\nbefore_run = false\n[judge.models.{name}]\nprovider = \"openai\"\n\
+             base_url = \"{}\"\nmodel = \"{name}\"\n",
+            self.url
+        )
+    }
+
     /// Requests answered so far.
     pub fn answered(&self) -> usize {
         self.gate.state.lock().unwrap().answered
