@@ -1,10 +1,15 @@
 //! A collection copied from one store to another (an ingested embedded store to a server or a
 //! cluster) with its videos and vectors as stored: ingest once, embed once, serve anywhere.
 //! Point ids derive from video ids, so a copy that stopped half way is finished by running it
-//! again, and copying into a collection that holds some of the videos replaces them.
+//! again, and copying into a collection that holds some of the videos replaces them. Each point
+//! keeps the content digest its source recorded, so a complete copy into an empty collection
+//! has the source's corpus id (and a run recorded on one resumes on the other).
+
+use std::collections::HashMap;
 
 use crate::{
-    CollectionSpec, Result, ScrollRequest, StoreError, VectorName, VideoPoint, VideoStore,
+    schema, CollectionSpec, CopiedPoint, Result, ScrollRequest, StoreError, VectorName, VideoPoint,
+    VideoStore,
 };
 
 /// What a copy did.
@@ -25,6 +30,9 @@ pub async fn copy_collection(
     page: usize,
     progress: impl Fn(u64),
 ) -> Result<Copied> {
+    // Read once: the digests are what the corpus id is made of, and a copy must not recompute
+    // them from the vectors it reads back (an engine may have renormalised those on write).
+    let mut digests: HashMap<_, _> = from.content_digests().await?.into_iter().collect();
     let mut offset = None;
     let mut image_vectors = true;
     let mut done = Copied {
@@ -44,12 +52,12 @@ pub async fn copy_collection(
             break;
         }
         let ids: Vec<_> = got.videos.iter().map(|v| v.id.clone()).collect();
-        let mut text: std::collections::HashMap<_, _> = from
+        let mut text: HashMap<_, _> = from
             .vectors(&ids, VectorName::Text)
             .await?
             .into_iter()
             .collect();
-        let mut image = std::collections::HashMap::new();
+        let mut image = HashMap::new();
         if image_vectors {
             match from.vectors(&ids, VectorName::Image).await {
                 Ok(found) => image.extend(found),
@@ -68,13 +76,27 @@ pub async fn copy_collection(
                         video.id
                     ))
                 })?;
+                let digest = digests
+                    .remove(&schema::point_id(&video.id))
+                    .ok_or_else(|| {
+                        StoreError::InvalidRequest(format!(
+                            "copy: video {} has no content digest in the source store \
+                         (was it written while the copy ran?)",
+                            video.id
+                        ))
+                    })?;
                 let image = image.remove(&video.id);
-                Ok(VideoPoint { video, text, image })
+                Ok(CopiedPoint {
+                    point: VideoPoint { video, text, image },
+                    digest,
+                })
             })
-            .collect::<Result<Vec<_>>>()?;
+            .collect::<Result<Vec<CopiedPoint>>>()?;
         if done.videos == 0 {
-            done.text_dim = points[0].text.len();
-            done.image_dim = points.iter().find_map(|p| p.image.as_ref().map(Vec::len));
+            done.text_dim = points[0].point.text.len();
+            done.image_dim = points
+                .iter()
+                .find_map(|p| p.point.image.as_ref().map(Vec::len));
             to.open_collection(&CollectionSpec {
                 name: to_collection.to_string(),
                 text_dim: done.text_dim,
@@ -82,7 +104,7 @@ pub async fn copy_collection(
             })
             .await?;
         }
-        done.videos += to.upsert(points).await? as u64;
+        done.videos += to.upsert_copies(points).await? as u64;
         progress(done.videos);
         match got.next {
             Some(next) => offset = Some(next),

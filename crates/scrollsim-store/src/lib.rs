@@ -64,6 +64,21 @@ pub struct VideoPoint {
     pub image: Option<Vec<f32>>,
 }
 
+/// The content digest a store recorded for a point when it was written: xxh3 of the video's
+/// JSON and of its vectors as the writer gave them. The corpus id is made of these. An engine
+/// may store a vector other than the one given (Qdrant renormalises a cosine vector whose
+/// squared length is off 1 by more than 1e-6), so the digest cannot be recomputed from the
+/// vectors read back: a copy carries it instead (see [`VideoStore::upsert_copies`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ContentDigest(pub u64);
+
+/// A point copied from another store, with the content digest that store recorded for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CopiedPoint {
+    pub point: VideoPoint,
+    pub digest: ContentDigest,
+}
+
 /// Conditions on payload fields; all given conditions must hold. Empty lists mean "any".
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Filter {
@@ -244,6 +259,15 @@ pub trait VideoStore: Send + Sync {
     /// it rather than duplicating it. Returns only once the points are durably written.
     async fn upsert(&self, points: Vec<VideoPoint>) -> Result<usize>;
 
+    /// Upserts points copied from another store (see [`copy_collection`]) like
+    /// [`VideoStore::upsert`], except that each keeps the content digest its source recorded
+    /// rather than one computed from its vectors, so the copy has the source's corpus id.
+    async fn upsert_copies(&self, points: Vec<CopiedPoint>) -> Result<usize>;
+
+    /// Every point's content digest, by point id (see [`point_id`]), as recorded when it was
+    /// written.
+    async fn content_digests(&self) -> Result<Vec<(Uuid, ContentDigest)>>;
+
     /// Videos by id, in the order asked; unknown ids are left out.
     async fn get(&self, ids: &[VideoId]) -> Result<Vec<Video>>;
 
@@ -290,6 +314,8 @@ pub use config::{Backend, IndexParams, ReadConsistency, StoreConfig};
 pub use copy::{copy_collection, Copied};
 pub use schema::point_id;
 pub use store::recommend_vector;
+/// Point ids ([`point_id`]), for callers that key by them.
+pub use uuid::Uuid;
 
 /// Opens the configured store. Embedded data lives under `<data_dir>/qdrant/<collection>`.
 /// If the configured collection exists it is opened, so callers that only read need not know

@@ -129,15 +129,18 @@ pub fn order_field(order: crate::OrderBy) -> &'static str {
     }
 }
 
-/// The full payload of a point.
+/// The full payload of a point. `digest` is the content digest to record: `None` computes it
+/// from the video and the vectors as given; a copy passes the one its source recorded (see
+/// [`crate::ContentDigest`]).
 pub fn payload(
     video: &Video,
     point: &Uuid,
     text: &[f32],
     image: Option<&[f32]>,
+    digest: Option<u64>,
 ) -> Result<Map<String, Json>, serde_json::Error> {
     let video_json = serde_json::to_value(video)?;
-    let digest = content_digest(&video_json, text, image);
+    let digest = digest.unwrap_or_else(|| content_digest(&video_json, text, image));
     let keys = json!({
         "sample": sample_key(point),
         "views": order_key(crate::OrderBy::ViewsDesc, video, point),
@@ -233,9 +236,21 @@ mod tests {
             &point_id(&video.id),
             &[0.25, -0.5, 1.0],
             Some(&[0.125, 2.0]),
+            None,
         )
         .unwrap();
         assert_eq!(digest_of(&payload), Some(0xc85f_c520_8298_5ad5));
+    }
+
+    /// A copy records the digest its source recorded, whatever vectors it writes.
+    #[test]
+    fn a_given_digest_is_recorded_as_given() {
+        let video = Video::new(VideoId::new("tt-002"));
+        let id = point_id(&video.id);
+        let computed = digest_of(&payload(&video, &id, &[0.6, 0.8], None, None).unwrap());
+        let kept = payload(&video, &id, &[0.6, 0.8], None, Some(0x0123_4567_89ab_cdef)).unwrap();
+        assert_eq!(digest_of(&kept), Some(0x0123_4567_89ab_cdef));
+        assert_ne!(computed, Some(0x0123_4567_89ab_cdef));
     }
 
     #[test]

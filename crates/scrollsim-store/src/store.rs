@@ -14,8 +14,8 @@ use uuid::Uuid;
 use crate::engine::{Cond, Engine, KeyScroll, Nearest, Prepared};
 use crate::schema::{self, field};
 use crate::{
-    CollectionSpec, Filter, OrderBy, Page, RecommendRequest, Result, Scored, ScrollRequest,
-    SearchRequest, StoreError, VectorName, VideoPoint, VideoStore,
+    CollectionSpec, ContentDigest, CopiedPoint, Filter, OrderBy, Page, RecommendRequest, Result,
+    Scored, ScrollRequest, SearchRequest, StoreError, VectorName, VideoPoint, VideoStore,
 };
 
 /// A [`VideoStore`] over one engine.
@@ -198,16 +198,21 @@ impl<E: Engine> Store<E> {
         Ok(())
     }
 
-    /// Id and payload for validated points.
-    fn prepare(points: Vec<VideoPoint>) -> Result<Vec<Prepared>> {
+    /// Id and payload for validated points, each with the content digest to record (`None`:
+    /// computed from its content).
+    fn prepare(points: Vec<(VideoPoint, Option<ContentDigest>)>) -> Result<Vec<Prepared>> {
         points
             .into_iter()
-            .map(|p| {
+            .map(|(p, digest)| {
                 let id = schema::point_id(&p.video.id);
-                let payload =
-                    schema::payload(&p.video, &id, &p.text, p.image.as_deref()).map_err(|e| {
-                        StoreError::Backend(format!("video {}: payload: {e}", p.video.id))
-                    })?;
+                let payload = schema::payload(
+                    &p.video,
+                    &id,
+                    &p.text,
+                    p.image.as_deref(),
+                    digest.map(|d| d.0),
+                )
+                .map_err(|e| StoreError::Backend(format!("video {}: payload: {e}", p.video.id)))?;
                 Ok(Prepared {
                     id,
                     text: p.text,
@@ -216,6 +221,36 @@ impl<E: Engine> Store<E> {
                 })
             })
             .collect()
+    }
+
+    /// Validates every point, then writes them in batches.
+    async fn write(&self, points: Vec<(VideoPoint, Option<ContentDigest>)>) -> Result<usize> {
+        let spec = self.spec()?;
+        // Validate everything before writing anything: a bad point fails the call up front.
+        for (p, _) in &points {
+            Self::validate(&spec, p)?;
+        }
+        let mut rest = points.into_iter();
+        let mut take_batch = || -> Result<Option<Vec<Prepared>>> {
+            let batch: Vec<_> = rest.by_ref().take(self.upsert_batch).collect();
+            if batch.is_empty() {
+                Ok(None)
+            } else {
+                Self::prepare(batch).map(Some)
+            }
+        };
+        let mut written = 0;
+        let mut next = take_batch()?;
+        while let Some(batch) = next.take() {
+            self.wrote();
+            // Build the next batch's payloads while the engine writes this one (2 cores).
+            let (n, following) = tokio::join!(self.engine.upsert(batch), async { take_batch() });
+            written += n?;
+            next = following?;
+        }
+        self.engine.commit().await?;
+        self.wrote();
+        Ok(written)
     }
 
     /// One page of an ordered scroll. The engine orders by a float key that is unique up to
@@ -383,32 +418,18 @@ impl<E: Engine> VideoStore for Store<E> {
     }
 
     async fn upsert(&self, points: Vec<VideoPoint>) -> Result<usize> {
-        let spec = self.spec()?;
-        // Validate everything before writing anything: a bad point fails the call up front.
-        for p in &points {
-            Self::validate(&spec, p)?;
-        }
-        let mut rest = points.into_iter();
-        let mut take_batch = || -> Result<Option<Vec<Prepared>>> {
-            let batch: Vec<VideoPoint> = rest.by_ref().take(self.upsert_batch).collect();
-            if batch.is_empty() {
-                Ok(None)
-            } else {
-                Self::prepare(batch).map(Some)
-            }
-        };
-        let mut written = 0;
-        let mut next = take_batch()?;
-        while let Some(batch) = next.take() {
-            self.wrote();
-            // Build the next batch's payloads while the engine writes this one (2 cores).
-            let (n, following) = tokio::join!(self.engine.upsert(batch), async { take_batch() });
-            written += n?;
-            next = following?;
-        }
-        self.engine.commit().await?;
-        self.wrote();
-        Ok(written)
+        self.write(points.into_iter().map(|p| (p, None)).collect())
+            .await
+    }
+
+    async fn upsert_copies(&self, points: Vec<CopiedPoint>) -> Result<usize> {
+        self.write(
+            points
+                .into_iter()
+                .map(|c| (c.point, Some(c.digest)))
+                .collect(),
+        )
+        .await
     }
 
     async fn get(&self, ids: &[VideoId]) -> Result<Vec<Video>> {
@@ -561,6 +582,17 @@ impl<E: Engine> VideoStore for Store<E> {
         let out = self.engine.delete(&uuids).await;
         self.wrote();
         out
+    }
+
+    async fn content_digests(&self) -> Result<Vec<(Uuid, ContentDigest)>> {
+        self.spec()?;
+        Ok(self
+            .engine
+            .digests()
+            .await?
+            .into_iter()
+            .map(|(id, d)| (id, ContentDigest(d)))
+            .collect())
     }
 
     async fn corpus_id(&self) -> Result<CorpusId> {

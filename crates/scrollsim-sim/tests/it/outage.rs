@@ -18,8 +18,8 @@ use scrollsim_core::{CorpusId, RunId, Video, VideoId};
 use scrollsim_sim::{execute, Experiment, RunDeps, RunDir, RunProgress, RunReport, Shard, Stop};
 use scrollsim_store::breaker::Outage;
 use scrollsim_store::{
-    CollectionSpec, Filter, Page, RecommendRequest, Result, Scored, ScrollRequest, SearchRequest,
-    StoreError, VectorName, VideoPoint, VideoStore,
+    CollectionSpec, ContentDigest, CopiedPoint, Filter, Page, RecommendRequest, Result, Scored,
+    ScrollRequest, SearchRequest, StoreError, Uuid, VectorName, VideoPoint, VideoStore,
 };
 
 const URL: &str = "http://127.0.0.1:1";
@@ -80,6 +80,12 @@ impl VideoStore for Flaky {
     }
     async fn upsert(&self, points: Vec<VideoPoint>) -> Result<usize> {
         self.inner.upsert(points).await
+    }
+    async fn upsert_copies(&self, points: Vec<CopiedPoint>) -> Result<usize> {
+        self.inner.upsert_copies(points).await
+    }
+    async fn content_digests(&self) -> Result<Vec<(Uuid, ContentDigest)>> {
+        self.inner.content_digests().await
     }
     async fn get(&self, ids: &[VideoId]) -> Result<Vec<Video>> {
         self.gate()?;

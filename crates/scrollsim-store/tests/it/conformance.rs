@@ -19,9 +19,9 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 use scrollsim_core::{CorpusId, PerValue, Platform, Value, Video, VideoId};
 use scrollsim_store::{
-    open_store, recommend_vector, Backend, CollectionSpec, Example, Filter, OrderBy,
-    RecommendRequest, ScrollRequest, SearchRequest, StoreConfig, StoreError, VectorName,
-    VideoPoint, VideoStore,
+    copy_collection, open_store, recommend_vector, Backend, CollectionSpec, ContentDigest, Example,
+    Filter, OrderBy, RecommendRequest, ScrollRequest, SearchRequest, StoreConfig, StoreError, Uuid,
+    VectorName, VideoPoint, VideoStore,
 };
 
 const TEXT_DIM: usize = 4;
@@ -380,11 +380,14 @@ fn filters() -> Vec<(&'static str, Filter)> {
 }
 
 /// The contract. `open` returns a fresh handle on the same backend and data (the previous
-/// handle is dropped first: an embedded store serves one handle at a time).
-async fn conformance<F, Fut>(open: F, name: &str)
+/// handle is dropped first: an embedded store serves one handle at a time); `copy_to` opens
+/// another store of the same backend, for the collection named `{name}_copy`.
+async fn conformance<F, Fut, G, GFut>(open: F, copy_to: G, name: &str)
 where
     F: Fn() -> Fut,
     Fut: Future<Output = Arc<dyn VideoStore>>,
+    G: Fn() -> GFut,
+    GFut: Future<Output = Arc<dyn VideoStore>>,
 {
     let points = corpus();
     let store = open().await;
@@ -584,6 +587,76 @@ where
         .as_str()
         .starts_with(&format!("{name}:{}:", points.len() - 2)));
     check_ties(s).await;
+    check_copy_keeps_corpus_id(s, &*copy_to().await, &format!("{name}_copy")).await;
+}
+
+/// A copy has its source's content digests, hence its corpus id (a run recorded on one store
+/// resumes on the other), also when the engine stored other vectors than it was given: Qdrant
+/// renormalises a cosine vector whose squared length is off 1 by more than 1e-6, and the copy
+/// reads back the renormalised one.
+async fn check_copy_keeps_corpus_id(s: &dyn VideoStore, to: &dyn VideoStore, to_name: &str) {
+    let backend = s.backend();
+    // Just outside the engine's tolerance: unit vectors scaled by 1 + 1e-6 (squared length
+    // about 1 + 2e-6), the kind of error an embedder's f32 normalisation leaves now and then.
+    let near_unit =
+        |v: &[f32]| -> Vec<f32> { normalized(v).iter().map(|x| x * (1.0 + 1e-6)).collect() };
+    let mut near = corpus()[0].clone();
+    near.video.id = vid("near-unit");
+    near.text = near_unit(&[0.3, -0.2, 0.9, 0.1]);
+    near.image = Some(near_unit(&[0.5, 0.5, -0.7]));
+    for v in [&near.text, near.image.as_ref().unwrap()] {
+        let off = (v.iter().map(|x| x * x).sum::<f32>() - 1.0).abs();
+        assert!(off > 1e-6 && off < 5e-6, "squared length off 1 by {off}");
+    }
+    s.upsert(vec![near.clone()]).await.unwrap();
+    let stored = s
+        .vectors(&[vid("near-unit")], VectorName::Text)
+        .await
+        .unwrap()
+        .pop()
+        .unwrap()
+        .1;
+    // The premise: what is stored is not what was given, so a digest of it would differ.
+    assert_ne!(
+        stored.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+        near.text.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+        "[{backend}] the engine stores a vector off unit length by 2e-6 as given: \
+         this check no longer tests what it says"
+    );
+
+    let copied = copy_collection(s, to, to_name, 3, |_| {}).await.unwrap();
+    let n = s.count(&Filter::default()).await.unwrap();
+    assert_eq!(copied.videos, n);
+    let sorted = |mut d: Vec<(Uuid, ContentDigest)>| {
+        d.sort_by_key(|(id, _)| *id);
+        d
+    };
+    assert_eq!(
+        sorted(to.content_digests().await.unwrap()),
+        sorted(s.content_digests().await.unwrap()),
+        "[{backend}] a copy keeps every point's content digest"
+    );
+    let (from_id, to_id) = (s.corpus_id().await.unwrap(), to.corpus_id().await.unwrap());
+    // `<collection>:<points>:<digest>`: all but the collection's name.
+    let tail = |id: &CorpusId| id.as_str().split_once(':').unwrap().1.to_string();
+    assert!(
+        to_id.as_str().starts_with(&format!("{to_name}:")),
+        "{to_id}"
+    );
+    assert_eq!(
+        tail(&to_id),
+        tail(&from_id),
+        "[{backend}] a copy has its source's corpus id"
+    );
+    // And serves the same vectors.
+    let copy = to
+        .vectors(&[vid("near-unit")], VectorName::Text)
+        .await
+        .unwrap()
+        .pop()
+        .unwrap()
+        .1;
+    assert!(stored.iter().zip(&copy).all(|(a, b)| (a - b).abs() < 1e-6));
 }
 
 /// Videos that score exactly alike come back in point-id order, and a run of them cut by the
@@ -1106,7 +1179,14 @@ async fn open_embedded(cfg: &StoreConfig, dir: &Path) -> Arc<dyn VideoStore> {
 async fn embedded_backend_conforms() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = embedded_config("conformance");
-    conformance(|| open_embedded(&cfg, dir.path()), "conformance").await;
+    let copy_dir = tempfile::tempdir().unwrap();
+    let copy_cfg = embedded_config("conformance_copy");
+    conformance(
+        || open_embedded(&cfg, dir.path()),
+        || open_embedded(&copy_cfg, copy_dir.path()),
+        "conformance",
+    )
+    .await;
     // Data lives where the docs say.
     let root = dir.path().join("qdrant/conformance");
     assert!(root.join("shard-0/edge_config.json").exists());
@@ -1122,7 +1202,15 @@ async fn embedded_backend_conforms_with_three_shards() {
         shards: 3,
         ..embedded_config("sharded")
     };
-    conformance(|| open_embedded(&cfg, dir.path()), "sharded").await;
+    let copy_dir = tempfile::tempdir().unwrap();
+    let copy_cfg = embedded_config("sharded_copy");
+    // Into one shard: the copy's layout need not be the source's.
+    conformance(
+        || open_embedded(&cfg, dir.path()),
+        || open_embedded(&copy_cfg, copy_dir.path()),
+        "sharded",
+    )
+    .await;
     let root = dir.path().join("qdrant/sharded");
     assert_eq!(std::fs::read_to_string(root.join("shards")).unwrap(), "3\n");
     for i in 0..3 {
@@ -1184,13 +1272,21 @@ async fn server_backend_conforms_when_qdrant_url_is_set() {
         cfg.shards, cfg.replication, cfg.read_consistency
     );
     let unused = tempfile::tempdir().unwrap();
+    let copy_name = format!("{name}_copy");
+    let copy_cfg = StoreConfig {
+        collection: copy_name.clone(),
+        ..cfg.clone()
+    };
     conformance(
         || async { open_store(&cfg, unused.path()).await.unwrap() },
+        || async { open_store(&copy_cfg, unused.path()).await.unwrap() },
         &name,
     )
     .await;
     // Leave the user's server as we found it.
-    scrollsim_testkit::drop_server_collection(&url, &name)
-        .await
-        .unwrap();
+    for collection in [&name, &copy_name] {
+        scrollsim_testkit::drop_server_collection(&url, collection)
+            .await
+            .unwrap();
+    }
 }

@@ -38,6 +38,12 @@ async fn check_copy(points: Vec<VideoPoint>, image_dim: Option<usize>) {
     );
     assert_eq!(*seen.lock().unwrap(), [128, 256, 300]);
     assert_eq!(to.count(&Filter::default()).await.unwrap(), n as u64);
+    // The corpus id is the source's but for the collection's name (`<name>:<points>:<digest>`).
+    let tail = |id: scrollsim_core::CorpusId| id.as_str().split_once(':').unwrap().1.to_string();
+    assert_eq!(
+        tail(from.corpus_id().await.unwrap()),
+        tail(to.corpus_id().await.unwrap())
+    );
     assert_eq!(from.get(&ids).await.unwrap(), to.get(&ids).await.unwrap());
     let mut usings = vec![VectorName::Text];
     if image_dim.is_some() {
