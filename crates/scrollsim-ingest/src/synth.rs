@@ -49,9 +49,35 @@ impl SynthOptions {
 #[derive(Debug, Clone)]
 pub struct SynthSummary {
     pub items: usize,
+    /// Pictures a previous, interrupted run had already written whole, kept as they were.
+    pub kept: usize,
+    /// Size of all `items` pictures, kept ones included.
     pub bytes: u64,
     pub seconds: f64,
     pub metadata: PathBuf,
+}
+
+/// `<out>/synth.json`: what the pictures in `<out>` were made with, written before the first
+/// one, so a run into a directory that holds pictures continues only the same corpus.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+struct Recipe {
+    seed: u64,
+    width: u32,
+    height: u32,
+    jpeg_quality: u8,
+}
+
+impl Recipe {
+    const FILE: &'static str = "synth.json";
+
+    fn of(opts: &SynthOptions) -> Self {
+        Recipe {
+            seed: opts.seed,
+            width: opts.width,
+            height: opts.height,
+            jpeg_quality: opts.jpeg_quality,
+        }
+    }
 }
 
 const PLATFORMS: [&str; 3] = ["tiktok", "instagram", "youtube"];
@@ -348,8 +374,74 @@ fn render(it: &Item, opts: &SynthOptions) -> Result<Vec<u8>, RenderError> {
     Ok(out)
 }
 
+/// Whether `path` holds a whole JPEG (starts with SOI, ends with EOI). Pictures are written
+/// to a temporary name and renamed, so one cut short by an interrupt is normally absent; this
+/// also catches one a crash left empty or that something else truncated.
+fn is_whole_jpeg(path: &Path) -> bool {
+    use std::io::{Read, Seek, SeekFrom};
+    let check = || -> std::io::Result<bool> {
+        let mut f = std::fs::File::open(path)?;
+        let (mut head, mut tail) = ([0u8; 2], [0u8; 2]);
+        f.read_exact(&mut head)?;
+        f.seek(SeekFrom::End(-2))?;
+        f.read_exact(&mut tail)?;
+        Ok(head == [0xFF, 0xD8] && tail == [0xFF, 0xD9])
+    };
+    check().unwrap_or(false)
+}
+
+/// Checks `<out>/synth.json` against `opts` (a run continues only the same corpus), or writes
+/// it when missing; a directory holding pictures but no recipe is refused.
+fn check_recipe(opts: &SynthOptions) -> Result<(), IngestError> {
+    let path = opts.out.join(Recipe::FILE);
+    let want = Recipe::of(opts);
+    let err = |detail: String| IngestError::Source {
+        path: path.clone(),
+        detail,
+    };
+    match std::fs::read(&path) {
+        Ok(bytes) => {
+            let had: Recipe = serde_json::from_slice(&bytes)
+                .map_err(|e| err(format!("not a synth recipe: {e}")))?;
+            if had != want {
+                return Err(err(format!(
+                    "the pictures here were made with {had:?}, this run asks for {want:?}: \
+                     use the same seed and size to continue that corpus, or another directory"
+                )));
+            }
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let media = opts.out.join("media");
+            let has_media = std::fs::read_dir(&media)
+                .map(|mut d| d.next().is_some())
+                .unwrap_or(false);
+            if has_media {
+                return Err(IngestError::Source {
+                    path: media,
+                    detail: format!(
+                        "holds pictures but {} has no {}, so what made them is unknown: \
+                         use an empty directory",
+                        opts.out.display(),
+                        Recipe::FILE
+                    ),
+                });
+            }
+            let tmp = opts.out.join("synth.json.tmp");
+            let json = serde_json::to_vec_pretty(&want).expect("a recipe serialises");
+            std::fs::write(&tmp, json)
+                .and_then(|()| std::fs::rename(&tmp, &path))
+                .map_err(|e| err(e.to_string()))
+        }
+        Err(e) => Err(err(e.to_string())),
+    }
+}
+
 /// Writes the corpus: pictures in parallel (rayon), then `metadata.jsonl` in index order.
-/// Progress is reported as items done.
+/// Resumable: a picture already there whole (from an interrupted run with the same recipe,
+/// `synth.json`) is kept, the missing ones are made, and the metadata, a pure function of
+/// (seed, index), is written whole at the end. Progress is reported as items done, kept ones
+/// included.
 pub fn synth(
     catalog: &ValueCatalog,
     opts: &SynthOptions,
@@ -371,23 +463,35 @@ pub fn synth(
                 .into(),
         });
     }
+    std::fs::create_dir_all(&opts.out).map_err(io(&opts.out))?;
+    check_recipe(opts)?;
     std::fs::create_dir_all(opts.out.join("media")).map_err(io(&opts.out))?;
     let done = AtomicUsize::new(0);
+    let kept = AtomicUsize::new(0);
     let bytes = AtomicUsize::new(0);
     let rows = (0..opts.n)
         .into_par_iter()
         .map(|i| {
             let it = item(catalog, opts.seed, i);
             let path = opts.out.join(&it.file);
-            if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir).map_err(io(dir))?;
+            if is_whole_jpeg(&path) {
+                let size = std::fs::metadata(&path).map_err(io(&path))?.len();
+                bytes.fetch_add(size as usize, Ordering::Relaxed);
+                kept.fetch_add(1, Ordering::Relaxed);
+            } else {
+                if let Some(dir) = path.parent() {
+                    std::fs::create_dir_all(dir).map_err(io(dir))?;
+                }
+                let jpeg = render(&it, opts).map_err(|detail| IngestError::Source {
+                    path: path.clone(),
+                    detail: format!("rendering {}: {detail}", it.id),
+                })?;
+                // Whole or absent: an interrupt never leaves a cut-off picture under its name.
+                let tmp = path.with_extension("jpg.tmp");
+                std::fs::write(&tmp, &jpeg).map_err(io(&tmp))?;
+                std::fs::rename(&tmp, &path).map_err(io(&path))?;
+                bytes.fetch_add(jpeg.len(), Ordering::Relaxed);
             }
-            let jpeg = render(&it, opts).map_err(|detail| IngestError::Source {
-                path: path.clone(),
-                detail: format!("rendering {}: {detail}", it.id),
-            })?;
-            std::fs::write(&path, &jpeg).map_err(io(&path))?;
-            bytes.fetch_add(jpeg.len(), Ordering::Relaxed);
             let n = done.fetch_add(1, Ordering::Relaxed) + 1;
             if n.is_multiple_of(500) {
                 progress(n);
@@ -410,6 +514,7 @@ pub fn synth(
     progress(opts.n);
     Ok(SynthSummary {
         items: opts.n,
+        kept: kept.into_inner(),
         bytes: bytes.into_inner() as u64,
         seconds: started.elapsed().as_secs_f64(),
         metadata: meta,
@@ -465,5 +570,103 @@ mod tests {
         assert_eq!(sniffed.kind, scrollsim_core::MediaKind::Image);
         let img = image::load_from_memory(&std::fs::read(&first).unwrap()).unwrap();
         assert_eq!((img.width(), img.height()), (135, 240));
+        assert_eq!(s.kept, 0);
+    }
+
+    fn small(n: usize, out: &Path) -> SynthOptions {
+        let mut opts = SynthOptions::new(n, out.to_path_buf());
+        opts.width = 90;
+        opts.height = 160;
+        opts
+    }
+
+    fn files(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+        walkdir::WalkDir::new(dir)
+            .into_iter()
+            .map(Result::unwrap)
+            .filter(|e| e.file_type().is_file())
+            .map(|e| {
+                let rel = e.path().strip_prefix(dir).unwrap().display().to_string();
+                (rel, std::fs::read(e.path()).unwrap())
+            })
+            .collect()
+    }
+
+    /// An interrupted run leaves some pictures whole, one cut off, a temporary file and no
+    /// metadata; running again keeps the whole ones untouched, makes the rest, and ends with
+    /// exactly what one uninterrupted run writes.
+    #[test]
+    fn an_interrupted_synth_resumes_to_the_uninterrupted_corpus() {
+        let c = catalog();
+        let clean = tempfile::tempdir().unwrap();
+        synth(&c, &small(25, clean.path()), |_| {}).unwrap();
+        let want = files(clean.path());
+
+        // The interrupted run, as it would have left the directory.
+        let cut = tempfile::tempdir().unwrap();
+        let out = cut.path();
+        std::fs::write(
+            out.join("synth.json"),
+            std::fs::read(clean.path().join("synth.json")).unwrap(),
+        )
+        .unwrap();
+        std::fs::create_dir_all(out.join("media/000")).unwrap();
+        let whole = [0usize, 3, 4, 10, 17];
+        for i in whole {
+            let f = format!("media/000/synth-{i:06}.jpg");
+            std::fs::write(out.join(&f), &want[&f]).unwrap();
+        }
+        let truncated = "media/000/synth-000005.jpg";
+        std::fs::write(out.join(truncated), &want[truncated][..200]).unwrap();
+        std::fs::write(out.join("media/000/synth-000006.jpg.tmp"), b"\xff\xd8").unwrap();
+        let mtime = |f: &str| std::fs::metadata(out.join(f)).unwrap().modified().unwrap();
+        let before: Vec<_> = whole
+            .iter()
+            .map(|i| mtime(&format!("media/000/synth-{i:06}.jpg")))
+            .collect();
+
+        let seen = std::sync::Mutex::new(Vec::new());
+        let s = synth(&c, &small(25, out), |n| seen.lock().unwrap().push(n)).unwrap();
+        assert_eq!((s.items, s.kept), (25, whole.len()));
+        assert_eq!(seen.into_inner().unwrap().last(), Some(&25));
+        assert_eq!(
+            files(out),
+            want,
+            "resumed corpus differs from an uninterrupted one"
+        );
+        let after: Vec<_> = whole
+            .iter()
+            .map(|i| mtime(&format!("media/000/synth-{i:06}.jpg")))
+            .collect();
+        assert_eq!(before, after, "whole pictures are kept, not rewritten");
+        assert_eq!(
+            s.bytes,
+            want.iter()
+                .filter(|(k, _)| k.ends_with(".jpg"))
+                .map(|(_, v)| v.len() as u64)
+                .sum::<u64>()
+        );
+
+        // Once complete, a rerun makes nothing.
+        let again = synth(&c, &small(25, out), |_| {}).unwrap();
+        assert_eq!(again.kept, 25);
+        assert_eq!(files(out), want);
+    }
+
+    #[test]
+    fn a_resume_with_another_recipe_or_unknown_pictures_is_refused() {
+        let c = catalog();
+        let dir = tempfile::tempdir().unwrap();
+        synth(&c, &small(3, dir.path()), |_| {}).unwrap();
+        let mut other = small(3, dir.path());
+        other.seed = 8;
+        let e = synth(&c, &other, |_| {}).unwrap_err().to_string();
+        assert!(e.contains("synth.json") && e.contains("seed: 8"), "{e}");
+
+        std::fs::remove_file(dir.path().join("synth.json")).unwrap();
+        let e = synth(&c, &small(3, dir.path()), |_| {})
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("media") && e.contains("no synth.json"), "{e}");
     }
 }

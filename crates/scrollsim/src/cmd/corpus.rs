@@ -20,7 +20,8 @@ pub struct Args {
 #[derive(Debug, clap::Subcommand)]
 enum Command {
     /// Write N screenshots (9:16 JPEG) and metadata.jsonl in the fixture corpus's style, from
-    /// the value keywords (synthetic labels: the value each item was written from).
+    /// the value keywords (synthetic labels: the value each item was written from). Run it
+    /// again to finish an interrupted run: whole pictures are kept, the rest are made.
     Synth(SynthArgs),
     /// Copy the configured store's collection into the store a config file's `[store]` table
     /// describes (e.g. an embedded store into a Qdrant cluster): videos and vectors as
@@ -136,8 +137,12 @@ async fn synth(a: SynthArgs, app: &App) -> anyhow::Result<ExitCode> {
     .await?
     .with_context(|| format!("writing the corpus to {}", a.out.display()))?;
     bar.finish_and_clear();
+    let kept = match s.kept {
+        0 => String::new(),
+        k => format!(" ({k} kept from an earlier run)"),
+    };
     println!(
-        "wrote {} screenshots ({:.1} MiB) and {} in {:.1} s; ingest with: scrollsim ingest {}",
+        "wrote {} screenshots{kept} ({:.1} MiB) and {} in {:.1} s; ingest with: scrollsim ingest {}",
         s.items,
         s.bytes as f64 / (1024.0 * 1024.0),
         s.metadata.display(),
