@@ -7,7 +7,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use scrollsim_embed::{MiniLmEmbedder, MiniLmOptions};
+use scrollsim_embed::{MiniLmEmbedder, MiniLmEngine, MiniLmOptions};
 
 use crate::ingest::text_embedding_rates;
 use crate::Result;
@@ -53,13 +53,19 @@ pub async fn section(
     };
     let model_path = opts.path.clone();
     let owned = texts.to_vec();
-    let (ours, ours_vectors, runtime) = tokio::task::spawn_blocking(move || -> Result<_> {
-        let model = MiniLmEmbedder::load(&opts)?;
-        let rate = text_embedding_rates(&model, &owned, &[batch])?;
-        let vectors = model.embed_blocking(&owned[..check])?;
-        Ok((rate[0].per_second(), vectors, model.runtime().to_string()))
-    })
-    .await??;
+    let (ours, ours_vectors, runtime, engine) =
+        tokio::task::spawn_blocking(move || -> Result<_> {
+            let model = MiniLmEmbedder::load(&opts)?;
+            let rate = text_embedding_rates(&model, &owned, &[batch])?;
+            let vectors = model.embed_blocking(&owned[..check])?;
+            Ok((
+                rate[0].per_second(),
+                vectors,
+                model.runtime().to_string(),
+                model.engine(),
+            ))
+        })
+        .await??;
     let request = serde_json::json!({
         "model": model_path,
         "texts": texts,
@@ -71,10 +77,9 @@ pub async fn section(
     let theirs = tokio::task::spawn_blocking(move || run_script(&python, &request)).await?;
     println!("scrollsim's embedder runs on {runtime}.\n");
     println!("{:<50} {:>10}", "embedder", "texts/s");
-    let engine = if runtime.starts_with("ONNX Runtime") {
-        "scrollsim (ONNX Runtime)"
-    } else {
-        "scrollsim (candle)"
+    let engine = match engine {
+        MiniLmEngine::OnnxRuntime => "scrollsim (ONNX Runtime)",
+        MiniLmEngine::Candle => "scrollsim (candle)",
     };
     println!("{:<50} {:>10.1}", engine, ours);
     match theirs {

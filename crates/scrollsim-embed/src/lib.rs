@@ -25,7 +25,8 @@ pub use config::{
     TextEmbedderConfig,
 };
 pub use minilm::{
-    MiniLmEmbedder, MINILM_DEFAULT_PATH, MINILM_ONNX_FILE, ONNXRUNTIME_DEFAULT_LIBRARY,
+    MiniLmEmbedder, MiniLmEngine, MINILM_DEFAULT_PATH, MINILM_ONNX_FILE,
+    ONNXRUNTIME_DEFAULT_LIBRARY,
 };
 pub use onnx::OnnxError;
 pub use openai::OpenAiEmbedder;

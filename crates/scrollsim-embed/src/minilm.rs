@@ -45,6 +45,13 @@ struct Inner {
     describe: String,
 }
 
+/// Which engine runs the network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MiniLmEngine {
+    OnnxRuntime,
+    Candle,
+}
+
 /// The two engines that run the network.
 enum Engine {
     Onnx(OnnxEncoder),
@@ -156,8 +163,16 @@ impl MiniLmEmbedder {
         self.inner.forward(texts, self.batch_size)
     }
 
-    /// Which engine runs the network (ONNX Runtime or candle) and, for candle under `auto`,
-    /// why ONNX Runtime did not.
+    /// Which engine runs the network.
+    pub fn engine(&self) -> MiniLmEngine {
+        match self.inner.engine {
+            Engine::Onnx(_) => MiniLmEngine::OnnxRuntime,
+            Engine::Candle(_) => MiniLmEngine::Candle,
+        }
+    }
+
+    /// The engine in words, for logs and benchmarks: ONNX Runtime's version, library and
+    /// sessions, or candle and, under `auto`, why ONNX Runtime did not run.
     pub fn runtime(&self) -> &str {
         &self.inner.describe
     }

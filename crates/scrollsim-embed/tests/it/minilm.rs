@@ -4,7 +4,9 @@
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use scrollsim_embed::{cosine, EmbedError, Embedder, MiniLmEmbedder, MiniLmOptions, MiniLmRuntime};
+use scrollsim_embed::{
+    cosine, EmbedError, Embedder, MiniLmEmbedder, MiniLmEngine, MiniLmOptions, MiniLmRuntime,
+};
 
 fn model_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models/all-MiniLM-L6-v2")
@@ -196,6 +198,7 @@ fn packed_encoder_matches_candles_padded_bert() {
 /// same vectors, in input order, whatever the batch size.
 #[test]
 fn onnx_runtime_matches_the_candle_encoder() {
+    assert_eq!(onnx_model().engine(), MiniLmEngine::OnnxRuntime);
     assert!(
         onnx_model().runtime().starts_with("ONNX Runtime 1."),
         "{}",
@@ -245,6 +248,7 @@ fn onnx_runtime_asked_for_but_missing_is_an_error_and_auto_falls_back() {
     assert!(msg.contains("embedder.text.runtime"), "{msg}");
     assert!(msg.contains("./scripts/setup.sh"), "{msg}");
     let fallback = MiniLmEmbedder::load(&opts(MiniLmRuntime::Auto)).unwrap();
+    assert_eq!(fallback.engine(), MiniLmEngine::Candle);
     let why = fallback.runtime();
     assert!(why.starts_with("candle"), "{why}");
     assert!(why.contains("ONNX Runtime not used"), "{why}");
