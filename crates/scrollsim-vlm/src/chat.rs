@@ -9,6 +9,7 @@ use scrollsim_core::{ImageHash, StructuredMode};
 use serde::{Deserialize, Serialize};
 
 use crate::config::GenerationSettings;
+use crate::ledger::BudgetRefusal;
 
 /// One image sent with a request. The bytes travel to the provider; only the hash enters cache
 /// keys and traces.
@@ -148,7 +149,7 @@ pub enum CallError {
     #[error("replay-strict: no recorded answer for cache key {key} ({what})")]
     CacheMiss { key: String, what: String },
     #[error("budget exhausted: {0}")]
-    Budget(String),
+    Budget(BudgetRefusal),
     /// The record/replay cache itself failed.
     #[error("call cache: {0}")]
     Cache(String),

@@ -107,17 +107,28 @@ impl Ledger {
         budget: &BudgetConfig,
         tokens: u64,
         usd: f64,
-    ) -> Result<Reservation, String> {
+    ) -> Result<Reservation, BudgetRefusal> {
         let mut s = self.lock();
-        let refusal = passed(budget.max_tokens, s.spent_tokens + s.reserved_tokens + tokens)
-            .map(|max| format!(
-                "token budget {max} reached: {} spent, {} reserved by calls in flight, this call may need {tokens} (judge.budget.max_tokens)",
-                s.spent_tokens, s.reserved_tokens
-            ))
-            .or_else(|| passed(budget.max_usd, s.spent_usd + s.reserved_usd + usd).map(|max| format!(
-                "cost budget ${max:.2} reached: ${:.4} spent, ${:.4} reserved by calls in flight, this call may cost ${usd:.4} (judge.budget.max_usd)",
-                s.spent_usd, s.reserved_usd
-            )));
+        let refusal = passed(
+            budget.max_tokens,
+            s.spent_tokens + s.reserved_tokens + tokens,
+        )
+        .map(|max| BudgetRefusal::Tokens {
+            max,
+            spent: s.spent_tokens,
+            reserved: s.reserved_tokens,
+            need: tokens,
+        })
+        .or_else(|| {
+            passed(budget.max_usd, s.spent_usd + s.reserved_usd + usd).map(|max| {
+                BudgetRefusal::Usd {
+                    max,
+                    spent: s.spent_usd,
+                    reserved: s.reserved_usd,
+                    need: usd,
+                }
+            })
+        });
         if let Some(refusal) = refusal {
             s.exhausted = true;
             return Err(refusal);
@@ -131,6 +142,25 @@ impl Ledger {
             open: true,
         })
     }
+}
+
+/// Why the budget refuses a call: what it would pass, and by how much.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum BudgetRefusal {
+    #[error("token budget {max} reached: {spent} spent, {reserved} reserved by calls in flight, this call may need {need} (judge.budget.max_tokens)")]
+    Tokens {
+        max: u64,
+        spent: u64,
+        reserved: u64,
+        need: u64,
+    },
+    #[error("cost budget ${max:.2} reached: ${spent:.4} spent, ${reserved:.4} reserved by calls in flight, this call may cost ${need:.4} (judge.budget.max_usd)")]
+    Usd {
+        max: f64,
+        spent: f64,
+        reserved: f64,
+        need: f64,
+    },
 }
 
 /// The cap, when `committed` would pass it.
@@ -190,12 +220,22 @@ mod tests {
         assert!(l
             .reserve(&b, 600, 0.0)
             .unwrap_err()
+            .to_string()
             .contains("600 reserved"));
         r1.settle(300, 0.0);
         let r2 = l.reserve(&b, 600, 0.0).unwrap();
         drop(r2);
         let err = l.reserve(&b, 701, 0.0).unwrap_err();
-        assert!(err.contains("300 spent"), "{err}");
+        assert_eq!(
+            err,
+            BudgetRefusal::Tokens {
+                max: 1000,
+                spent: 300,
+                reserved: 0,
+                need: 701
+            }
+        );
+        assert!(err.to_string().contains("300 spent"), "{err}");
         assert!(l.snapshot().budget_exhausted);
     }
 

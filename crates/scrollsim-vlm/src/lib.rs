@@ -37,7 +37,7 @@ pub use config::{
     RetryConfig, StrategyKind, UnknownModel, OFFLINE_MODEL,
 };
 pub use images::ImageSource;
-pub use ledger::{Ledger, LedgerSnapshot, ModelTally};
+pub use ledger::{BudgetRefusal, Ledger, LedgerSnapshot, ModelTally};
 pub use offline::OfflineJudge;
 pub use probe::{ProbeCache, ProbeError, ProbeOptions};
 pub use study::{check_study, StudyErrors, StudyPlan, StudyProblem, StudyReady};
@@ -67,7 +67,7 @@ pub struct JudgeRequest<'a> {
 #[derive(Debug, thiserror::Error)]
 pub enum JudgeError {
     #[error("budget exhausted: {0}")]
-    BudgetExhausted(String),
+    BudgetExhausted(ledger::BudgetRefusal),
     #[error("replay-strict: no recorded answer for cache key {key} ({what}); run with cache mode replay-or-live or record to call the model")]
     CacheMiss { key: String, what: String },
     #[error("configuration: {0}")]

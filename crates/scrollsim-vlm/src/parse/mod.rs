@@ -25,7 +25,7 @@ use std::collections::HashMap;
 
 pub use echo::Format as AnswerFormat;
 use scrollsim_core::{
-    AnswerRead, IsqItems, IsqResult, IsqScoring, MatchedTrait, ParseStatus, Persona,
+    AnswerRead, IsqItems, IsqOutOfRange, IsqResult, IsqScoring, MatchedTrait, ParseStatus, Persona,
 };
 use serde_json::{json, Value as Json};
 
@@ -83,11 +83,10 @@ pub fn parse(
     }
     let text = response.text.trim();
     if text.is_empty() {
-        let detail = match response.finish {
-            Finish::Length => "empty answer: the completion hit max_tokens".to_string(),
-            _ => "empty answer".to_string(),
-        };
-        return failure(detail);
+        return failure(match response.finish {
+            Finish::Length => Unreadable::EmptyAtLength,
+            _ => Unreadable::Empty,
+        });
     }
     let answer = Answer::read(text, format);
     let mut copied = format.is_some_and(|f| f.copied_in(text));
@@ -113,20 +112,56 @@ pub fn parse(
             // A decision is exact (or JSON) only when nothing in the answer copies the format.
             out.read = Some(if copied { AnswerRead::Salvaged } else { read });
         }
-        Err(detail) => {
-            out.status = ParseStatus::ParseFailure { detail };
+        Err(why) => {
+            out.status = ParseStatus::ParseFailure {
+                detail: why.to_string(),
+            };
             out.read = Some(AnswerRead::Failed);
         }
     }
     out
 }
 
-fn failure(detail: String) -> Parsed {
+fn failure(why: Unreadable) -> Parsed {
     Parsed {
-        status: ParseStatus::ParseFailure { detail },
+        status: ParseStatus::ParseFailure {
+            detail: why.to_string(),
+        },
         read: Some(AnswerRead::Failed),
         ..Default::default()
     }
+}
+
+/// Why an answer gives no decision. Its text is the `ParseFailure` detail a trace records.
+#[derive(Debug, thiserror::Error)]
+enum Unreadable {
+    #[error("empty answer")]
+    Empty,
+    #[error("empty answer: the completion hit max_tokens")]
+    EmptyAtLength,
+    /// The LIKE answer copies the prompt's answer format (its first line, shortened).
+    #[error("the answer repeats the prompt's answer format ({0:?}) instead of choosing yes or no")]
+    EchoedLike(String),
+    #[error("JSON `like` is {0:?}, not yes or no")]
+    LikeText(String),
+    #[error("JSON `like` is {0}, not yes or no")]
+    LikeValue(Json),
+    #[error("the JSON answer has no `like` field")]
+    NoLike,
+    #[error("no JSON object and no first word to read yes or no from")]
+    NoFirstWord,
+    #[error("no JSON object, and the first word {0:?} is neither yes nor no")]
+    FirstWord(String),
+    #[error("the strict parser needs the ISQ answer as a JSON object")]
+    IsqNotJson,
+    #[error(
+        "the answer repeats the prompt's answer format ({key} = {value:?}) instead of a score"
+    )]
+    EchoedScore { key: &'static str, value: String },
+    #[error("ISQ item(s) missing or not a non-negative integer: {}", .0.join(", "))]
+    IsqMissing(Vec<&'static str>),
+    #[error(transparent)]
+    IsqRange(#[from] IsqOutOfRange),
 }
 
 /// The JSON schema the strict parser asks providers for (OpenAI strict mode: every property
@@ -197,9 +232,8 @@ impl<'a> Answer<'a> {
     }
 
     /// Why an echoed LIKE answer cannot be read.
-    fn echo_failure(like: &str) -> String {
-        let shown: String = like.lines().next().unwrap_or("").chars().take(60).collect();
-        format!("the answer repeats the prompt's answer format ({shown:?}) instead of choosing yes or no")
+    fn echo_failure(like: &str) -> Unreadable {
+        Unreadable::EchoedLike(like.lines().next().unwrap_or("").chars().take(60).collect())
     }
 
     fn json_field(&self, key: &str) -> Option<&Json> {
@@ -233,7 +267,7 @@ impl<'a> Answer<'a> {
     /// a JSON `like`, or the whole answer) whose first word is yes or no is exact; anything
     /// else the rule decides is salvaged. A LIKE answer that echoes the format is read from
     /// what is left without the echo (salvaged), and fails when no yes or no is left.
-    fn lenient_like(&self) -> Result<(bool, AnswerRead), String> {
+    fn lenient_like(&self) -> Result<(bool, AnswerRead), Unreadable> {
         let clean = |s: &str, read: AnswerRead| {
             if echo::like_echoed(self.format, s) {
                 let rest = echo::without_echo(self.format, s);
@@ -260,7 +294,7 @@ impl<'a> Answer<'a> {
     }
 
     /// JSON `like`, else the first token of the LIKE answer.
-    fn strict_like(&self) -> Result<(bool, AnswerRead), String> {
+    fn strict_like(&self) -> Result<(bool, AnswerRead), Unreadable> {
         if self.json.is_some() {
             return match self.json_field("like") {
                 Some(Json::Bool(b)) => Ok((*b, AnswerRead::Json)),
@@ -269,9 +303,9 @@ impl<'a> Answer<'a> {
                 }
                 Some(Json::String(s)) => yes_no(s)
                     .map(|b| (b, AnswerRead::Json))
-                    .ok_or_else(|| format!("JSON `like` is {s:?}, not yes or no")),
-                Some(other) => Err(format!("JSON `like` is {other}, not yes or no")),
-                None => Err("the JSON answer has no `like` field".into()),
+                    .ok_or_else(|| Unreadable::LikeText(s.clone())),
+                Some(other) => Err(Unreadable::LikeValue(other.clone())),
+                None => Err(Unreadable::NoLike),
             };
         }
         let like = self
@@ -286,10 +320,8 @@ impl<'a> Answer<'a> {
         match tok.as_str() {
             "yes" => Ok((true, AnswerRead::Exact)),
             "no" => Ok((false, AnswerRead::Exact)),
-            "" => Err("no JSON object and no first word to read yes or no from".into()),
-            t => Err(format!(
-                "no JSON object, and the first word {t:?} is neither yes nor no"
-            )),
+            "" => Err(Unreadable::NoFirstWord),
+            t => Err(Unreadable::FirstWord(t.to_string())),
         }
     }
 
@@ -297,11 +329,11 @@ impl<'a> Answer<'a> {
         &self,
         parser: ParserKind,
         scoring: &IsqScoring,
-    ) -> Result<(IsqResult, AnswerRead), String> {
+    ) -> Result<(IsqResult, AnswerRead), Unreadable> {
         let mut vals = [0u8; 6];
         let mut missing = Vec::new();
         if parser == ParserKind::Strict && self.json.is_none() {
-            return Err("the strict parser needs the ISQ answer as a JSON object".into());
+            return Err(Unreadable::IsqNotJson);
         }
         for (i, key) in ISQ_KEYS.iter().enumerate() {
             let v = if self.json.is_some() {
@@ -311,9 +343,10 @@ impl<'a> Answer<'a> {
                 if let Some(s) = s.filter(|s| {
                     echo::offers_range(s) || self.format.is_some_and(|f| f.echoes(key, s))
                 }) {
-                    return Err(format!(
-                        "the answer repeats the prompt's answer format ({key} = {s:?}) instead of a score"
-                    ));
+                    return Err(Unreadable::EchoedScore {
+                        key,
+                        value: s.clone(),
+                    });
                 }
                 s.and_then(|s| first_int(s))
             };
@@ -323,10 +356,7 @@ impl<'a> Answer<'a> {
             }
         }
         if !missing.is_empty() {
-            return Err(format!(
-                "ISQ item(s) missing or not a non-negative integer: {}",
-                missing.join(", ")
-            ));
+            return Err(Unreadable::IsqMissing(missing));
         }
         let items = IsqItems {
             visual_appeal: vals[0],
@@ -336,7 +366,7 @@ impl<'a> Answer<'a> {
             preference_alignment: vals[4],
             action_decision: vals[5],
         };
-        items.validate().map_err(|e| e.to_string())?;
+        items.validate()?;
         let read = if self.json.is_some() {
             AnswerRead::Json
         } else {

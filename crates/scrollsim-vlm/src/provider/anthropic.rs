@@ -6,7 +6,7 @@
 use reqwest::header::{HeaderMap, HeaderValue};
 use serde_json::{json, Value as Json};
 
-use super::{b64, counts, json_body, sampling, string_at, ApiKey, WireFormat};
+use super::{b64, counts, json_body, sampling, string_at, ApiKey, BodyError, WireFormat};
 use crate::chat::{CallError, ChatRequest, ChatResponse, Finish, TokenUsage};
 use crate::config::ProviderKind;
 
@@ -66,12 +66,12 @@ impl WireFormat for Anthropic {
         Ok(())
     }
 
-    fn parse(&self, body: &[u8]) -> Result<ChatResponse, String> {
+    fn parse(&self, body: &[u8]) -> Result<ChatResponse, BodyError> {
         let v = json_body(body)?;
         let blocks = v
             .get("content")
             .and_then(Json::as_array)
-            .ok_or("no `content` array in the response")?;
+            .ok_or(BodyError::Missing("`content` array in the response"))?;
         let text = blocks
             .iter()
             .filter(|b| b.get("type").and_then(Json::as_str) == Some("text"))

@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value as Json};
 
 use scrollsim_core::StructuredMode;
 
-use super::{b64, counts, json_body, sampling, string_at, ApiKey, WireFormat};
+use super::{b64, counts, json_body, sampling, string_at, ApiKey, BodyError, WireFormat};
 use crate::chat::{CallError, ChatRequest, ChatResponse, Finish, TokenUsage};
 use crate::config::ProviderKind;
 
@@ -74,7 +74,7 @@ impl WireFormat for Gemini {
         Ok(())
     }
 
-    fn parse(&self, body: &[u8]) -> Result<ChatResponse, String> {
+    fn parse(&self, body: &[u8]) -> Result<ChatResponse, BodyError> {
         let v = json_body(body)?;
         let n = counts(&v, "usageMetadata");
         let usage = TokenUsage {
@@ -97,9 +97,9 @@ impl WireFormat for Gemini {
                     model,
                 });
             }
-            return Err(
-                "no `candidates[0]` and no `promptFeedback.blockReason` in the response".into(),
-            );
+            return Err(BodyError::Missing(
+                "`candidates[0]` and no `promptFeedback.blockReason` in the response",
+            ));
         };
         let text = candidate
             .pointer("/content/parts")

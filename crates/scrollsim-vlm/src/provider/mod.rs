@@ -100,7 +100,23 @@ pub trait WireFormat: Send + Sync {
     /// Adds the key header(s) and any fixed headers (such as `anthropic-version`).
     fn headers(&self, key: Option<&ApiKey>, headers: &mut HeaderMap) -> Result<(), CallError>;
     /// Reads a success body.
-    fn parse(&self, body: &[u8]) -> Result<ChatResponse, String>;
+    fn parse(&self, body: &[u8]) -> Result<ChatResponse, BodyError>;
+}
+
+/// Why a success body could not be read (a [`CallError::Malformed`], with the body's start).
+#[derive(Debug, thiserror::Error)]
+pub enum BodyError {
+    #[error("not JSON: {0}")]
+    NotJson(#[from] serde_json::Error),
+    /// A part every answer of this format has is not there.
+    #[error("no {0}")]
+    Missing(&'static str),
+    /// The answer's text is of a JSON type no server sends for it.
+    #[error("`{field}` is neither text nor null: {value}")]
+    NotText {
+        field: &'static str,
+        value: serde_json::Value,
+    },
 }
 
 /// The wire format for a configured model.
@@ -360,10 +376,9 @@ pub(crate) fn gbnf(schema: &serde_json::Value) -> String {
     )
 }
 
-/// Base64 of image bytes (standard alphabet, padded), as all three providers expect.
 /// A success body as JSON.
-pub(crate) fn json_body(body: &[u8]) -> Result<serde_json::Value, String> {
-    serde_json::from_slice(body).map_err(|e| format!("not JSON: {e}"))
+pub(crate) fn json_body(body: &[u8]) -> Result<serde_json::Value, BodyError> {
+    Ok(serde_json::from_slice(body)?)
 }
 
 /// The token counts in a response's `section` by name, 0 where the provider leaves one out.
@@ -396,6 +411,7 @@ pub(crate) fn sampling<'k>(
         .collect()
 }
 
+/// Base64 of image bytes (standard alphabet, padded), as all three providers expect.
 pub(crate) fn b64(bytes: &[u8]) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(bytes)

@@ -7,7 +7,7 @@ use serde_json::{json, Value as Json};
 
 use scrollsim_core::StructuredMode;
 
-use super::{b64, counts, gbnf, json_body, sampling, string_at, ApiKey, WireFormat};
+use super::{b64, counts, gbnf, json_body, sampling, string_at, ApiKey, BodyError, WireFormat};
 use crate::chat::{CallError, ChatRequest, ChatResponse, Finish, TokenUsage};
 use crate::config::ProviderKind;
 
@@ -99,13 +99,15 @@ impl WireFormat for OpenAi {
         Ok(())
     }
 
-    fn parse(&self, body: &[u8]) -> Result<ChatResponse, String> {
+    fn parse(&self, body: &[u8]) -> Result<ChatResponse, BodyError> {
         let v = json_body(body)?;
         let choice = v
             .get("choices")
             .and_then(|c| c.get(0))
-            .ok_or("no `choices[0]` in the response")?;
-        let message = choice.get("message").ok_or("no `choices[0].message`")?;
+            .ok_or(BodyError::Missing("`choices[0]` in the response"))?;
+        let message = choice
+            .get("message")
+            .ok_or(BodyError::Missing("`choices[0].message`"))?;
         let text = match message.get("content") {
             Some(Json::String(s)) => s.clone(),
             Some(Json::Null) | None => String::new(),
@@ -116,9 +118,10 @@ impl WireFormat for OpenAi {
                 .collect::<Vec<_>>()
                 .join(""),
             Some(other) => {
-                return Err(format!(
-                    "`message.content` is neither text nor null: {other}"
-                ))
+                return Err(BodyError::NotText {
+                    field: "message.content",
+                    value: other.clone(),
+                })
             }
         };
         let finish_reason = choice
@@ -175,10 +178,11 @@ mod tests {
             w.parse(refused).unwrap().finish,
             Finish::Refused { .. }
         ));
-        assert!(w
-            .parse(br#"{"choices":[]}"#)
-            .unwrap_err()
-            .contains("choices[0]"));
-        assert!(w.parse(b"{not json").unwrap_err().contains("not JSON"));
+        let e = w.parse(br#"{"choices":[]}"#).unwrap_err();
+        assert!(matches!(e, BodyError::Missing(_)), "{e}");
+        assert!(e.to_string().contains("choices[0]"), "{e}");
+        let e = w.parse(b"{not json").unwrap_err();
+        assert!(matches!(e, BodyError::NotJson(_)), "{e}");
+        assert!(e.to_string().contains("not JSON"), "{e}");
     }
 }
