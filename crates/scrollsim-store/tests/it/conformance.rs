@@ -439,13 +439,12 @@ where
     check_bad_input(s).await;
 
     // Persistence: close and reopen gives the same results.
-    let probe = SearchRequest {
-        using: VectorName::Text,
-        vector: vec![0.7, 0.7, 0.1, 0.0],
-        filter: Filter::excluding([vid("m1")]),
-        limit: 5,
-        exact: false,
-    };
+    let probe = text_search(
+        vec![0.7, 0.7, 0.1, 0.0],
+        Filter::excluding([vid("m1")]),
+        5,
+        false,
+    );
     let before = s.search(&probe).await.unwrap();
     drop(store);
     let store = open().await;
@@ -564,13 +563,12 @@ where
         vec!["a2"]
     );
     let hits = s
-        .search(&SearchRequest {
-            using: VectorName::Text,
-            vector: vec![0.0, 1.0, 0.0, 0.0],
-            filter: Filter::default(),
-            limit: 20,
-            exact: true,
-        })
+        .search(&text_search(
+            vec![0.0, 1.0, 0.0, 0.0],
+            Filter::default(),
+            20,
+            true,
+        ))
         .await
         .unwrap();
     assert!(
@@ -689,13 +687,7 @@ async fn check_ties(s: &dyn VideoStore) {
             ..only_ties.clone()
         };
         let hits = s
-            .search(&SearchRequest {
-                using: VectorName::Text,
-                vector: vec![0.0, 0.0, 0.0, 1.0],
-                filter,
-                limit,
-                exact: true,
-            })
+            .search(&text_search(vec![0.0, 0.0, 0.0, 1.0], filter, limit, true))
             .await
             .unwrap();
         assert_eq!(
@@ -781,13 +773,12 @@ async fn check_search(s: &dyn VideoStore, points: &[VideoPoint]) {
     }
     // By construction: e0's nearest are cluster A in order of angle.
     let hits = s
-        .search(&SearchRequest {
-            using: VectorName::Text,
-            vector: vec![1.0, 0.0, 0.0, 0.0],
-            filter: Filter::default(),
-            limit: 3,
-            exact: false,
-        })
+        .search(&text_search(
+            vec![1.0, 0.0, 0.0, 0.0],
+            Filter::default(),
+            3,
+            false,
+        ))
         .await
         .unwrap();
     assert_eq!(
@@ -811,13 +802,7 @@ async fn check_filters(s: &dyn VideoStore, points: &[VideoPoint]) {
         );
         for q in [vec![1.0, 0.2, 0.0, 0.0], vec![0.0, 0.3, 1.0, 0.4]] {
             let hits = s
-                .search(&SearchRequest {
-                    using: VectorName::Text,
-                    vector: q.clone(),
-                    filter: f.clone(),
-                    limit: 5,
-                    exact: false,
-                })
+                .search(&text_search(q.clone(), f.clone(), 5, false))
                 .await
                 .unwrap();
             let want = reference_top(points, VectorName::Text, &q, &f, 5);
@@ -990,6 +975,17 @@ async fn check_sample(s: &dyn VideoStore, points: &[VideoPoint]) {
         assert!(few.len() == want.min(2) && few.iter().all(|v| matches(&f, v)));
     }
     assert!(s.sample(0, 1, &all).await.unwrap().is_empty());
+}
+
+/// A search over the text vectors, the suite's usual query.
+fn text_search(vector: Vec<f32>, filter: Filter, limit: usize, exact: bool) -> SearchRequest {
+    SearchRequest {
+        using: VectorName::Text,
+        vector,
+        filter,
+        limit,
+        exact,
+    }
 }
 
 /// A scroll of `limit` videos matching `filter`, in `order`, from `offset`.
