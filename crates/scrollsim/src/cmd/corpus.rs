@@ -119,6 +119,38 @@ async fn copy(a: CopyArgs, app: &App) -> anyhow::Result<ExitCode> {
         app.settings.store.backend.as_str(),
         to_cfg.backend.as_str(),
     );
+    if to_id != from_id {
+        // A run recorded on one store refuses to resume on a store with another corpus id, so
+        // say now why they differ rather than at that resume.
+        let held = to
+            .count(&scrollsim_store::Filter::default())
+            .await
+            .context("counting the copy")?;
+        let mut why = Vec::new();
+        if to_cfg.collection != app.settings.store.collection {
+            why.push(format!(
+                "the collections are named differently ({} and {}; a corpus id names its \
+                 collection)",
+                app.settings.store.collection, to_cfg.collection
+            ));
+        }
+        if held != total {
+            why.push(format!(
+                "{} holds {held} videos against the source's {total} (a collection copied into \
+                 keeps the videos it held before)",
+                to_cfg.collection
+            ));
+        }
+        if why.is_empty() {
+            why.push("the source changed while it was copied".to_string());
+        }
+        eprintln!(
+            "note: the copy's corpus id differs from the source's: {}. A run recorded on one of \
+             the two stores will not resume on the other; for the same id, copy into an empty \
+             collection of the source's name.",
+            why.join("; ")
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -4,6 +4,7 @@
 mod cli_tables;
 mod common;
 mod config_layers;
+mod corpus_copy;
 mod ingest_cli;
 mod pack_archive;
 mod pack_merge;
