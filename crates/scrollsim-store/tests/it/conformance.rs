@@ -1171,18 +1171,25 @@ async fn open_embedded(cfg: &StoreConfig, dir: &Path) -> Arc<dyn VideoStore> {
     open_store(cfg, dir).await.unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn embedded_backend_conforms() {
+/// The contract on an embedded collection opened with `cfg`, copied into a one-shard
+/// `<collection>_copy` (the copy's layout need not be the source's). Returns the data
+/// directory the collection lives in, for checks of its layout.
+async fn embedded_conforms(cfg: &StoreConfig) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = embedded_config("conformance");
     let copy_dir = tempfile::tempdir().unwrap();
-    let copy_cfg = embedded_config("conformance_copy");
+    let copy_cfg = embedded_config(&format!("{}_copy", cfg.collection));
     conformance(
-        || open_embedded(&cfg, dir.path()),
+        || open_embedded(cfg, dir.path()),
         || open_embedded(&copy_cfg, copy_dir.path()),
-        "conformance",
+        &cfg.collection,
     )
     .await;
+    dir
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embedded_backend_conforms() {
+    let dir = embedded_conforms(&embedded_config("conformance")).await;
     // Data lives where the docs say.
     let root = dir.path().join("qdrant/conformance");
     assert!(root.join("shard-0/edge_config.json").exists());
@@ -1193,20 +1200,11 @@ async fn embedded_backend_conforms() {
 /// each shard and merges (ranking, id order, key order, counts, sampling, paging).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn embedded_backend_conforms_with_three_shards() {
-    let dir = tempfile::tempdir().unwrap();
     let cfg = StoreConfig {
         shards: 3,
         ..embedded_config("sharded")
     };
-    let copy_dir = tempfile::tempdir().unwrap();
-    let copy_cfg = embedded_config("sharded_copy");
-    // Into one shard: the copy's layout need not be the source's.
-    conformance(
-        || open_embedded(&cfg, dir.path()),
-        || open_embedded(&copy_cfg, copy_dir.path()),
-        "sharded",
-    )
-    .await;
+    let dir = embedded_conforms(&cfg).await;
     let root = dir.path().join("qdrant/sharded");
     assert_eq!(std::fs::read_to_string(root.join("shards")).unwrap(), "3\n");
     for i in 0..3 {
